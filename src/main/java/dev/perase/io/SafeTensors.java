@@ -1,0 +1,361 @@
+package dev.perase.io;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A safetensors file opened for reading. The header is parsed and validated on open (length within
+ * the file, a JSON object, known dtypes, shape × dtype size equal to the byte span, spans inside the
+ * data area and not overlapping); each tensor is memory-mapped on demand, so files past 2 GiB work as
+ * long as one tensor stays under 2 GiB. Floating tensors load as float32 NDArrays: F16 is converted by
+ * torch, BF16 is widened in Java (DJL aborts the JVM on BF16 arrays).
+ */
+public final class SafeTensors implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final long MAX_HEADER = 100L << 20;
+
+  private final Path path;
+  private final FileChannel channel;
+  private final long dataStart;
+  private final Map<String, TensorInfo> tensors;
+  private final Map<String, String> metadata;
+
+  private SafeTensors(
+      Path path,
+      FileChannel channel,
+      long dataStart,
+      Map<String, TensorInfo> tensors,
+      Map<String, String> metadata) {
+    this.path = path;
+    this.channel = channel;
+    this.dataStart = dataStart;
+    this.tensors = tensors;
+    this.metadata = metadata;
+  }
+
+  /** Opens and validates a safetensors file; any defect is a {@link BadInputException}. */
+  public static SafeTensors open(Path path) {
+    refusePickle(path);
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(path, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new BadInputException("file not found: " + path);
+    } catch (IOException e) {
+      throw new BadInputException("cannot open " + path + ": " + e.getMessage(), e);
+    }
+    try {
+      SafeTensors st = parse(path, ch);
+      return st;
+    } catch (RuntimeException e) {
+      closeQuietly(ch);
+      throw e;
+    }
+  }
+
+  /** Refuses pickle checkpoints (.ckpt, .bin, .pt, .pth): perase never unpickles. */
+  public static void refusePickle(Path path) {
+    String name = path.getFileName() == null ? "" : path.getFileName().toString().toLowerCase();
+    if (name.endsWith(".ckpt") || name.endsWith(".bin") || name.endsWith(".pt")
+        || name.endsWith(".pth")) {
+      throw new BadInputException(
+          path + " is a pickle checkpoint, which perase does not load because unpickling can run"
+              + " arbitrary code; convert it to .safetensors first (for example with diffusers:"
+              + " pipe = StableDiffusionPipeline.from_single_file(path);"
+              + " pipe.save_pretrained(dir, safe_serialization=True))");
+    }
+  }
+
+  private static SafeTensors parse(Path path, FileChannel ch) {
+    long size;
+    try {
+      size = ch.size();
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+    if (size < 8) {
+      throw new BadInputException(
+          path + " is not a safetensors file: it is " + size + " bytes, shorter than the 8-byte header length");
+    }
+    ByteBuffer lenBuf = readAt(ch, 0, 8, path).order(ByteOrder.LITTLE_ENDIAN);
+    long headerLen = lenBuf.getLong(0);
+    if (headerLen < 2 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+      throw new BadInputException(
+          path + " is not a valid safetensors file: its header length " + headerLen
+              + " does not fit in the file of " + size + " bytes (truncated or not safetensors)");
+    }
+    ByteBuffer hb = readAt(ch, 8, (int) headerLen, path);
+    String headerText = StandardCharsets.UTF_8.decode(hb).toString();
+    JsonNode root;
+    try {
+      root = JSON.readTree(headerText);
+    } catch (JsonProcessingException e) {
+      throw new BadInputException(path + " has a safetensors header that is not valid JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw new BadInputException(path + " has a safetensors header that is not a JSON object");
+    }
+    long dataStart = 8 + headerLen;
+    long dataSize = size - dataStart;
+    Map<String, String> metadata = new LinkedHashMap<>();
+    Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+    Iterator<Map.Entry<String, JsonNode>> it = root.fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String name = e.getKey();
+      JsonNode v = e.getValue();
+      if (name.equals("__metadata__")) {
+        if (!v.isObject()) {
+          throw new BadInputException(path + ": __metadata__ must be a JSON object of strings");
+        }
+        v.fields().forEachRemaining(m -> {
+          if (!m.getValue().isTextual()) {
+            throw new BadInputException(
+                path + ": __metadata__ value '" + m.getKey() + "' is not a string");
+          }
+          metadata.put(m.getKey(), m.getValue().asText());
+        });
+        continue;
+      }
+      tensors.put(name, parseEntry(path, name, v, dataSize));
+    }
+    checkNoOverlap(path, tensors);
+    return new SafeTensors(
+        path, ch, dataStart, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+  }
+
+  private static TensorInfo parseEntry(Path path, String name, JsonNode v, long dataSize) {
+    String where = path + ": tensor '" + name + "'";
+    if (!v.isObject() || !v.has("dtype") || !v.has("shape") || !v.has("data_offsets")) {
+      throw new BadInputException(where + " must have dtype, shape and data_offsets");
+    }
+    DType dtype = DType.parse(v.get("dtype").asText(), name);
+    JsonNode sh = v.get("shape");
+    JsonNode off = v.get("data_offsets");
+    if (!sh.isArray() || !off.isArray() || off.size() != 2) {
+      throw new BadInputException(where + " has a malformed shape or data_offsets");
+    }
+    long[] shape = new long[sh.size()];
+    long numel = 1;
+    for (int i = 0; i < shape.length; i++) {
+      if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) {
+        throw new BadInputException(where + " has a malformed shape " + sh);
+      }
+      shape[i] = sh.get(i).asLong();
+      numel = Math.multiplyExact(numel, shape[i]);
+    }
+    if (!off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+      throw new BadInputException(where + " has malformed data_offsets " + off);
+    }
+    long begin = off.get(0).asLong();
+    long end = off.get(1).asLong();
+    if (begin < 0 || end < begin) {
+      throw new BadInputException(where + " has data_offsets " + off + " that are not a valid span");
+    }
+    if (end > dataSize) {
+      throw new BadInputException(
+          where + " spans bytes " + begin + ".." + end + ", outside the data area of " + dataSize
+              + " bytes (truncated file?)");
+    }
+    if (numel * dtype.bytes != end - begin) {
+      throw new BadInputException(
+          where + " has shape " + sh + " of " + dtype + " (" + numel * dtype.bytes
+              + " bytes) but a byte span of " + (end - begin));
+    }
+    return new TensorInfo(name, dtype, shape, begin, end);
+  }
+
+  private static void checkNoOverlap(Path path, Map<String, TensorInfo> tensors) {
+    List<TensorInfo> byBegin = new ArrayList<>(tensors.values());
+    byBegin.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+    for (int i = 1; i < byBegin.size(); i++) {
+      TensorInfo a = byBegin.get(i - 1);
+      TensorInfo b = byBegin.get(i);
+      if (b.begin() < a.end()) {
+        throw new BadInputException(
+            path + ": tensors '" + a.name() + "' and '" + b.name() + "' overlap in the data area");
+      }
+    }
+  }
+
+  private static ByteBuffer readAt(FileChannel ch, long pos, int len, Path path) {
+    ByteBuffer buf = ByteBuffer.allocate(len);
+    try {
+      while (buf.hasRemaining()) {
+        int n = ch.read(buf, pos + buf.position());
+        if (n < 0) {
+          throw new BadInputException(path + " ended early (truncated file)");
+        }
+      }
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+    buf.flip();
+    return buf;
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  /** Tensor names in header order. */
+  public Set<String> keys() {
+    return tensors.keySet();
+  }
+
+  public boolean has(String name) {
+    return tensors.containsKey(name);
+  }
+
+  public TensorInfo info(String name) {
+    TensorInfo t = tensors.get(name);
+    if (t == null) {
+      throw new BadInputException(path + " has no tensor '" + name + "'");
+    }
+    return t;
+  }
+
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  /** The raw little-endian bytes of a tensor, memory-mapped. */
+  public ByteBuffer bytes(String name) {
+    TensorInfo t = info(name);
+    long len = t.end() - t.begin();
+    if (len > Integer.MAX_VALUE) {
+      throw new BadInputException(
+          path + ": tensor '" + name + "' is larger than 2 GiB, which perase cannot map in one piece");
+    }
+    try {
+      return channel
+          .map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), len)
+          .order(ByteOrder.LITTLE_ENDIAN);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Loads a tensor into {@code manager}: floating dtypes as float32, I64/I32 as int64/int32, U8 and
+   * BOOL as uint8.
+   */
+  public NDArray load(String name, NDManager manager) {
+    TensorInfo t = info(name);
+    Shape shape = new Shape(t.shape());
+    ByteBuffer b = bytes(name);
+    switch (t.dtype()) {
+      case F32:
+        return manager.create(b.asFloatBuffer(), shape, DataType.FLOAT32);
+      case F16:
+        try (NDArray half = manager.create(b, shape, DataType.FLOAT16)) {
+          return half.toType(DataType.FLOAT32, true);
+        }
+      case BF16:
+        return manager.create(widenBf16(b, t.numel()), shape);
+      case I64:
+        return manager.create(b.asLongBuffer(), shape, DataType.INT64);
+      case I32:
+        return manager.create(b.asIntBuffer(), shape, DataType.INT32);
+      default:
+        return manager.create(b, shape, DataType.UINT8);
+    }
+  }
+
+  /** A floating tensor's values as a Java float array (F16 and BF16 widened). */
+  public float[] floats(String name) {
+    TensorInfo t = info(name);
+    ByteBuffer b = bytes(name);
+    int n = Math.toIntExact(t.numel());
+    float[] out = new float[n];
+    switch (t.dtype()) {
+      case F32 -> b.asFloatBuffer().get(out);
+      case F16 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = Half.toFloat(b.getShort(2 * i));
+        }
+      }
+      case BF16 -> widenBf16(b, n).get(out);
+      case I64 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = b.getLong(8 * i);
+        }
+      }
+      case I32 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = b.getInt(4 * i);
+        }
+      }
+      default -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = b.get(i) & 0xff;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An integer tensor's values as a Java long array. */
+  public long[] longs(String name) {
+    TensorInfo t = info(name);
+    ByteBuffer b = bytes(name);
+    int n = Math.toIntExact(t.numel());
+    long[] out = new long[n];
+    for (int i = 0; i < n; i++) {
+      out[i] =
+          switch (t.dtype()) {
+            case I64 -> b.getLong(8 * i);
+            case I32 -> b.getInt(4 * i);
+            case U8, BOOL -> b.get(i) & 0xff;
+            default -> throw new BadInputException(
+                path + ": tensor '" + name + "' is " + t.dtype() + ", not an integer tensor");
+          };
+    }
+    return out;
+  }
+
+  private static java.nio.FloatBuffer widenBf16(ByteBuffer b, long numel) {
+    int n = Math.toIntExact(numel);
+    java.nio.FloatBuffer out = java.nio.FloatBuffer.allocate(n);
+    for (int i = 0; i < n; i++) {
+      out.put(Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16));
+    }
+    out.flip();
+    return out;
+  }
+
+  @Override
+  public void close() {
+    closeQuietly(channel);
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    try {
+      ch.close();
+    } catch (IOException ignored) {
+      // closing a read-only channel: nothing to recover
+    }
+  }
+}

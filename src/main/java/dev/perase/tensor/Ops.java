@@ -1,0 +1,66 @@
+package dev.perase.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+
+/**
+ * Ops DJL lacks, composed from its functional ops. Each keeps the input as the first operand so the
+ * result belongs to the input's (step-scoped) manager.
+ */
+public final class Ops {
+  private Ops() {}
+
+  /** SiLU: x·σ(x). */
+  public static NDArray silu(NDArray x) {
+    return x.mul(Activation.sigmoid(x));
+  }
+
+  /** CLIP's quick_gelu: x·σ(1.702x). */
+  public static NDArray quickGelu(NDArray x) {
+    return x.mul(Activation.sigmoid(x.mul(1.702f)));
+  }
+
+  /** Exact (erf) GELU, as torch.nn.functional.gelu. */
+  public static NDArray gelu(NDArray x) {
+    return Activation.gelu(x);
+  }
+
+  /**
+   * Group norm of (N, C, ...) over groups of C: reshape to (N, G, rest), normalise each row with a
+   * unit-affine layer norm, then apply the per-channel affine.
+   */
+  public static NDArray groupNorm(NDArray x, int groups, NDArray gamma, NDArray beta, float eps) {
+    Shape s = x.getShape();
+    long n = s.get(0);
+    long c = s.get(1);
+    NDArray g = x.reshape(n, groups, -1); // (N, G, C/G·HW)
+    long rest = g.getShape().get(2);
+    NDArray one = x.getManager().ones(new Shape(rest));
+    NDArray zero = x.getManager().zeros(new Shape(rest));
+    NDArray normed =
+        ai.djl.nn.norm.LayerNorm.layerNorm(g, new Shape(rest), one, zero, eps)
+            .singletonOrThrow()
+            .reshape(s);
+    long[] affine = new long[s.dimension()];
+    java.util.Arrays.fill(affine, 1);
+    affine[1] = c;
+    return normed.mul(gamma.reshape(affine)).add(beta.reshape(affine));
+  }
+
+  /**
+   * Scaled dot-product attention on (B, heads, N, d) queries and (B, heads, M, d) keys and values:
+   * softmax(Q Kᵀ · scale) V → (B, heads, N, d).
+   */
+  public static NDArray attention(NDArray q, NDArray k, NDArray v, float scale) {
+    NDArray scores = q.mul(scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
+    return scores.softmax(-1).matMul(v);
+  }
+
+  /** Nearest-neighbour upsampling of (N, C, H, W) by 2 in both spatial dimensions. */
+  public static NDArray upsampleNearest2x(NDArray x) {
+    Shape s = x.getShape();
+    long n = s.get(0), c = s.get(1), h = s.get(2), w = s.get(3);
+    return x.reshape(n, c, h, 1, w, 1).broadcast(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w);
+  }
+}

@@ -1,0 +1,47 @@
+package dev.perase;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import java.nio.file.Path;
+
+/** Where the shared reference fixtures live, and the tolerances of DESIGN.md §3 (in one place). */
+public final class Fixtures {
+  private Fixtures() {}
+
+  /** Single model calls (text encoder, UNet, VAE): max absolute difference. */
+  public static final double MODEL_CALL_ABS = 1e-5;
+
+  /** The 50-step DDIM trajectory: max absolute difference relative to max |latent|. */
+  public static final double TRAJECTORY_REL = 1e-4;
+
+  public static Path root() {
+    return Path.of(System.getProperty("perase.fixtures", "../shared/fixtures"));
+  }
+
+  public static Path tinySd() {
+    return root().resolve("tiny-sd");
+  }
+
+  public static Path reference(String file) {
+    return tinySd().resolve("reference").resolve(file);
+  }
+
+  /** Max |a − b| over all elements. */
+  public static double maxAbsDiff(NDArray a, NDArray b) {
+    return a.sub(b).abs().max().getFloat();
+  }
+
+  public static double maxAbs(NDArray a) {
+    return a.abs().max().getFloat();
+  }
+
+  /** Asserts same shape and max |actual − expected| ≤ tol, reporting the difference. */
+  public static void assertClose(NDArray expected, NDArray actual, double tol, String what) {
+    assertArrayEquals(
+        expected.getShape().getShape(), actual.getShape().getShape(), what + ": shape");
+    double d = maxAbsDiff(expected, actual);
+    assertTrue(d <= tol, what + ": max abs diff " + d + " > " + tol);
+  }
+}
