@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
@@ -264,6 +265,21 @@ class AutoencoderKLTest {
       assertEquals(before + 3, m.getManagedArrays().size(), "encode leaves only mean and logvar");
       assertArrayEquals(new long[] {1, 4, 8, 8}, q.mean().getShape().getShape());
       assertFalse(z.isReleased());
+    }
+  }
+
+  @Test
+  void decodeIsDifferentiableThroughItsScopes() {
+    // the blocks free their intermediates; autograd must still reach the input
+    try (NDManager m = manager.newSubManager()) {
+      NDArray z = smallLatent(m);
+      z.setRequiresGradient(true);
+      try (GradientCollector gc = Torch.engine().newGradientCollector()) {
+        gc.backward(vae.decode(z).sum());
+      }
+      NDArray grad = z.getGradient();
+      assertTrue(Fixtures.maxAbs(grad) > 0, "gradient reaches the latent");
+      assertFalse(grad.isInfinite().any().getBoolean() || grad.isNaN().any().getBoolean());
     }
   }
 
