@@ -75,6 +75,15 @@ public final class StateDict {
     return tensors.containsKey(key);
   }
 
+  /** The tensor under {@code key} without taking it, to inspect or convert it before the model is built. */
+  public NDArray tensor(String key) {
+    NDArray v = tensors.get(key);
+    if (v == null) {
+      throw new IllegalArgumentException("no key " + key);
+    }
+    return v;
+  }
+
   /** Renames a key before the model is built (for older key spellings). */
   public void rename(String from, String to) {
     NDArray v = tensors.remove(from);
