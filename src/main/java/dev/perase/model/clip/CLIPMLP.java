@@ -5,7 +5,7 @@ import dev.perase.model.nn.Linear;
 import dev.perase.model.nn.Weights;
 import dev.perase.tensor.Ops;
 
-/** transformers' {@code CLIPMLP}: {@code fc2(act(fc1(x)))}, act = quick_gelu x·σ(1.702x) or GELU. */
+/** transformers' {@code CLIPMLP}: {@code fc2(act(fc1(x)))}, act quick_gelu x·σ(1.702x) or GELU. */
 public final class CLIPMLP {
   public final Linear fc1;
   public final Linear fc2;

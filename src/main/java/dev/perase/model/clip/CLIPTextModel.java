@@ -59,8 +59,8 @@ public final class CLIPTextModel {
       list.add(new CLIPEncoderLayer(encoderLayers.child(i), config));
     }
     layers = Collections.unmodifiableList(list);
-    finalLayerNorm =
-        LayerNorm.load(w.child("final_layer_norm"), config.hiddenSize(), (float) config.layerNormEps());
+    float eps = (float) config.layerNormEps();
+    finalLayerNorm = LayerNorm.load(w.child("final_layer_norm"), config.hiddenSize(), eps);
   }
 
   /**
@@ -212,7 +212,7 @@ public final class CLIPTextModel {
     return best;
   }
 
-  /** (L, L) additive mask: 0 on and below the diagonal, the lowest float above (as transformers). */
+  /** (L, L) additive mask: 0 on and below the diagonal, the lowest float above (transformers). */
   private static NDArray causalMask(NDManager manager, int len) {
     float[] m = new float[len * len];
     for (int i = 0; i < len; i++) {
@@ -241,7 +241,8 @@ public final class CLIPTextModel {
     Shape s = tokenEmbeds.getShape();
     if (s.dimension() != 3 || s.get(2) != config.hiddenSize()) {
       throw new IllegalArgumentException(
-          "token embeddings must have shape (batch, length, " + config.hiddenSize() + "), got " + s);
+          "token embeddings must have shape (batch, length, " + config.hiddenSize() + "), got "
+              + s);
     }
   }
 }

@@ -32,12 +32,13 @@ import java.util.regex.Pattern;
  *   <li>Clean-up, as transformers' fallback {@code BasicTokenizer(strip_accents=False,
  *       do_split_on_punc=False)}: drop NUL, U+FFFD and every control/format/unassigned/private-use
  *       code point (Unicode category C*) except tab, newline and carriage return; turn those and
- *       every space separator (Zs) into a space; put spaces around CJK ideographs; NFC-normalise;
- *       split on whitespace (collapsing runs, stripping the ends) and lower-case each word; join the
- *       words with single spaces.
- *   <li>Pre-tokenise with CLIP's pattern {@code <|startoftext|> | <|endoftext|> | 's|'t|'re|'ve|'m|'ll|'d
- *       | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+} (letters run together, each digit alone, other symbols
- *       run together; the special token strings written in a prompt stay whole).
+ *       every space separator (Zs) into a space; put spaces around CJK ideographs;
+ *       NFC-normalise; split on whitespace (collapsing runs, stripping the ends) and lower-case
+ *       each word; join the words with single spaces.
+ *   <li>Pre-tokenise with CLIP's pattern {@code <|startoftext|> | <|endoftext|> |
+ *       's|'t|'re|'ve|'m|'ll|'d | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+} (letters run together,
+ *       each digit alone, other symbols run together; the special token strings written in a
+ *       prompt stay whole).
  *   <li>Map each piece's UTF-8 bytes to printable characters ({@link #bytesToUnicode}), so that the
  *       BPE never sees spaces or control characters.
  *   <li>BPE: split the piece into characters, mark the last one with {@code </w>}, then repeatedly
@@ -60,7 +61,7 @@ import java.util.regex.Pattern;
  * vocabularies in the same format work (any size, any ids).
  */
 public final class CLIPTokenizer {
-  /** CLIP's pre-tokeniser. The literal alternatives match case-insensitively, as in transformers. */
+  /** CLIP's pre-tokeniser; its contractions match case-insensitively, as in transformers. */
   private static final Pattern PRETOKENIZE =
       Pattern.compile(
           "<\\|startoftext\\|>|<\\|endoftext\\|>|(?iu:'s|'t|'re|'ve|'m|'ll|'d)"
@@ -114,8 +115,8 @@ public final class CLIPTokenizer {
   }
 
   /**
-   * Loads {@code vocab.json} and {@code merges.txt} from a tokenizer folder, plus the special tokens
-   * and {@code model_max_length} from {@code tokenizer_config.json} and {@code
+   * Loads {@code vocab.json} and {@code merges.txt} from a tokenizer folder, plus the special
+   * tokens and {@code model_max_length} from {@code tokenizer_config.json} and {@code
    * special_tokens_map.json} when present (the latter wins, as in transformers). Defaults: bos
    * {@code <|startoftext|>}, eos, pad and unk {@code <|endoftext|>}, max length 77.
    */
@@ -189,7 +190,7 @@ public final class CLIPTokenizer {
   // ---------------------------------------------------------------------------------------------
   // Encoding
 
-  /** The BPE tokens of a prompt (byte-mapped strings, word ends marked {@code </w>}), no specials. */
+  /** The BPE tokens of a prompt (byte-mapped strings, word ends marked {@code </w>}), no bos/eos */
   public List<String> tokenize(String text) {
     List<String> out = new ArrayList<>();
     Matcher m = PRETOKENIZE.matcher(clean(text));
@@ -207,8 +208,8 @@ public final class CLIPTokenizer {
   }
 
   /**
-   * {@code [bos, ids…, eos]} truncated to {@link #maxLength()} (eos kept last) and padded to it with
-   * the pad token: the ids the SD pipeline feeds to the text encoder.
+   * {@code [bos, ids…, eos]} truncated to {@link #maxLength()} (eos kept last) and padded to it
+   * with the pad token: the ids the SD pipeline feeds to the text encoder.
    */
   public long[] encode(String text) {
     long[] ids = encodeNoPad(text);
@@ -404,7 +405,8 @@ public final class CLIPTokenizer {
     // characters, the last one marked as a word end
     List<String> word = new ArrayList<>(piece.length());
     for (int i = 0; i < piece.length(); i++) {
-      word.add(i == piece.length() - 1 ? piece.charAt(i) + WORD_END : String.valueOf(piece.charAt(i)));
+      String symbol = String.valueOf(piece.charAt(i));
+      word.add(i == piece.length() - 1 ? symbol + WORD_END : symbol);
     }
     while (word.size() > 1) {
       // the adjacent pair of lowest merge rank

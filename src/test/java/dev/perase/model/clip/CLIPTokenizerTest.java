@@ -94,7 +94,9 @@ class CLIPTokenizerTest {
         boolean sameAsFtfy = Arrays.equals(row(i), ids);
         unmarkedSameAsFtfy += sameAsFtfy ? 1 : 0;
         assertArrayEquals(
-            longs(p.get("input_ids_without_ftfy")), ids, "no-ftfy ids of prompt " + i + ": " + prompt);
+            longs(p.get("input_ids_without_ftfy")),
+            ids,
+            "no-ftfy ids of prompt " + i + ": " + prompt);
         System.out.printf(
             "not marked same_without_ftfy: %-55s ftfy ids %s, no-ftfy ids equal%n",
             "'" + prompt.replace("\u009d", "\\x9d") + "'", sameAsFtfy ? "equal" : "differ");
@@ -129,7 +131,7 @@ class CLIPTokenizerTest {
       }
       long[] ids = tokenizer.encodeNoPad(p.get("prompt").asText());
       String text = tokenizer.decode(ids);
-      assertArrayEquals(ids, tokenizer.encodeNoPad(text), "round trip of prompt " + i + ": " + text);
+      assertArrayEquals(ids, tokenizer.encodeNoPad(text), "round trip of " + text);
     }
   }
 
