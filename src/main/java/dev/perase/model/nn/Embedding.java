@@ -20,6 +20,7 @@ public final class Embedding {
     NDArray table = weight.effective();
     NDArray flat = ids.toType(DataType.INT64, false).flatten();
     NDArray rows = table.get(flat);
+    rows.attach(ids.getManager()); // the look-up belongs to the caller's scope, not the table's
     long[] shape = ids.getShape().getShape();
     long[] out = java.util.Arrays.copyOf(shape, shape.length + 1);
     out[shape.length] = table.getShape().get(1);
