@@ -58,7 +58,8 @@ class SafeTensorsTest {
     assertTrue(padding.length() < 8 && padding.replace(" ", "").isEmpty(), "padded with spaces");
     assertEquals(8 + headerLen + 24 * 4 + 5 * 2 + 5 * 8, raw.length);
 
-    try (SafeTensors st = SafeTensors.open(file); NDManager m = Torch.newManager()) {
+    try (SafeTensors st = SafeTensors.open(file);
+        NDManager m = Torch.newManager()) {
       assertEquals(List.of("a", "b.half", "ids"), List.copyOf(st.keys()));
       assertEquals(Map.of("format", "pt", "base_model_hash", "abc123"), st.metadata());
       assertEquals(DType.F32, st.info("a").dtype());
@@ -96,14 +97,30 @@ class SafeTensorsTest {
       int bits = r.nextInt();
       v[i] = Float.intBitsToFloat(bits & 0x8fffffff | ((r.nextInt(40) + 95) << 23)); // 2^-32..2^17
     }
-    float[] special = {0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 5.9604645e-8f, 2.9802322e-8f,
-        2.9802326e-8f, 6.1035156e-5f, 6.1028e-5f, 1.00048828125f, 1.000732421875f, 1e-10f};
+    float[] special = {
+      0f,
+      -0f,
+      65504f,
+      65519.99f,
+      65520f,
+      -65520f,
+      5.9604645e-8f,
+      2.9802322e-8f,
+      2.9802326e-8f,
+      6.1035156e-5f,
+      6.1028e-5f,
+      1.00048828125f,
+      1.000732421875f,
+      1e-10f
+    };
     System.arraycopy(special, 0, v, 0, special.length);
     try (NDManager m = Torch.newManager()) {
-      float[] torch = m.create(v).toType(DataType.FLOAT16, true).toType(DataType.FLOAT32, true)
-          .toFloatArray();
+      float[] torch =
+          m.create(v).toType(DataType.FLOAT16, true).toType(DataType.FLOAT32, true).toFloatArray();
       for (int i = 0; i < v.length; i++) {
-        assertEquals(Float.floatToIntBits(torch[i]), Float.floatToIntBits(Half.round(v[i])),
+        assertEquals(
+            Float.floatToIntBits(torch[i]),
+            Float.floatToIntBits(Half.round(v[i])),
             "half of " + v[i]);
       }
     }
@@ -121,7 +138,8 @@ class SafeTensorsTest {
       expected[i] = Float.intBitsToFloat(top << 16);
     }
     new SafeTensorsWriter().putRaw("w", DType.BF16, new long[] {2, 3}, b.array()).write(file);
-    try (SafeTensors st = SafeTensors.open(file); NDManager m = Torch.newManager()) {
+    try (SafeTensors st = SafeTensors.open(file);
+        NDManager m = Torch.newManager()) {
       assertEquals(DType.BF16, st.info("w").dtype());
       assertArrayEquals(expected, st.floats("w"));
       NDArray w = st.load("w", m);
@@ -135,7 +153,8 @@ class SafeTensorsTest {
   void loadedU8TensorOwnsItsMemory() {
     // A U8 array must not alias the read-only file mapping: writing into it would crash the JVM.
     Path file = tmp.resolve("u8.safetensors");
-    new SafeTensorsWriter().putRaw("m", DType.U8, new long[] {4}, new byte[] {1, 2, 3, (byte) 250})
+    new SafeTensorsWriter()
+        .putRaw("m", DType.U8, new long[] {4}, new byte[] {1, 2, 3, (byte) 250})
         .write(file);
     try (NDManager m = Torch.newManager()) {
       NDArray a;
@@ -188,45 +207,52 @@ class SafeTensorsTest {
   void refusesInvalidJson() throws IOException {
     assertBad(raw("{\"a\": {\"dtype\": \"F32\", ", 0), "not valid JSON");
     assertBad(raw("{} trailing", 0), "not valid JSON");
-    String dup = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-        + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+    String dup =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+            + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
     assertBad(raw(dup, 8), "not valid JSON");
   }
 
   @Test
   void refusesUnknownDtype() throws IOException {
     BadInputException e =
-        assertBad(raw("{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4),
+        assertBad(
+            raw("{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4),
             "F8_E4M3");
     assertTrue(e.getMessage().contains("'a'"), e.getMessage());
   }
 
   @Test
   void refusesSpanOutsideDataArea() throws IOException {
-    assertBad(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 12),
+    assertBad(
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 12),
         "outside the data area");
-    assertBad(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 12),
+    assertBad(
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 12),
         "not a valid span");
-    assertBad(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 12),
+    assertBad(
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 12),
         "malformed data_offsets");
   }
 
   @Test
   void refusesOverlappingSpans() throws IOException {
-    String h = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+    String h =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
     BadInputException e = assertBad(raw(h, 12), "overlap");
     assertTrue(e.getMessage().contains("'a'") && e.getMessage().contains("'b'"), e.getMessage());
   }
 
   @Test
   void refusesShapeThatDisagreesWithSpan() throws IOException {
-    assertBad(raw("{\"a\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,8]}}", 8),
-        "byte span");
-    assertBad(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8),
+    assertBad(
+        raw("{\"a\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,8]}}", 8), "byte span");
+    assertBad(
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8),
         "malformed shape");
-    String huge = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-        + "\"data_offsets\":[0,8]}}";
+    String huge =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296]," + "\"data_offsets\":[0,8]}}";
     assertBad(raw(huge, 8), "too large");
   }
 
@@ -234,7 +260,8 @@ class SafeTensorsTest {
   void missingKeyIsBadInputNamingTheKey() {
     Path f = tmp.resolve("k.safetensors");
     new SafeTensorsWriter().putFloats("present", new long[] {1}, new float[] {1}).write(f);
-    try (SafeTensors st = SafeTensors.open(f); NDManager m = Torch.newManager()) {
+    try (SafeTensors st = SafeTensors.open(f);
+        NDManager m = Torch.newManager()) {
       BadInputException e = assertThrows(BadInputException.class, () -> st.load("absent", m));
       assertTrue(e.getMessage().contains("'absent'"), e.getMessage());
       assertThrows(BadInputException.class, () -> st.floats("absent"));
@@ -248,11 +275,13 @@ class SafeTensorsTest {
       Path f = tmp.resolve(name);
       Files.write(f, new byte[64]);
       BadInputException e = assertBad(f, "pickle");
-      assertTrue(e.getMessage().contains("convert") && e.getMessage().contains("safetensors"),
+      assertTrue(
+          e.getMessage().contains("convert") && e.getMessage().contains("safetensors"),
           e.getMessage());
     }
     BadInputException e =
-        assertThrows(BadInputException.class, () -> SafeTensors.open(tmp.resolve("nope.safetensors")));
+        assertThrows(
+            BadInputException.class, () -> SafeTensors.open(tmp.resolve("nope.safetensors")));
     assertTrue(e.getMessage().contains("not found"), e.getMessage());
   }
 
@@ -263,16 +292,27 @@ class SafeTensorsTest {
     // A sparse file: a 2 GiB + 16 B U8 "filler" tensor nobody reads, then a small F32 tensor whose
     // data begins past 2^31 bytes. Only the header and the last 16 bytes are written.
     long fillerBytes = (1L << 31) + 16;
-    String header = "{\"filler\":{\"dtype\":\"U8\",\"shape\":[" + fillerBytes + "],\"data_offsets\":[0,"
-        + fillerBytes + "]},\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[" + fillerBytes
-        + "," + (fillerBytes + 16) + "]}}";
+    String header =
+        "{\"filler\":{\"dtype\":\"U8\",\"shape\":["
+            + fillerBytes
+            + "],\"data_offsets\":[0,"
+            + fillerBytes
+            + "]},\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":["
+            + fillerBytes
+            + ","
+            + (fillerBytes + 16)
+            + "]}}";
     byte[] h = padded(header);
     float[] x = {1.5f, -2f, 3.25f, 1e30f};
     ByteBuffer xb = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
     xb.asFloatBuffer().put(x);
     Path f = tmp.resolve("big.safetensors");
-    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        StandardOpenOption.SPARSE)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            f,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.SPARSE)) {
       ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length);
       ch.write(len);
       ch.write(ByteBuffer.wrap(h));
@@ -281,7 +321,8 @@ class SafeTensorsTest {
     } catch (IOException e) {
       Assumptions.abort("the temp filesystem refuses a sparse 2 GiB file: " + e.getMessage());
     }
-    try (SafeTensors st = SafeTensors.open(f); NDManager m = Torch.newManager()) {
+    try (SafeTensors st = SafeTensors.open(f);
+        NDManager m = Torch.newManager()) {
       assertEquals(fillerBytes, st.info("x").begin());
       assertArrayEquals(x, st.floats("x"));
       assertArrayEquals(x, st.load("x", m).toFloatArray());
@@ -301,21 +342,29 @@ class SafeTensorsTest {
     byte[] before = Files.readAllBytes(f);
 
     SafeTensorsWriter w = new SafeTensorsWriter().putFloats("y", new long[] {1}, new float[] {9});
-    assertThrows(IllegalArgumentException.class,
-        () -> w.putFloats("y", new long[] {1}, new float[] {8}));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class, () -> w.putFloats("y", new long[] {1}, new float[] {8}));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> w.putRaw("z", DType.F32, new long[] {3}, new byte[8])); // wrong byte count
     assertArrayEquals(before, Files.readAllBytes(f));
 
     // A body that fails half-way through the temporary file.
-    assertThrows(java.io.UncheckedIOException.class, () -> AtomicFile.write(f, out -> {
-      out.write(new byte[1000]);
-      throw new IOException("disk full");
-    }));
+    assertThrows(
+        java.io.UncheckedIOException.class,
+        () ->
+            AtomicFile.write(
+                f,
+                out -> {
+                  out.write(new byte[1000]);
+                  throw new IOException("disk full");
+                }));
     assertArrayEquals(before, Files.readAllBytes(f));
     try (var names = Files.list(tmp)) {
-      assertEquals(List.of("keep.safetensors"),
-          names.map(p -> p.getFileName().toString()).toList(), "no temporary file left");
+      assertEquals(
+          List.of("keep.safetensors"),
+          names.map(p -> p.getFileName().toString()).toList(),
+          "no temporary file left");
     }
   }
 
@@ -328,7 +377,8 @@ class SafeTensorsTest {
     assertTrue(dir.toFile().setWritable(false, false));
     try {
       Assumptions.assumeFalse(Files.isWritable(dir), "running as root: permissions not enforced");
-      assertThrows(RuntimeException.class,
+      assertThrows(
+          RuntimeException.class,
           () -> new SafeTensorsWriter().putFloats("y", new long[] {1}, new float[] {3}).write(f));
       assertArrayEquals(before, Files.readAllBytes(f));
     } finally {
@@ -348,9 +398,13 @@ class SafeTensorsTest {
   // ---- helpers ----
 
   private BadInputException assertBad(Path file, String word) {
-    BadInputException e = assertThrows(BadInputException.class, () -> SafeTensors.open(file).close());
-    assertTrue(e.getMessage().contains(word), "message should contain '" + word + "': " + e.getMessage());
-    assertTrue(e.getMessage().contains(file.getFileName().toString()), "names the file: " + e.getMessage());
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> SafeTensors.open(file).close());
+    assertTrue(
+        e.getMessage().contains(word), "message should contain '" + word + "': " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains(file.getFileName().toString()),
+        "names the file: " + e.getMessage());
     return e;
   }
 
