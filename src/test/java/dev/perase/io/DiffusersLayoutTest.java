@@ -192,7 +192,6 @@ class DiffusersLayoutTest {
 
   private BadInputException assertBad(Path dir, String word) {
     BadInputException e = assertThrows(BadInputException.class, () -> DiffusersLayout.open(dir));
-    System.out.println("MSG " + e.getMessage());
     assertTrue(
         e.getMessage().contains(word), "message should contain '" + word + "': " + e.getMessage());
     return e;
@@ -202,7 +201,6 @@ class DiffusersLayoutTest {
     Path f = Files.createTempFile(tmp, "scheduler", ".json");
     Files.writeString(f, json);
     BadInputException e = assertThrows(BadInputException.class, () -> SchedulerConfig.read(f));
-    System.out.println("MSG " + e.getMessage());
     assertTrue(
         e.getMessage().contains(word), "message should contain '" + word + "': " + e.getMessage());
     assertTrue(

@@ -347,6 +347,9 @@ class SafeTensorsTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> w.putRaw("z", DType.F32, new long[] {3}, new byte[8])); // wrong byte count
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> w.putRaw("n", DType.U8, new long[] {-1, -4}, new byte[4])); // negative dims
     assertArrayEquals(before, Files.readAllBytes(f));
 
     // A body that fails half-way through the temporary file.

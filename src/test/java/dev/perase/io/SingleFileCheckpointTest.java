@@ -167,7 +167,7 @@ class SingleFileCheckpointTest {
             "model.diffusion_model.input_blocks.6.0.op.weight", // the last level has no downsampler
             "model.diffusion_model.output_blocks.0.1.foo.weight", // unknown transformer parameter
             "model.diffusion_model.output_blocks.5.1.conv.weight", // the last level has no
-                                                                   // upsampler
+            // upsampler
             "model.diffusion_model.output_blocks.2.1.conv.weight", // level 0 has attention: .2.conv
             "model.diffusion_model.middle_block.3.in_layers.0.weight",
             "model.diffusion_model.label_emb.0.0.weight",
