@@ -4,15 +4,21 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 
 /**
  * Writes a file under a temporary name in the same folder and renames it into place, so a crash or
  * an error never leaves a half-written file where a good one stood.
  */
 public final class AtomicFile {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private AtomicFile() {}
 
   /** Body of a write: gets the stream of the temporary file. */
@@ -26,9 +32,16 @@ public final class AtomicFile {
     Path tmp = null;
     try {
       Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-      try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+      // Not Files.createTempFile: its rw------- mode would survive the rename. CREATE_NEW with a
+      // random name gives the folder's ordinary mode (umask) and never reuses another's file.
+      String suffix = Long.toUnsignedString(RANDOM.nextLong(), 36);
+      tmp = dir.resolve("." + target.getFileName() + "." + suffix + ".tmp");
+      try (FileChannel ch =
+              FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
         body.write(out);
+        out.flush();
+        ch.force(true); // the bytes reach the disk before the rename makes them the file
       }
       Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {

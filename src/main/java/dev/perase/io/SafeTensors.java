@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -33,7 +35,11 @@ import java.util.Set;
  * torch, BF16 is widened in Java (DJL aborts the JVM on BF16 arrays).
  */
 public final class SafeTensors implements AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // Strict JSON: a repeated tensor name or text after the header object is a malformed header.
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   private static final long MAX_HEADER = 100L << 20;
 
   private final Path path;
@@ -112,7 +118,9 @@ public final class SafeTensors implements AutoCloseable {
     try {
       root = JSON.readTree(headerText);
     } catch (JsonProcessingException e) {
-      throw new BadInputException(path + " has a safetensors header that is not valid JSON");
+      throw new BadInputException(
+          path + " has a safetensors header that is not valid JSON ("
+              + e.getOriginalMessage() + ")");
     }
     if (root == null || !root.isObject()) {
       throw new BadInputException(path + " has a safetensors header that is not a JSON object");
@@ -151,27 +159,36 @@ public final class SafeTensors implements AutoCloseable {
     if (!v.isObject() || !v.has("dtype") || !v.has("shape") || !v.has("data_offsets")) {
       throw new BadInputException(where + " must have dtype, shape and data_offsets");
     }
-    DType dtype = DType.parse(v.get("dtype").asText(), name);
+    DType dtype;
+    try {
+      dtype = DType.parse(v.get("dtype").asText(), name);
+    } catch (BadInputException e) {
+      throw new BadInputException(path + ": " + e.getMessage());
+    }
     JsonNode sh = v.get("shape");
     JsonNode off = v.get("data_offsets");
     if (!sh.isArray() || !off.isArray() || off.size() != 2) {
       throw new BadInputException(where + " has a malformed shape or data_offsets");
     }
     long[] shape = new long[sh.size()];
-    long numel = 1;
+    long nbytes = dtype.bytes;
     for (int i = 0; i < shape.length; i++) {
-      if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) {
+      if (!isCount(sh.get(i))) {
         throw new BadInputException(where + " has a malformed shape " + sh);
       }
       shape[i] = sh.get(i).asLong();
-      numel = Math.multiplyExact(numel, shape[i]);
+      try {
+        nbytes = Math.multiplyExact(nbytes, shape[i]);
+      } catch (ArithmeticException overflow) {
+        throw new BadInputException(where + " has a shape " + sh + " too large to address");
+      }
     }
-    if (!off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+    if (!isCount(off.get(0)) || !isCount(off.get(1))) {
       throw new BadInputException(where + " has malformed data_offsets " + off);
     }
     long begin = off.get(0).asLong();
     long end = off.get(1).asLong();
-    if (begin < 0 || end < begin) {
+    if (end < begin) {
       throw new BadInputException(where + " has data_offsets " + off + " that are not a valid span");
     }
     if (end > dataSize) {
@@ -179,12 +196,17 @@ public final class SafeTensors implements AutoCloseable {
           where + " spans bytes " + begin + ".." + end + ", outside the data area of " + dataSize
               + " bytes (truncated file?)");
     }
-    if (numel * dtype.bytes != end - begin) {
+    if (nbytes != end - begin) {
       throw new BadInputException(
-          where + " has shape " + sh + " of " + dtype + " (" + numel * dtype.bytes
+          where + " has shape " + sh + " of " + dtype + " (" + nbytes
               + " bytes) but a byte span of " + (end - begin));
     }
     return new TensorInfo(name, dtype, shape, begin, end);
+  }
+
+  /** A JSON integer that fits a non-negative long (2.5, "3", -1 and 2^64 are not). */
+  private static boolean isCount(JsonNode n) {
+    return n.isIntegralNumber() && n.canConvertToLong() && n.asLong() >= 0;
   }
 
   private static void checkNoOverlap(Path path, Map<String, TensorInfo> tensors) {
@@ -280,7 +302,11 @@ public final class SafeTensors implements AutoCloseable {
       case I32:
         return manager.create(b.asIntBuffer(), shape, DataType.INT32);
       default:
-        return manager.create(b, shape, DataType.UINT8);
+        // Copy: a direct (mapped) ByteBuffer would become the array's storage, aliasing the
+        // read-only mapping, and an in-place op on it would crash the JVM.
+        byte[] copy = new byte[b.remaining()];
+        b.get(copy);
+        return manager.create(ByteBuffer.wrap(copy), shape, DataType.UINT8);
     }
   }
 
@@ -320,6 +346,10 @@ public final class SafeTensors implements AutoCloseable {
   /** An integer tensor's values as a Java long array. */
   public long[] longs(String name) {
     TensorInfo t = info(name);
+    if (t.dtype().isFloat()) {
+      throw new BadInputException(
+          path + ": tensor '" + name + "' is " + t.dtype() + ", not an integer tensor");
+    }
     ByteBuffer b = bytes(name);
     int n = Math.toIntExact(t.numel());
     long[] out = new long[n];
@@ -328,9 +358,7 @@ public final class SafeTensors implements AutoCloseable {
           switch (t.dtype()) {
             case I64 -> b.getLong(8 * i);
             case I32 -> b.getInt(4 * i);
-            case U8, BOOL -> b.get(i) & 0xff;
-            default -> throw new BadInputException(
-                path + ": tensor '" + name + "' is " + t.dtype() + ", not an integer tensor");
+            default -> b.get(i) & 0xff; // U8, BOOL
           };
     }
     return out;

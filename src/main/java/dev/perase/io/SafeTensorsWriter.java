@@ -91,6 +91,10 @@ public final class SafeTensorsWriter {
     }
     long numel = 1;
     for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException(
+            "tensor '" + name + "' has a negative dimension " + java.util.Arrays.toString(shape));
+      }
       numel *= d;
     }
     if (numel * dtype.bytes != data.length) {

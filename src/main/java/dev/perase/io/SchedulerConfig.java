@@ -1,0 +1,195 @@
+package dev.perase.io;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonValue;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * {@code scheduler/scheduler_config.json}: the DDPM noise schedule and DDIM sampling settings of
+ * diffusers' {@code DDIMScheduler}. Keys a config omits take {@code DDIMScheduler.__init__}'s
+ * defaults (diffusers 0.30), which is what {@code DDIMScheduler.from_pretrained} does too, also for
+ * the {@code PNDMScheduler} configs that SD v1.x checkpoints ship. Settings perase does not
+ * implement ({@code trained_betas}, {@code thresholding}, {@code rescale_betas_zero_snr}, a
+ * prediction type other than epsilon) are refused instead of ignored, so a loaded schedule is never
+ * silently wrong.
+ */
+public record SchedulerConfig(
+    @JsonProperty("num_train_timesteps") int numTrainTimesteps,
+    @JsonProperty("beta_start") double betaStart,
+    @JsonProperty("beta_end") double betaEnd,
+    @JsonProperty("beta_schedule") BetaSchedule betaSchedule,
+    @JsonProperty("clip_sample") boolean clipSample,
+    @JsonProperty("clip_sample_range") double clipSampleRange,
+    @JsonProperty("set_alpha_to_one") boolean setAlphaToOne,
+    @JsonProperty("steps_offset") int stepsOffset,
+    @JsonProperty("prediction_type") PredictionType predictionType,
+    @JsonProperty("timestep_spacing") TimestepSpacing timestepSpacing) {
+
+  /** An enum constant's spelling in the JSON config. */
+  public interface Named {
+    String json();
+  }
+
+  /** How β_t runs over the training timesteps. */
+  public enum BetaSchedule implements Named {
+    /** β_t = linspace(β_start, β_end, T). */
+    LINEAR("linear"),
+    /** β_t = linspace(√β_start, √β_end, T)², SD's schedule. */
+    SCALED_LINEAR("scaled_linear"),
+    /** Nichol &amp; Dhariwal's cosine ᾱ(t), β capped at 0.999 (β_start/β_end unused). */
+    SQUAREDCOS_CAP_V2("squaredcos_cap_v2");
+
+    private final String json;
+
+    BetaSchedule(String json) {
+      this.json = json;
+    }
+
+    @JsonValue
+    @Override
+    public String json() {
+      return json;
+    }
+  }
+
+  /** What the model predicts. Only ε (SD v1.x) is supported. */
+  public enum PredictionType implements Named {
+    EPSILON("epsilon");
+
+    private final String json;
+
+    PredictionType(String json) {
+      this.json = json;
+    }
+
+    @JsonValue
+    @Override
+    public String json() {
+      return json;
+    }
+  }
+
+  /** How inference timesteps are spread (Lin et al. 2023, table 2). */
+  public enum TimestepSpacing implements Named {
+    LEADING("leading"),
+    TRAILING("trailing"),
+    LINSPACE("linspace");
+
+    private final String json;
+
+    TimestepSpacing(String json) {
+      this.json = json;
+    }
+
+    @JsonValue
+    @Override
+    public String json() {
+      return json;
+    }
+  }
+
+  public SchedulerConfig {
+    if (numTrainTimesteps < 1) {
+      throw new BadInputException(
+          "scheduler num_train_timesteps must be at least 1, not " + numTrainTimesteps);
+    }
+    if (betaSchedule == null || predictionType == null || timestepSpacing == null) {
+      throw new BadInputException(
+          "scheduler beta_schedule, prediction_type and timestep_spacing are required");
+    }
+    if (betaSchedule != BetaSchedule.SQUAREDCOS_CAP_V2
+        && !(betaStart > 0 && betaStart <= betaEnd && betaEnd < 1)) {
+      throw new BadInputException(
+          "scheduler betas must satisfy 0 < beta_start <= beta_end < 1, not "
+              + betaStart
+              + ".."
+              + betaEnd);
+    }
+    if (stepsOffset < 0 || stepsOffset >= numTrainTimesteps) {
+      throw new BadInputException(
+          "scheduler steps_offset must lie in [0, num_train_timesteps), not " + stepsOffset);
+    }
+    if (!(clipSampleRange > 0)) {
+      throw new BadInputException(
+          "scheduler clip_sample_range must be positive, not " + clipSampleRange);
+    }
+  }
+
+  /** Reads a scheduler config; missing file, bad JSON and unsupported settings are bad input. */
+  public static SchedulerConfig read(Path file) {
+    return Json.read(file, SchedulerConfig.class);
+  }
+
+  /** diffusers' {@code DDIMScheduler()} with every argument at its default. */
+  public static SchedulerConfig defaults() {
+    return fromJson(
+        null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  /** Jackson's entry: omitted keys (null) take DDIMScheduler's defaults; unsupported ones fail. */
+  @JsonCreator
+  static SchedulerConfig fromJson(
+      @JsonProperty("num_train_timesteps") Integer numTrainTimesteps,
+      @JsonProperty("beta_start") Double betaStart,
+      @JsonProperty("beta_end") Double betaEnd,
+      @JsonProperty("beta_schedule") String betaSchedule,
+      @JsonProperty("trained_betas") JsonNode trainedBetas,
+      @JsonProperty("clip_sample") Boolean clipSample,
+      @JsonProperty("clip_sample_range") Double clipSampleRange,
+      @JsonProperty("set_alpha_to_one") Boolean setAlphaToOne,
+      @JsonProperty("steps_offset") Integer stepsOffset,
+      @JsonProperty("prediction_type") String predictionType,
+      @JsonProperty("timestep_spacing") String timestepSpacing,
+      @JsonProperty("thresholding") Boolean thresholding,
+      @JsonProperty("rescale_betas_zero_snr") Boolean rescaleBetasZeroSnr,
+      @JsonProperty("_class_name") String className) {
+    if (trainedBetas != null && !trainedBetas.isNull()) {
+      throw new BadInputException(
+          "scheduler trained_betas is not supported (perase computes betas from beta_schedule);"
+              + " set it to null");
+    }
+    if (Boolean.TRUE.equals(thresholding)) {
+      throw new BadInputException("scheduler thresholding (dynamic thresholding) is not supported");
+    }
+    if (Boolean.TRUE.equals(rescaleBetasZeroSnr)) {
+      throw new BadInputException("scheduler rescale_betas_zero_snr is not supported");
+    }
+    return new SchedulerConfig(
+        numTrainTimesteps != null ? numTrainTimesteps : 1000,
+        betaStart != null ? betaStart : 0.0001,
+        betaEnd != null ? betaEnd : 0.02,
+        parse(BetaSchedule.values(), betaSchedule, BetaSchedule.LINEAR, "beta_schedule"),
+        clipSample != null ? clipSample : true,
+        clipSampleRange != null ? clipSampleRange : 1.0,
+        setAlphaToOne != null ? setAlphaToOne : true,
+        stepsOffset != null ? stepsOffset : 0,
+        parse(PredictionType.values(), predictionType, PredictionType.EPSILON, "prediction_type"),
+        parse(
+            TimestepSpacing.values(),
+            timestepSpacing,
+            TimestepSpacing.LEADING,
+            "timestep_spacing"));
+  }
+
+  private static <E extends Named> E parse(E[] values, String text, E fallback, String key) {
+    if (text == null) {
+      return fallback;
+    }
+    for (E v : values) {
+      if (v.json().equals(text)) {
+        return v;
+      }
+    }
+    throw new BadInputException(
+        "scheduler "
+            + key
+            + " '"
+            + text
+            + "' is not supported (supported: "
+            + String.join(", ", Arrays.stream(values).map(Named::json).toList())
+            + ")");
+  }
+}
