@@ -1,0 +1,246 @@
+package dev.perase.model.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.io.SafeTensors;
+import dev.perase.model.nn.Conv2d;
+import dev.perase.model.nn.GroupNorm;
+import dev.perase.model.nn.ParamSet;
+import dev.perase.model.nn.StateDict;
+import dev.perase.model.nn.Taps;
+import dev.perase.model.nn.Weights;
+import dev.perase.tensor.Ops;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * diffusers' {@code UNet2DConditionModel} (v0.30.3) for Stable Diffusion v1.x/v2.x: the noise
+ * prediction ε_θ(x_t, t, c) of a latent x_t at timestep t conditioned on text states c.
+ *
+ * <p>Every module output named in diffusers' module tree is reported to {@link Taps} under its module
+ * path ({@code time_proj}, {@code conv_in}, {@code down_blocks.1.attentions.0.transformer_blocks.0.attn2},
+ * ...), and every ResnetBlock2D also reports the input of its conv2 as {@code <path>.conv2_input}.
+ */
+public final class UNet2DConditionModel {
+  private final UNet2DConditionConfig config;
+  private final ParamSet params;
+  public final Conv2d convIn;
+  public final Timesteps timeProj;
+  public final TimestepEmbedding timeEmbedding;
+  public final List<UNetDownBlock> downBlocks;
+  public final UNetMidBlock2DCrossAttn midBlock;
+  public final List<UNetUpBlock> upBlocks;
+  public final GroupNorm convNormOut;
+  public final Conv2d convOut;
+
+  private UNet2DConditionModel(UNet2DConditionConfig cfg, Weights w, ParamSet params) {
+    this.config = cfg;
+    this.params = params;
+    int n = cfg.numBlocks();
+    List<Integer> boc = cfg.blockOutChannels();
+    int groups = cfg.normNumGroups();
+    float eps = (float) (double) cfg.normEps();
+    int temb = cfg.timeEmbedDim();
+    boolean linearProj = cfg.useLinearProjection();
+
+    // modules in diffusers' registration order (conv_in, time, down, up, mid, out), so params()
+    // lists the keys in the order of named_parameters()
+    int kIn = cfg.convInKernel();
+    convIn = Conv2d.load(w.child("conv_in"), cfg.inChannels(), boc.get(0), kIn, 1, (kIn - 1) / 2);
+    timeProj = new Timesteps(boc.get(0), cfg.flipSinToCos(), cfg.freqShift());
+    timeEmbedding = TimestepEmbedding.load(w.child("time_embedding"), boc.get(0), temb);
+
+    List<UNetDownBlock> down = new ArrayList<>();
+    int outputChannel = boc.get(0);
+    for (int i = 0; i < n; i++) {
+      int inputChannel = outputChannel;
+      outputChannel = boc.get(i);
+      boolean isFinalBlock = i == n - 1;
+      Weights b = w.child("down_blocks").child(i);
+      if (UNet2DConditionConfig.CROSS_ATTN_DOWN_BLOCK_2D.equals(cfg.downBlockTypes().get(i))) {
+        down.add(
+            CrossAttnDownBlock2D.load(
+                b, cfg.layersPerBlock().get(i), cfg.transformerLayersPerBlock().get(i),
+                inputChannel, outputChannel, temb, !isFinalBlock, eps, groups,
+                cfg.downsamplePadding(), cfg.crossAttentionDim().get(i), cfg.heads(i), linearProj));
+      } else {
+        down.add(
+            DownBlock2D.load(
+                b, cfg.layersPerBlock().get(i), inputChannel, outputChannel, temb, !isFinalBlock,
+                eps, groups, cfg.downsamplePadding()));
+      }
+    }
+    downBlocks = List.copyOf(down);
+
+    List<UNetUpBlock> up = new ArrayList<>();
+    outputChannel = boc.get(n - 1);
+    for (int i = 0; i < n; i++) {
+      int r = n - 1 - i; // index into the (un-reversed) per-block settings
+      boolean isFinalBlock = i == n - 1;
+      int prevOutputChannel = outputChannel;
+      outputChannel = boc.get(r);
+      int inputChannel = boc.get(Math.max(r - 1, 0));
+      Weights b = w.child("up_blocks").child(i);
+      int numLayers = cfg.layersPerBlock().get(r) + 1;
+      if (UNet2DConditionConfig.CROSS_ATTN_UP_BLOCK_2D.equals(cfg.upBlockTypes().get(i))) {
+        up.add(
+            CrossAttnUpBlock2D.load(
+                b, numLayers, cfg.transformerLayersPerBlock().get(r), inputChannel, outputChannel,
+                prevOutputChannel, temb, !isFinalBlock, eps, groups,
+                cfg.crossAttentionDim().get(r), cfg.heads(r), linearProj));
+      } else {
+        up.add(
+            UpBlock2D.load(
+                b, numLayers, inputChannel, outputChannel, prevOutputChannel, temb, !isFinalBlock,
+                eps, groups));
+      }
+    }
+    upBlocks = List.copyOf(up);
+
+    midBlock =
+        UNetMidBlock2DCrossAttn.load(
+            w.child("mid_block"), boc.get(n - 1), temb, eps, groups, cfg.midBlockScaleFactor(),
+            cfg.transformerLayersPerBlock().get(n - 1), cfg.crossAttentionDim().get(n - 1),
+            cfg.heads(n - 1), linearProj);
+
+    convNormOut = GroupNorm.load(w.child("conv_norm_out"), groups, boc.get(0), eps);
+    int kOut = cfg.convOutKernel();
+    convOut =
+        Conv2d.load(w.child("conv_out"), boc.get(0), cfg.outChannels(), kOut, 1, (kOut - 1) / 2);
+  }
+
+  /**
+   * Loads {@code unetDir/config.json} and {@code unetDir/diffusion_pytorch_model.safetensors} (F32,
+   * F16 or BF16; weights become float32 arrays of {@code manager}). A folder with only the pickle
+   * {@code .bin} is refused.
+   */
+  public static UNet2DConditionModel load(Path unetDir, NDManager manager) {
+    UNet2DConditionConfig cfg = Json.read(unetDir.resolve("config.json"), UNet2DConditionConfig.class);
+    Path weights = unetDir.resolve("diffusion_pytorch_model.safetensors");
+    if (!Files.isRegularFile(weights)) {
+      Path bin = unetDir.resolve("diffusion_pytorch_model.bin");
+      if (Files.isRegularFile(bin)) {
+        SafeTensors.refusePickle(bin);
+      }
+      throw new BadInputException("missing " + weights);
+    }
+    try (SafeTensors file = SafeTensors.open(weights)) {
+      return fromStateDict(cfg, StateDict.load(file, manager));
+    }
+  }
+
+  /**
+   * Builds the model from a state dict with diffusers' keys. Strict: a missing key or a wrong shape
+   * fails naming the key, and so does any key left unused.
+   */
+  public static UNet2DConditionModel fromStateDict(UNet2DConditionConfig cfg, StateDict sd) {
+    UNet2DConditionModel model = new UNet2DConditionModel(cfg, sd.root(), sd.params());
+    sd.requireAllUsed();
+    return model;
+  }
+
+  public UNet2DConditionConfig config() {
+    return config;
+  }
+
+  /** The parameters by full dotted diffusers key, with the masking switch. */
+  public ParamSet params() {
+    return params;
+  }
+
+  /** {@link #forward(NDArray, NDArray, NDArray, Taps)} without taps. */
+  public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
+    return forward(sample, timestep, encoderHiddenStates, Taps.NONE);
+  }
+
+  /**
+   * The noise prediction.
+   *
+   * @param sample latents (B, in_channels, H, W)
+   * @param timestep a scalar or size-1 array (used for the whole batch) or (B,), integer or float
+   * @param encoderHiddenStates text states (B, M, cross_attention_dim)
+   * @return (B, out_channels, H, W)
+   */
+  public NDArray forward(
+      NDArray sample, NDArray timestep, NDArray encoderHiddenStates, Taps taps) {
+    long[] shape = sample.getShape().getShape();
+    if (shape.length != 4 || shape[1] != config.inChannels()) {
+      throw new IllegalArgumentException(
+          "sample must be (B, " + config.inChannels() + ", H, W), got " + sample.getShape());
+    }
+    long batch = shape[0];
+
+    // The sides must be multiples of 2^num_upsamplers for plain 2× upsampling; otherwise each
+    // upsampler resizes to the size of the skip connection it meets (diffusers' forward_upsample_size).
+    long overallUpFactor = 1L << config.numUpsamplers();
+    boolean forwardUpsampleSize = shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
+
+    // 0. center input if necessary
+    if (config.centerInputSample()) {
+      sample = sample.mul(2f).sub(1f);
+    }
+
+    // 1. time: t → (B,) → sinusoidal (B, C0) → MLP (B, temb)
+    NDArray timesteps = broadcastTimesteps(timestep, batch);
+    NDArray tEmb = timeProj.forward(timesteps);
+    taps.record("time_proj", tEmb);
+    NDArray emb = timeEmbedding.forward(tEmb);
+    taps.record("time_embedding", emb);
+
+    // 2. pre-process
+    sample = convIn.forward(sample);
+    taps.record("conv_in", sample);
+
+    // 3. down: every block pushes its skip states
+    List<NDArray> downBlockResSamples = new ArrayList<>();
+    downBlockResSamples.add(sample);
+    for (UNetDownBlock downBlock : downBlocks) {
+      UNetDownBlock.Output out = downBlock.forward(sample, emb, encoderHiddenStates, taps);
+      sample = out.hiddenStates();
+      downBlockResSamples.addAll(out.outputStates());
+    }
+
+    // 4. mid
+    sample = midBlock.forward(sample, emb, encoderHiddenStates, taps);
+
+    // 5. up: every block pops one skip per resnet
+    for (int i = 0; i < upBlocks.size(); i++) {
+      UNetUpBlock upBlock = upBlocks.get(i);
+      boolean isFinalBlock = i == upBlocks.size() - 1;
+      int from = downBlockResSamples.size() - upBlock.numResnets();
+      List<NDArray> resSamples = new ArrayList<>(downBlockResSamples.subList(from, downBlockResSamples.size()));
+      downBlockResSamples.subList(from, downBlockResSamples.size()).clear();
+      long[] upsampleSize = null;
+      if (!isFinalBlock && forwardUpsampleSize) {
+        long[] skip = downBlockResSamples.get(downBlockResSamples.size() - 1).getShape().getShape();
+        upsampleSize = new long[] {skip[2], skip[3]};
+      }
+      sample = upBlock.forward(sample, resSamples, emb, encoderHiddenStates, upsampleSize, taps);
+    }
+
+    // 6. post-process: GroupNorm → SiLU → conv_out
+    sample = convNormOut.forward(sample);
+    taps.record("conv_norm_out", sample);
+    sample = Ops.silu(sample);
+    sample = convOut.forward(sample);
+    taps.record("conv_out", sample);
+    return sample;
+  }
+
+  /** diffusers: a 0-d timestep becomes (1,), then {@code expand(batch)}. */
+  private static NDArray broadcastTimesteps(NDArray timestep, long batch) {
+    if (timestep.size() == 1) {
+      NDArray t = timestep.reshape(1);
+      return batch == 1 ? t : t.broadcast(batch);
+    }
+    if (timestep.getShape().dimension() != 1 || timestep.size() != batch) {
+      throw new IllegalArgumentException(
+          "timestep must be a scalar or (" + batch + ",), got " + timestep.getShape());
+    }
+    return timestep;
+  }
+}
