@@ -1,0 +1,229 @@
+package dev.perase.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.perase.io.DiffusersLayout;
+import dev.perase.model.clip.CLIPTextModel;
+import dev.perase.model.clip.CLIPTokenizer;
+import dev.perase.model.unet.UNet2DConditionModel;
+import dev.perase.model.vae.AutoencoderKL;
+import dev.perase.scheduler.DdimScheduler;
+import dev.perase.tensor.StepScope;
+import dev.perase.tensor.Torch;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * Text-to-image with classifier-free guidance, as diffusers' {@code StableDiffusionPipeline} with a
+ * DDIM scheduler. A model folder without a VAE is a pixel-space model (the built-in world): its
+ * "latents" are the images, in [-1, 1].
+ */
+public final class StableDiffusion implements AutoCloseable {
+  private final DiffusersLayout layout;
+  private final NDManager manager;
+  private final CLIPTokenizer tokenizer;
+  private final CLIPTextModel textEncoder;
+  private final UNet2DConditionModel unet;
+  private final AutoencoderKL vae;
+  private final DdimScheduler scheduler;
+
+  private StableDiffusion(
+      DiffusersLayout layout,
+      NDManager manager,
+      CLIPTokenizer tokenizer,
+      CLIPTextModel textEncoder,
+      UNet2DConditionModel unet,
+      AutoencoderKL vae,
+      DdimScheduler scheduler) {
+    this.layout = layout;
+    this.manager = manager;
+    this.tokenizer = tokenizer;
+    this.textEncoder = textEncoder;
+    this.unet = unet;
+    this.vae = vae;
+    this.scheduler = scheduler;
+  }
+
+  /** Loads a diffusers-layout model folder (strict: every key used, every shape checked). */
+  public static StableDiffusion load(Path dir) {
+    DiffusersLayout layout = DiffusersLayout.open(dir);
+    NDManager manager = Torch.newManager();
+    try {
+      CLIPTokenizer tokenizer = CLIPTokenizer.load(layout.folder(DiffusersLayout.Component.TOKENIZER));
+      CLIPTextModel textEncoder = CLIPTextModel.load(layout.folder(DiffusersLayout.Component.TEXT_ENCODER), manager);
+      UNet2DConditionModel unet = UNet2DConditionModel.load(layout.folder(DiffusersLayout.Component.UNET), manager);
+      AutoencoderKL vae = layout.hasVae() ? AutoencoderKL.load(layout.folder(DiffusersLayout.Component.VAE), manager) : null;
+      DdimScheduler scheduler = Schedulers.ddim(layout.schedulerConfig());
+      return new StableDiffusion(layout, manager, tokenizer, textEncoder, unet, vae, scheduler);
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  public DiffusersLayout layout() {
+    return layout;
+  }
+
+  public NDManager manager() {
+    return manager;
+  }
+
+  public CLIPTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  public CLIPTextModel textEncoder() {
+    return textEncoder;
+  }
+
+  public UNet2DConditionModel unet() {
+    return unet;
+  }
+
+  /** The VAE, or null for a pixel-space model. */
+  public AutoencoderKL vae() {
+    return vae;
+  }
+
+  public DdimScheduler scheduler() {
+    return scheduler;
+  }
+
+  /** Spatial factor between image and latent: 2^(VAE levels − 1), or 1 in pixel space. */
+  public int latentFactor() {
+    return vae == null ? 1 : vae.downsampleFactor();
+  }
+
+  public int latentChannels() {
+    return unet.config().inChannels();
+  }
+
+  /** Every array the models own, for temp-attaching in a step scope. */
+  public NDList parameterArrays() {
+    NDList all = new NDList();
+    all.addAll(textEncoder.params().arrays());
+    all.addAll(unet.params().arrays());
+    if (vae != null) {
+      all.addAll(vae.params().arrays());
+    }
+    return all;
+  }
+
+  /** CLIP last hidden states (B, 77, D) of the prompts, padded to 77 with the end token. */
+  public NDArray encodePrompts(List<String> prompts, NDManager into) {
+    long[][] ids = tokenizer.encode(prompts);
+    try (StepScope scope = StepScope.open(into, textEncoder.params().arrays())) {
+      NDArray idArray = scope.manager().create(ids);
+      return scope.keep(textEncoder.forward(idArray));
+    }
+  }
+
+  /**
+   * Initial latents as diffusers draws them with {@code torch.Generator().manual_seed(seed)} on CPU:
+   * randn of shape (batch, C, h/f, w/f) from a freshly seeded generator (init_noise_sigma = 1 for DDIM).
+   */
+  public NDArray initialLatents(long seed, int batch, int height, int width, NDManager into) {
+    int f = latentFactor();
+    Torch.seed(seed);
+    return into.randomNormal(new Shape(batch, latentChannels(), height / f, width / f));
+  }
+
+  /** The result of a run: final latents (before VAE decoding) and images in [-1, 1], (B, 3, H, W). */
+  public record Images(NDArray latents, NDArray images) {}
+
+  /** Runs the whole pipeline; {@code onStep} is told each finished denoising step (1-based). */
+  public Images generate(GenerateSettings s, NDManager into, IntConsumer onStep) {
+    int f = latentFactor();
+    if (s.height() % f != 0 || s.width() % f != 0) {
+      throw new dev.perase.io.BadInputException(
+          "--height and --width must be multiples of " + f + " for this model");
+    }
+    // 1. prompt embeddings: [uncond ×n, cond ×n], uncond = "" unless a negative prompt is given
+    int n = s.numImages();
+    String negative = s.negativePrompt() == null ? "" : s.negativePrompt();
+    List<String> prompts = new ArrayList<>(Collections.nCopies(n, negative));
+    prompts.addAll(Collections.nCopies(n, s.prompt()));
+    try (NDManager run = manager.newSubManager()) {
+      NDArray embeddings = encodePrompts(prompts, run);
+      // 2. timesteps and initial latents
+      scheduler.setTimesteps(s.steps());
+      NDArray latents = initialLatents(s.seed(), n, s.height(), s.width(), run);
+      // 3. denoising loop
+      latents = denoise(latents, embeddings, s.guidance(), scheduler.timesteps(), run, onStep);
+      // 4. decode
+      NDArray images = decode(latents, run);
+      latents.attach(into);
+      images.attach(into);
+      return new Images(latents, images);
+    }
+  }
+
+  /**
+   * The guided DDIM loop from {@code latents} over {@code timesteps}: ε = ε_u + g (ε_c − ε_u), where
+   * {@code embeddings} stacks the unconditional rows on top of the conditional ones.
+   */
+  public NDArray denoise(
+      NDArray latents,
+      NDArray embeddings,
+      float guidance,
+      int[] timesteps,
+      NDManager into,
+      IntConsumer onStep) {
+    NDList persistent = unet.params().arrays();
+    int i = 0;
+    for (int t : timesteps) {
+      persistent.add(latents);
+      persistent.add(embeddings);
+      try (StepScope scope = StepScope.open(into, persistent)) {
+        NDArray noisePred = guidedNoise(latents, embeddings, t, guidance, scope.manager());
+        NDArray next = scope.keep(scheduler.step(noisePred, t, latents));
+        if (i > 0) {
+          latents.close(); // an intermediate of this loop, not the caller's input
+        }
+        latents = next;
+      }
+      persistent.remove(persistent.size() - 1);
+      persistent.remove(persistent.size() - 1);
+      if (onStep != null) {
+        onStep.accept(++i);
+      }
+    }
+    return latents;
+  }
+
+  /** Classifier-free guided noise prediction at timestep t for latents (B, C, h, w). */
+  public NDArray guidedNoise(
+      NDArray latents, NDArray embeddings, int t, float guidance, NDManager scope) {
+    NDArray input = NDArrays.concat(new NDList(latents, latents), 0);
+    NDArray timestep = scope.create(new float[] {t});
+    NDArray noise = unet.forward(input, timestep, embeddings);
+    NDList parts = noise.split(2, 0);
+    NDArray uncond = parts.get(0);
+    NDArray cond = parts.get(1);
+    return uncond.add(cond.sub(uncond).mul(guidance));
+  }
+
+  /** Latents → images in [-1, 1]: the VAE decode of latents / scaling_factor, or the latents themselves. */
+  public NDArray decode(NDArray latents, NDManager into) {
+    if (vae == null) {
+      return latents.duplicate();
+    }
+    NDList persistent = vae.params().arrays();
+    persistent.add(latents);
+    try (StepScope scope = StepScope.open(into, persistent)) {
+      return scope.keep(vae.decode(latents.div(vae.scalingFactor())));
+    }
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+}
