@@ -53,6 +53,14 @@ public final class WorldRenderer {
   /** Width in output pixels of the plain rim inside a textured figure's edge. */
   static final double RIM_WIDTH = 0.75;
 
+  static {
+    // Java2D needs no display for drawing into images; say so before AWT starts, unless the
+    // application chose otherwise.
+    if (System.getProperty("java.awt.headless") == null) {
+      System.setProperty("java.awt.headless", "true");
+    }
+  }
+
   private WorldRenderer() {}
 
   /** Renders a random scene with a caption; everything depends only on {@code seed}. */
