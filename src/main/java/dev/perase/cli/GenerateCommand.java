@@ -1,0 +1,103 @@
+package dev.perase.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.perase.io.Json;
+import dev.perase.io.Png;
+import dev.perase.io.SafeTensorsWriter;
+import dev.perase.pipeline.GenerateSettings;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.Torch;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "generate",
+    mixinStandardHelpOptions = true,
+    description = "Text-to-image with classifier-free guidance (DDIM, as diffusers' StableDiffusionPipeline).",
+    footer = {
+      "",
+      "Examples:",
+      "  ./perase generate --prompt \"a crimson star by Vortex\" --seed 1 --out out/star",
+      "  ./perase generate --model ../shared/fixtures/tiny-sd --prompt \"a photo of an astronaut riding a"
+          + " horse on mars\" --seed 30 --steps 50 --guidance 7.5 --height 32 --width 32 --out out/astronaut"
+    })
+final class GenerateCommand implements Callable<Integer> {
+  @Option(names = "--model", description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
+  Path model = Defaults.model();
+
+  @Option(names = "--prompt", required = true, description = "The prompt.")
+  String prompt;
+
+  @Option(names = "--negative-prompt", description = "Negative prompt (default: none, i.e. \"\").")
+  String negativePrompt;
+
+  @Option(names = "--seed", description = "Seed of the initial latents (default: ${DEFAULT-VALUE}).")
+  long seed = 0;
+
+  @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
+  int steps = 50;
+
+  @Option(names = "--guidance", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
+  float guidance = 7.5f;
+
+  @Option(names = "--height", description = "Image height in pixels (default: the model's sample size).")
+  Integer height;
+
+  @Option(names = "--width", description = "Image width in pixels (default: the model's sample size).")
+  Integer width;
+
+  @Option(names = "--num-images", description = "Images per prompt (default: ${DEFAULT-VALUE}).")
+  int numImages = 1;
+
+  @Option(names = "--out", required = true, description = "Output folder.")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    long start = System.nanoTime();
+    try (StableDiffusion sd = StableDiffusion.load(model)) {
+      int size = sd.unet().config().sampleSize() * sd.latentFactor();
+      GenerateSettings s =
+          new GenerateSettings(
+              prompt,
+              negativePrompt,
+              seed,
+              steps,
+              guidance,
+              height == null ? size : height,
+              width == null ? size : width,
+              numImages);
+      Files.createDirectories(out);
+      try (NDManager m = Torch.newManager();
+          ProgressBar bar = Progress.bar("generate", s.steps(), "step")) {
+        StableDiffusion.Images result = sd.generate(s, m, step -> bar.stepTo(step));
+        bar.close();
+        for (int i = 0; i < s.numImages(); i++) {
+          Png.write(out.resolve(String.format("image-%03d.png", i)), result.images().get(i));
+        }
+        new SafeTensorsWriter()
+            .metadata("prompt", s.prompt())
+            .metadata("seed", Long.toString(s.seed()))
+            .put("latents", result.latents())
+            .write(out.resolve("latents.safetensors"));
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("command", "generate");
+        config.put("version", Defaults.VERSION);
+        config.put("model", model.toString());
+        config.put("model_hash", sd.layout().modelHash());
+        config.put("settings", s);
+        config.put("seconds", (System.nanoTime() - start) / 1e9);
+        Json.write(out.resolve("config.json"), config);
+      }
+    }
+    System.out.println("wrote " + numImages + " image(s) to " + out);
+    return 0;
+  }
+}

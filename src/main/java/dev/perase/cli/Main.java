@@ -1,0 +1,65 @@
+package dev.perase.cli;
+
+import dev.perase.io.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code perase} command: one thin subcommand per verb. */
+@Command(
+    name = "perase",
+    mixinStandardHelpOptions = true,
+    version = "perase 0.1.0",
+    description = {
+      "Robust concept erasing in text-to-image diffusion models by pruning (P-ESD, P-AC).", ""
+    },
+    subcommands = {GenerateCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  /** Exit code for bad input: malformed files, missing keys, bad arguments. */
+  public static final int BAD_INPUT = 2;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the CLI and returns its exit code (used by tests). */
+  public static int run(String... args) {
+    System.setProperty("java.awt.headless", "true");
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(
+        (ex, cmd, parseResult) -> {
+          Throwable cause = rootBadInput(ex);
+          if (cause != null) {
+            cmd.getErr().println("error: " + cause.getMessage());
+            return BAD_INPUT;
+          }
+          cmd.getErr().println("error: " + ex);
+          ex.printStackTrace(cmd.getErr());
+          return 1;
+        });
+    cli.setParameterExceptionHandler(
+        (ex, a) -> {
+          ex.getCommandLine().getErr().println("error: " + ex.getMessage());
+          ex.getCommandLine()
+              .getErr()
+              .println("Run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+          return BAD_INPUT;
+        });
+    return cli.execute(args);
+  }
+
+  private static BadInputException rootBadInput(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof BadInputException b) {
+        return b;
+      }
+    }
+    return null;
+  }
+}
