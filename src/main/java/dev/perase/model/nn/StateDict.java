@@ -22,10 +22,30 @@ public final class StateDict {
   private final Map<String, NDArray> tensors;
   private final Set<String> used = new LinkedHashSet<>();
   private final ParamSet params = new ParamSet();
+  private final Initializer initializer;
+
+  /** Makes a tensor for a key that a fresh (untrained) state dict is asked for. */
+  @FunctionalInterface
+  public interface Initializer {
+    NDArray create(String key, Param.Kind kind, long[] shape);
+  }
 
   public StateDict(String source, Map<String, NDArray> tensors) {
+    this(source, tensors, null);
+  }
+
+  private StateDict(String source, Map<String, NDArray> tensors, Initializer initializer) {
     this.source = source;
     this.tensors = new LinkedHashMap<>(tensors);
+    this.initializer = initializer;
+  }
+
+  /**
+   * An empty state dict that creates each tensor when a model asks for it: building a model on it
+   * initialises the model from scratch (see {@link Init}).
+   */
+  public static StateDict fresh(String source, Initializer initializer) {
+    return new StateDict(source, Map.of(), initializer);
   }
 
   /** Loads every tensor of a safetensors file into {@code manager}, as float32. */
@@ -101,7 +121,10 @@ public final class StateDict {
     tensors.put(key, value);
   }
 
-  NDArray take(String key, long[] shape) {
+  NDArray take(String key, Param.Kind kind, long[] shape) {
+    if (initializer != null && !tensors.containsKey(key)) {
+      tensors.put(key, initializer.create(key, kind, shape));
+    }
     NDArray v = tensors.get(key);
     if (v == null) {
       throw new BadInputException(source + " is missing the tensor '" + key + "'");

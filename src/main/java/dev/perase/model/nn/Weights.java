@@ -40,12 +40,12 @@ public final class Weights {
   /** Takes a tensor, checks its shape and registers it as a parameter of the given kind. */
   public Param param(String name, Param.Kind kind, long... shape) {
     String k = key(name);
-    NDArray v = dict.take(k, shape);
+    NDArray v = dict.take(k, kind, shape);
     return dict.params().add(k, kind, v);
   }
 
   /** Takes a tensor that is not a parameter (a buffer such as position ids), checking its shape. */
   public NDArray buffer(String name, long... shape) {
-    return dict.take(key(name), shape);
+    return dict.take(key(name), null, shape);
   }
 }

@@ -1,0 +1,60 @@
+package dev.perase.world;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.perase.io.BadInputException;
+
+/**
+ * Settings of the world model's training: DDPM ε-prediction loss, AdamW with linear warm-up and
+ * cosine decay to a tenth, caption dropout for classifier-free guidance, an EMA of the weights.
+ */
+public record WorldTrainSettings(
+    @JsonProperty("steps") int steps,
+    @JsonProperty("batch_size") int batchSize,
+    @JsonProperty("learning_rate") double learningRate,
+    @JsonProperty("warmup_steps") int warmupSteps,
+    @JsonProperty("weight_decay") double weightDecay,
+    @JsonProperty("caption_dropout") double captionDropout,
+    @JsonProperty("ema_decay") double emaDecay,
+    @JsonProperty("seed") long seed,
+    @JsonProperty("checkpoint_every") int checkpointEvery) {
+  public WorldTrainSettings {
+    if (steps < 1 || batchSize < 1 || warmupSteps < 0 || checkpointEvery < 1) {
+      throw new BadInputException("steps, batch size and checkpoint interval must be positive");
+    }
+    if (!(learningRate > 0) || weightDecay < 0) {
+      throw new BadInputException("the learning rate must be positive and weight decay non-negative");
+    }
+    if (captionDropout < 0 || captionDropout >= 1 || emaDecay < 0 || emaDecay >= 1) {
+      throw new BadInputException("caption dropout and EMA decay must lie in [0, 1)");
+    }
+  }
+
+  /** The settings the committed world model was trained with. */
+  public static WorldTrainSettings defaults() {
+    return new WorldTrainSettings(6000, 32, 1e-3, 200, 0.01, 0.1, 0.999, 0, 250);
+  }
+
+  public WorldTrainSettings withSteps(int n) {
+    return new WorldTrainSettings(
+        n, batchSize, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, seed, checkpointEvery);
+  }
+
+  public WorldTrainSettings withBatchSize(int b) {
+    return new WorldTrainSettings(
+        steps, b, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, seed, checkpointEvery);
+  }
+
+  public WorldTrainSettings withSeed(long s) {
+    return new WorldTrainSettings(
+        steps, batchSize, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, s, checkpointEvery);
+  }
+
+  /** Learning rate at a 0-based step: linear warm-up, then cosine decay from lr to lr/10. */
+  public double learningRateAt(int step) {
+    if (step < warmupSteps) {
+      return learningRate * (step + 1) / warmupSteps;
+    }
+    double progress = (double) (step - warmupSteps) / Math.max(1, steps - warmupSteps);
+    return learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
+  }
+}
