@@ -31,16 +31,16 @@ import java.util.Set;
 /**
  * The hard mask {@code 1[m > τ]} of paper §3.3 as perase's main artifact (DESIGN.md §6): for each
  * masked parameter, the sorted flat (row-major) indices of its pruned elements. The erased model is
- * the base model plus this mask; removing it restores the original bit for bit, because masking goes
- * through the hook ({@link Param#effective()}) and never touches the stored weights.
+ * the base model plus this mask; removing it restores the original bit for bit, because masking
+ * goes through the hook ({@link Param#effective()}) and never touches the stored weights.
  *
  * <h2>File layout</h2>
  *
  * A safetensors file. For every masked parameter with at least one pruned element, one 1-D {@code
  * I32} tensor named by the parameter's full dotted key, holding its k pruned indices delta-encoded:
  * {@code [i₀, i₁ − i₀, …, i_{k−1} − i_{k−2}]} (first index, then the strictly positive gaps). Flat
- * indices are int32, so a parameter may have at most 2³¹ − 1 elements (SD v1.x's largest has 14.7 M).
- * The {@code __metadata__} holds strings:
+ * indices are int32, so a parameter may have at most 2³¹ − 1 elements (SD v1.x's largest has 29.5
+ * million). The {@code __metadata__} holds strings:
  *
  * <ul>
  *   <li>{@code format} = {@code perase-mask}, {@code format_version} = {@code 1}, {@code
@@ -64,15 +64,16 @@ public final class BinaryMask {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * One masked parameter: its shape, its layer kind (LINEAR or CONV) and the strictly increasing flat
-   * indices of its pruned elements.
+   * One masked parameter: its shape, its layer kind (LINEAR or CONV) and the strictly increasing
+   * flat indices of its pruned elements.
    */
   public record Pruned(long[] shape, Param.Kind kind, int[] indices) {
     public Pruned {
       shape = shape.clone();
       indices = indices.clone();
       if (kind != Param.Kind.LINEAR && kind != Param.Kind.CONV) {
-        throw new IllegalArgumentException("only conv and linear parameters are masked, not " + kind);
+        throw new IllegalArgumentException(
+            "only conv and linear parameters are masked, not " + kind);
       }
       long n = numel(shape);
       for (int j = 0; j < indices.length; j++) {
@@ -124,7 +125,8 @@ public final class BinaryMask {
       long n = 1;
       for (long d : shape) {
         if (d < 0) {
-          throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+          throw new IllegalArgumentException(
+              "negative dimension in shape " + Arrays.toString(shape));
         }
         n = Math.multiplyExact(n, d);
       }
@@ -189,17 +191,21 @@ public final class BinaryMask {
 
   /**
    * Sets the hard masks {@code 1[m > τ]} on the named parameters of {@code model}: the layers then
-   * read {@code W ⊙ m} through the masking hook while {@code value()} stays untouched. Refused, before
-   * anything changes, when {@code modelHash} is not the mask's base model hash, when a parameter is
-   * missing or of another shape, or when a parameter already holds a mask (union masks instead).
-   * Parameters with nothing pruned get no mask (and cost nothing). Call it outside any step scope:
-   * the masks and the cached products {@code W ⊙ m} live in each weight's own manager.
+   * read {@code W ⊙ m} through the masking hook while {@code value()} stays untouched. Refused,
+   * before anything changes, when {@code modelHash} is not the mask's base model hash, when a
+   * parameter is missing or of another shape, or when a parameter already holds a mask (union masks
+   * instead). Parameters with nothing pruned get no mask (and cost nothing); each other one gets a
+   * BOOLEAN mask (1 byte per element) and the hook's cached product {@code W ⊙ m} (a float32 copy
+   * of W). Call it outside any step scope: both live in each weight's own manager.
    */
   public void applyTo(ParamSet model, String modelHash) {
     if (modelHash == null || !metadata.baseModelHash().equalsIgnoreCase(modelHash)) {
       throw new BadInputException(
-          source + " was made for the base model with hash " + metadata.baseModelHash()
-              + ", but this model's hash is " + modelHash
+          source
+              + " was made for the base model with hash "
+              + metadata.baseModelHash()
+              + ", but this model's hash is "
+              + modelHash
               + "; a mask only applies to the model it was trained on");
     }
     Map<String, Param> named = model.named();
@@ -207,19 +213,28 @@ public final class BinaryMask {
       Param p = named.get(e.getKey());
       if (p == null) {
         throw new BadInputException(
-            source + " masks the parameter '" + e.getKey()
+            source
+                + " masks the parameter '"
+                + e.getKey()
                 + "', which the model does not have (a mask for another architecture?)");
       }
       long[] modelShape = p.value().getShape().getShape();
       if (!Arrays.equals(modelShape, e.getValue().shape)) {
         throw new BadInputException(
-            source + ": parameter '" + e.getKey() + "' has shape "
-                + Arrays.toString(e.getValue().shape) + " in the mask but "
-                + Arrays.toString(modelShape) + " in the model (a mask for another architecture?)");
+            source
+                + ": parameter '"
+                + e.getKey()
+                + "' has shape "
+                + Arrays.toString(e.getValue().shape)
+                + " in the mask but "
+                + Arrays.toString(modelShape)
+                + " in the model (a mask for another architecture?)");
       }
       if (e.getValue().count() > 0 && p.mask() != null) {
         throw new BadInputException(
-            "parameter '" + e.getKey() + "' already has a mask; apply the union of the masks"
+            "parameter '"
+                + e.getKey()
+                + "' already has a mask; apply the union of the masks"
                 + " (perase mask union) instead of applying them one after the other");
       }
     }
@@ -264,18 +279,28 @@ public final class BinaryMask {
    * The union of masks for several concepts: an element is pruned if any mask prunes it. Every mask
    * must share the base model hash, and a parameter masked by several must have one shape. The
    * metadata joins the methods, selections and concepts; T and τ are kept where all agree (else
-   * NaN); {@code settings} lists the inputs' own metadata under {@code union_of}.
+   * NaN); {@code settings} lists the inputs' own metadata under {@code union_of}. The union of one
+   * mask is that mask.
    */
   public static BinaryMask union(BinaryMask... masks) {
     if (masks.length == 0) {
       throw new IllegalArgumentException("union of no masks");
     }
+    if (masks.length == 1) {
+      return masks[0];
+    }
     String hash = masks[0].metadata.baseModelHash();
     for (BinaryMask m : masks) {
       if (!m.metadata.baseModelHash().equalsIgnoreCase(hash)) {
         throw new BadInputException(
-            "cannot union " + masks[0].source + " (base model " + hash + ") with " + m.source
-                + " (base model " + m.metadata.baseModelHash()
+            "cannot union "
+                + masks[0].source
+                + " (base model "
+                + hash
+                + ") with "
+                + m.source
+                + " (base model "
+                + m.metadata.baseModelHash()
                 + "): masks must be made for the same model");
       }
     }
@@ -290,8 +315,14 @@ public final class BinaryMask {
         }
         if (!Arrays.equals(a.shape, b.shape) || a.kind != b.kind) {
           throw new BadInputException(
-              m.source + ": parameter '" + e.getKey() + "' has shape " + Arrays.toString(b.shape)
-                  + " but " + Arrays.toString(a.shape) + " in another mask of the union");
+              m.source
+                  + ": parameter '"
+                  + e.getKey()
+                  + "' has shape "
+                  + Arrays.toString(b.shape)
+                  + " but "
+                  + Arrays.toString(a.shape)
+                  + " in another mask of the union");
         }
         out.put(e.getKey(), new Pruned(a.shape, a.kind, mergeSorted(a.indices, b.indices)));
       }
@@ -364,7 +395,9 @@ public final class BinaryMask {
   // ---------------------------------------------------------------------------------------------
   // File
 
-  /** Writes the mask file (see the class javadoc) under a temporary name and renames it into place. */
+  /**
+   * Writes the mask file (see the class javadoc) under a temporary name and renames it into place.
+   */
   public void write(Path path) {
     ObjectNode paramsJson = JSON.createObjectNode();
     SafeTensorsWriter w = new SafeTensorsWriter();
@@ -404,8 +437,8 @@ public final class BinaryMask {
   }
 
   /**
-   * Reads and fully validates a mask file: format and encoding, metadata, every parameter's shape and
-   * kind, every index (first ≥ 0, gaps ≥ 1, last below the parameter's element count), and the
+   * Reads and fully validates a mask file: format and encoding, metadata, every parameter's shape
+   * and kind, every index (first ≥ 0, gaps ≥ 1, last below the parameter's element count), and the
    * recorded counts. Any defect is a {@link BadInputException} naming the file and the parameter.
    */
   public static BinaryMask read(Path path) {
@@ -414,18 +447,28 @@ public final class BinaryMask {
       String where = path.toString();
       if (!FORMAT.equals(md.get("format"))) {
         throw new BadInputException(
-            where + " is not a perase mask file (its metadata has no format '" + FORMAT
+            where
+                + " is not a perase mask file (its metadata has no format '"
+                + FORMAT
                 + "'); is it a model checkpoint?");
       }
       if (!FORMAT_VERSION.equals(md.get("format_version"))) {
         throw new BadInputException(
-            where + " is a perase mask of format version " + md.get("format_version")
-                + ", which this perase cannot read (it reads version " + FORMAT_VERSION + ")");
+            where
+                + " is a perase mask of format version "
+                + md.get("format_version")
+                + ", which this perase cannot read (it reads version "
+                + FORMAT_VERSION
+                + ")");
       }
       if (!INDEX_ENCODING.equals(md.get("index_encoding"))) {
         throw new BadInputException(
-            where + " uses index encoding '" + md.get("index_encoding") + "', expected '"
-                + INDEX_ENCODING + "'");
+            where
+                + " uses index encoding '"
+                + md.get("index_encoding")
+                + "', expected '"
+                + INDEX_ENCODING
+                + "'");
       }
       MaskMetadata meta;
       try {
@@ -451,7 +494,9 @@ public final class BinaryMask {
       for (String key : st.keys()) {
         if (!shapes.containsKey(key)) {
           throw new BadInputException(
-              where + " holds indices for '" + key
+              where
+                  + " holds indices for '"
+                  + key
                   + "', a parameter its metadata does not list (corrupted file?)");
         }
       }
@@ -463,7 +508,11 @@ public final class BinaryMask {
         if (!st.has(key)) {
           if (count != 0) {
             throw new BadInputException(
-                where + " lists " + count + " pruned elements for '" + key
+                where
+                    + " lists "
+                    + count
+                    + " pruned elements for '"
+                    + key
                     + "' but holds no indices for it (corrupted file?)");
           }
           idx = new int[0];
@@ -471,8 +520,14 @@ public final class BinaryMask {
           idx = decode(st, key, numel, where);
           if (idx.length != count) {
             throw new BadInputException(
-                where + " lists " + count + " pruned elements for '" + key + "' but holds "
-                    + idx.length + " indices (corrupted file?)");
+                where
+                    + " lists "
+                    + count
+                    + " pruned elements for '"
+                    + key
+                    + "' but holds "
+                    + idx.length
+                    + " indices (corrupted file?)");
           }
         }
         out.put(key, new Pruned(e.getValue(), kinds.get(key), idx));
@@ -482,8 +537,16 @@ public final class BinaryMask {
       long total = integer(md, "total_elements", where);
       if (pruned != mask.prunedCount() || total != mask.totalElements()) {
         throw new BadInputException(
-            where + " records " + pruned + " pruned of " + total + " elements, but its parameters"
-                + " hold " + mask.prunedCount() + " of " + mask.totalElements()
+            where
+                + " records "
+                + pruned
+                + " pruned of "
+                + total
+                + " elements, but its parameters"
+                + " hold "
+                + mask.prunedCount()
+                + " of "
+                + mask.totalElements()
                 + " (corrupted file?)");
       }
       return mask;
@@ -494,7 +557,12 @@ public final class BinaryMask {
     TensorInfo info = st.info(key);
     if (info.dtype() != DType.I32 || info.shape().length != 1) {
       throw new BadInputException(
-          where + ": indices of '" + key + "' must be a 1-D I32 tensor, found " + info.dtype() + " "
+          where
+              + ": indices of '"
+              + key
+              + "' must be a 1-D I32 tensor, found "
+              + info.dtype()
+              + " "
               + info.shapeString());
     }
     IntBuffer b = st.bytes(key).asIntBuffer();
@@ -505,12 +573,25 @@ public final class BinaryMask {
       long i = j == 0 ? d : prev + d;
       if (j == 0 ? d < 0 : d < 1) {
         throw new BadInputException(
-            where + ": indices of '" + key + "' are not strictly increasing (" + (j == 0 ? "first index "
-                : "gap ") + d + " at position " + j + "; corrupted file?)");
+            where
+                + ": indices of '"
+                + key
+                + "' are not strictly increasing ("
+                + (j == 0 ? "first index " : "gap ")
+                + d
+                + " at position "
+                + j
+                + "; corrupted file?)");
       }
       if (i >= numel) {
         throw new BadInputException(
-            where + ": pruned index " + i + " of '" + key + "' is out of range for its " + numel
+            where
+                + ": pruned index "
+                + i
+                + " of '"
+                + key
+                + "' is out of range for its "
+                + numel
                 + " elements (corrupted file?)");
       }
       idx[j] = (int) i;
@@ -542,10 +623,18 @@ public final class BinaryMask {
       JsonNode shape = v.get("shape");
       JsonNode kind = v.get("kind");
       JsonNode pruned = v.get("pruned");
-      if (shape == null || !shape.isArray() || kind == null || !kind.isTextual() || pruned == null
-          || !pruned.canConvertToLong() || !pruned.isIntegralNumber() || pruned.asLong() < 0) {
+      if (shape == null
+          || !shape.isArray()
+          || kind == null
+          || !kind.isTextual()
+          || pruned == null
+          || !pruned.canConvertToLong()
+          || !pruned.isIntegralNumber()
+          || pruned.asLong() < 0) {
         throw new BadInputException(
-            where + ": metadata of parameter '" + key
+            where
+                + ": metadata of parameter '"
+                + key
                 + "' must have a shape array, a kind and a pruned count");
       }
       long[] s = new long[shape.size()];
@@ -561,9 +650,14 @@ public final class BinaryMask {
           switch (kind.asText()) {
             case "conv" -> Param.Kind.CONV;
             case "linear" -> Param.Kind.LINEAR;
-            default -> throw new BadInputException(
-                where + ": parameter '" + key + "' has kind '" + kind.asText()
-                    + "'; only conv and linear parameters are masked");
+            default ->
+                throw new BadInputException(
+                    where
+                        + ": parameter '"
+                        + key
+                        + "' has kind '"
+                        + kind.asText()
+                        + "'; only conv and linear parameters are masked");
           };
       shapes.put(key, s);
       kinds.put(key, k);
@@ -576,7 +670,11 @@ public final class BinaryMask {
     for (long d : shape) {
       if (d != 0 && n > Integer.MAX_VALUE / d) {
         throw new BadInputException(
-            where + ": parameter '" + key + "' has shape " + Arrays.toString(shape)
+            where
+                + ": parameter '"
+                + key
+                + "' has shape "
+                + Arrays.toString(shape)
                 + ", more than the 2^31 - 1 elements int32 indices can address");
       }
       n *= d;
@@ -622,14 +720,16 @@ public final class BinaryMask {
   // Summary
 
   /**
-   * A human summary for {@code perase mask info}: provenance, the total and ratio, the split by layer
-   * type (conv, linear) and by block role (attn1, attn2, ff, resnet, …), and the pruned count of each
-   * parameter that has any.
+   * A human summary for {@code perase mask info}: provenance, the total and ratio, the split by
+   * layer type (conv, linear) and by block role (attn1, attn2, ff, resnet, …), and the pruned count
+   * of each parameter that has any.
    */
   public String info() {
     StringBuilder sb = new StringBuilder();
     MaskMetadata md = metadata;
-    sb.append(String.format(Locale.ROOT, "%s (%s, perase %s)%n", source, INDEX_ENCODING, md.peraseVersion()));
+    sb.append(
+        String.format(
+            Locale.ROOT, "%s (%s, perase %s)%n", source, INDEX_ENCODING, md.peraseVersion()));
     sb.append(
         String.format(
             Locale.ROOT,
@@ -687,7 +787,8 @@ public final class BinaryMask {
     if (withPruned < params.size()) {
       sb.append(
           String.format(
-              Locale.ROOT, "    (%d masked tensors with nothing pruned not listed)%n",
+              Locale.ROOT,
+              "    (%d masked tensors with nothing pruned not listed)%n",
               params.size() - withPruned));
     }
     return sb.toString();

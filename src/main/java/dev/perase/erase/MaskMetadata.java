@@ -41,7 +41,8 @@ public record MaskMetadata(
       throw new BadInputException("a mask needs the name of the method that made it");
     }
     concept = concept == null ? "" : concept;
-    peraseVersion = peraseVersion == null || peraseVersion.isBlank() ? currentVersion() : peraseVersion;
+    peraseVersion =
+        peraseVersion == null || peraseVersion.isBlank() ? currentVersion() : peraseVersion;
     settingsJson = settingsJson == null || settingsJson.isBlank() ? "{}" : settingsJson;
     JsonNode settings;
     try {
@@ -54,7 +55,9 @@ public record MaskMetadata(
     }
   }
 
-  /** Metadata of a soft mask's hard mask: selection, T and τ from the mask, the rest from the run. */
+  /**
+   * Metadata of a soft mask's hard mask: selection, T and τ from the mask, the rest from the run.
+   */
   public static MaskMetadata forSoftMask(
       String baseModelHash,
       Selection selection,

@@ -31,26 +31,31 @@ public record MaskSettings(
       throw new BadInputException("mask temperature must be a positive number, got " + temperature);
     }
     if (!(threshold > 0 && threshold < 1)) {
-      throw new BadInputException("mask threshold τ must lie strictly between 0 and 1, got " + threshold);
+      throw new BadInputException(
+          "mask threshold τ must lie strictly between 0 and 1, got " + threshold);
     }
     if (!Double.isFinite(initialLogit)) {
-      throw new BadInputException("initial mask logit must be a finite number, got " + initialLogit);
+      throw new BadInputException(
+          "initial mask logit must be a finite number, got " + initialLogit);
     }
     if (sigmoidF32((float) temperature * (float) initialLogit) == 1f) {
       throw new BadInputException(
           String.format(
               Locale.ROOT,
-              "initial mask logit %s with temperature %s gives sigmoid(%s) = 1.0 exactly in float32,"
-                  + " whose gradient is 0, so the mask could never be trained; keep T·s₀ below"
-                  + " about 16.6 (the default s₀ = 1, T = 10 gives m₀ = 0.99995)",
+              "initial mask logit %s with temperature %s gives sigmoid(%s) = 1.0 exactly in"
+                  + " float32, whose gradient is 0, so the mask could never be trained; keep T·s₀"
+                  + " below about 16.6 (the default s₀ = 1, T = 10 gives m₀ = 0.99995)",
               initialLogit,
               temperature,
               (float) temperature * (float) initialLogit));
     }
     if (sigmoidF32((float) temperature * (float) initialLogit) <= threshold) {
       throw new BadInputException(
-          "initial mask logit " + initialLogit + " starts every element pruned (m₀ ≤ τ = "
-              + threshold + "); the mask must start near 1");
+          "initial mask logit "
+              + initialLogit
+              + " starts every element pruned (m₀ ≤ τ = "
+              + threshold
+              + "); the mask must start near 1");
     }
   }
 

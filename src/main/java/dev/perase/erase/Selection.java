@@ -18,13 +18,14 @@ import java.util.regex.PatternSyntaxException;
  * <ul>
  *   <li>{@code cross-attn}: names containing {@code attn2}, the cross-attention to the text (ESD-x,
  *       the paper's choice for styles);
- *   <li>{@code non-cross-attn}: every other conv and linear (ESD-u, the paper's choice for nudity and
- *       objects). Unlike the original ESD code's {@code noxattn}, which also leaves out {@code out.*}
- *       and {@code time_embed*}, this keeps the UNet's {@code conv_out} and {@code time_embedding}
- *       (DESIGN.md §4: every conv/linear except {@code attn2}); use a regex to leave them out;
+ *   <li>{@code non-cross-attn}: every other conv and linear (ESD-u, the paper's choice for nudity
+ *       and objects). Unlike the original ESD code's {@code noxattn}, which also leaves out {@code
+ *       out.*} and {@code time_embed*}, this keeps the UNet's {@code conv_out} and {@code
+ *       time_embedding} (DESIGN.md §4: every conv/linear except {@code attn2}); use a regex to
+ *       leave them out;
  *   <li>{@code all}: every conv and linear;
- *   <li>a regex ({@code --layers-regex}), matched with {@link java.util.regex.Matcher#find()} on the
- *       full dotted key, for experts.
+ *   <li>a regex ({@code --layers-regex}), matched with {@link java.util.regex.Matcher#find()} on
+ *       the full dotted key, for experts.
  * </ul>
  *
  * The canonical names above round-trip through {@link #parse}; a regex is written as {@code
@@ -71,9 +72,9 @@ public sealed interface Selection
   }
 
   /**
-   * Parses {@code --layers}: {@code cross-attn}, {@code non-cross-attn}, {@code all} (the ESD code's
-   * {@code xattn}, {@code noxattn} and {@code full} are accepted as the same three) or {@code
-   * regex:PATTERN}. Anything else is a {@link BadInputException} listing the choices.
+   * Parses {@code --layers}: {@code cross-attn}, {@code non-cross-attn}, {@code all} (the ESD
+   * code's {@code xattn}, {@code noxattn} and {@code full} are accepted as the same three) or
+   * {@code regex:PATTERN}. Anything else is a {@link BadInputException} listing the choices.
    */
   static Selection parse(String text) {
     if (text == null) {
@@ -86,8 +87,8 @@ public sealed interface Selection
       case "cross-attn", "xattn" -> new CrossAttention();
       case "non-cross-attn", "noxattn" -> new NonCrossAttention();
       case "all", "full" -> new All();
-      default -> throw new BadInputException(
-          "unknown layer selection '" + text + "'; choose " + CHOICES);
+      default ->
+          throw new BadInputException("unknown layer selection '" + text + "'; choose " + CHOICES);
     };
   }
 
@@ -100,7 +101,9 @@ public sealed interface Selection
       return new Regex(Pattern.compile(pattern));
     } catch (PatternSyntaxException e) {
       throw new BadInputException(
-          "--layers-regex '" + pattern + "' is not a valid regular expression: "
+          "--layers-regex '"
+              + pattern
+              + "' is not a valid regular expression: "
               + e.getDescription());
     }
   }

@@ -16,8 +16,8 @@ import java.util.Map;
 /**
  * The trainable soft mask of paper §3.3 (Eq. 6–7): one float32 logit tensor {@code s} per selected
  * parameter W, of W's shape, and the mask {@code m = sigmoid(T · s)} multiplied into W through the
- * masking hook ({@link Param#effective()} returns {@code W ⊙ m}). Only {@code s} is trained (with the
- * torch-exact {@link dev.perase.tensor.AdamW} over {@link #logits()}); W never changes. After
+ * masking hook ({@link Param#effective()} returns {@code W ⊙ m}). Only {@code s} is trained (with
+ * the torch-exact {@link dev.perase.tensor.AdamW} over {@link #logits()}); W never changes. After
  * training, {@link #toBinary} discretises to the hard mask {@code 1[m > τ]}.
  *
  * <p>Use per training step, inside the step's scope and gradient recording:
@@ -33,9 +33,9 @@ import java.util.Map;
  *   adamW.step(); adamW.zeroGrad();
  * </pre>
  *
- * <p>float32 pitfall (see {@link MaskSettings}): {@code sigmoid(10 s)} is exactly 1.0 in float32 once
- * s exceeds about 1.66, and its gradient is then exactly 0; s₀ = 1 (m₀ = 0.99995) keeps every element
- * trainable, while s₀ = 2 would freeze the whole mask at 1.
+ * <p>float32 pitfall (see {@link MaskSettings}): {@code sigmoid(10 s)} is exactly 1.0 in float32
+ * once s exceeds about 1.66, and its gradient is then exactly 0; s₀ = 1 (m₀ = 0.99995) keeps every
+ * element trainable, while s₀ = 2 would freeze the whole mask at 1.
  */
 public final class SoftMask implements AutoCloseable {
   private final Selection selection;
@@ -74,12 +74,15 @@ public final class SoftMask implements AutoCloseable {
     List<Param> selected = selection.select(model);
     if (selected.isEmpty()) {
       throw new BadInputException(
-          "layer selection '" + selection.name() + "' matches no conv or linear parameter of the model");
+          "layer selection '"
+              + selection.name()
+              + "' matches no conv or linear parameter of the model");
     }
     NDManager m = parent.newSubManager();
     List<NDArray> s = new ArrayList<>(selected.size());
     for (Param p : selected) {
-      NDArray logit = m.full(p.value().getShape(), (float) settings.initialLogit(), DataType.FLOAT32);
+      NDArray logit =
+          m.full(p.value().getShape(), (float) settings.initialLogit(), DataType.FLOAT32);
       logit.setRequiresGradient(true);
       s.add(logit);
     }
@@ -121,17 +124,18 @@ public final class SoftMask implements AutoCloseable {
 
   /**
    * Sets each selected parameter's mask to {@code sigmoid(T · s)} computed in {@code step}, so that
-   * the mask and every product {@code W ⊙ m} the layers form are freed with the step. Call it inside
-   * the step's gradient recording for gradients to reach s (outside, the hook caches {@code W ⊙ m}
-   * until {@link #uninstall()}, which is right for evaluation). Installing again replaces this
-   * mask's previous install; a parameter holding another mask (a hard mask) is an error.
+   * the mask and every product {@code W ⊙ m} the layers form are freed with the step. Call it
+   * inside the step's gradient recording for gradients to reach s (outside, the hook caches {@code
+   * W ⊙ m} until {@link #uninstall()}, which is right for evaluation). Installing again replaces
+   * this mask's previous install; a parameter holding another mask (a hard mask) is an error.
    */
   public void install(NDManager step) {
     for (int i = 0; i < params.size(); i++) {
       NDArray current = params.get(i).mask();
       if (current != null && (installed == null || current != installed[i])) {
         throw new IllegalStateException(
-            params.get(i).name() + " already has another mask; remove it before installing a soft mask");
+            params.get(i).name()
+                + " already has another mask; remove it before installing a soft mask");
       }
     }
     NDArray[] masks = new NDArray[params.size()];
@@ -161,14 +165,31 @@ public final class SoftMask implements AutoCloseable {
 
   /** Mean of m over every mask element (1 at the start, falling as elements are pruned). */
   public double mean() {
+    return stats().mean();
+  }
+
+  /**
+   * The mask's mean and its pruned count at the settings' τ, from one pass over the logits (for the
+   * training log).
+   */
+  public Stats stats() {
     double sum = 0;
+    long pruned = 0;
     try (NDManager tmp = manager.newSubManager()) {
       for (NDArray s : logits) {
-        sum += mask(s, tmp).toType(DataType.FLOAT64, false).sum().getDouble();
+        NDArray m = mask(s, tmp);
+        sum += m.toType(DataType.FLOAT64, false).sum().getDouble();
+        pruned += pruned(m, settings.threshold()).countNonzero().getLong();
       }
     }
-    return sum / elements;
+    return new Stats(sum / elements, pruned);
   }
+
+  /**
+   * @param mean mean of m = sigmoid(T·s) over all mask elements
+   * @param pruned elements whose hard mask 1[m > τ] is 0
+   */
+  public record Stats(double mean, long pruned) {}
 
   /** Elements whose hard mask at the settings' τ is 0. */
   public long prunedCount() {
@@ -187,8 +208,8 @@ public final class SoftMask implements AutoCloseable {
   }
 
   /**
-   * The hard mask {@code 1[m > τ]} at the settings' τ, as a {@link BinaryMask} whose metadata records
-   * the selection, T and τ of this mask and the given run details.
+   * The hard mask {@code 1[m > τ]} at the settings' τ, as a {@link BinaryMask} whose metadata
+   * records the selection, T and τ of this mask and the given run details.
    *
    * @param baseModelHash hash of the model the mask was trained on
    * @param method e.g. {@code p-esd}
@@ -204,8 +225,11 @@ public final class SoftMask implements AutoCloseable {
       for (int i = 0; i < params.size(); i++) {
         Param p = params.get(i);
         // flat indices where 1[m > τ] = 0: (k, 1) int64 from nonzero
-        long[] flat = pruned(mask(logits.get(i), tmp), settings.threshold()).flatten().nonzero()
-            .toLongArray();
+        long[] flat =
+            pruned(mask(logits.get(i), tmp), settings.threshold())
+                .flatten()
+                .nonzero()
+                .toLongArray();
         int[] idx = new int[flat.length];
         for (int j = 0; j < flat.length; j++) {
           idx[j] = Math.toIntExact(flat[j]);

@@ -15,9 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small model whose parameters carry the keys of a diffusers UNet2DConditionModel (one resnet, one
- * transformer block with attn1 / attn2 / ff, a downsampler, time embedding, in/out convs and their
- * norms), loaded through the real layer classes so that kinds and maskability are the real ones.
+ * A small model whose parameters carry the keys of a diffusers UNet2DConditionModel (one resnet,
+ * one transformer block with attn1 / attn2 / ff, a downsampler, time embedding, in/out convs and
+ * their norms), loaded through the real layer classes so that kinds and maskability are the real
+ * ones.
  */
 final class MiniUNetParams {
   static final int C = 8;
@@ -136,7 +137,13 @@ final class MiniUNetParams {
     Linear.load(t.child("ff").child("net").child(0).child("proj"), C, 4 * C);
     Linear.load(t.child("ff").child("net").child(2), 2 * C, C);
     Conv2d.load(a.child("proj_out"), C, C, 1, 1, 0);
-    Conv2d.load(w.child("down_blocks").child(1).child("downsamplers").child(0).child("conv"), C, C, 3, 2, 1);
+    Conv2d.load(
+        w.child("down_blocks").child(1).child("downsamplers").child(0).child("conv"),
+        C,
+        C,
+        3,
+        2,
+        1);
     GroupNorm.load(w.child("conv_norm_out"), 2, C, 1e-5f);
     Conv2d.load(w.child("conv_out"), C, 4, 3, 1, 1);
     sd.requireAllUsed();

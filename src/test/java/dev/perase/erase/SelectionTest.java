@@ -74,7 +74,8 @@ class SelectionTest {
 
   @Test
   void regexMatchesWithFindOnTheFullKeyAndOnlyMaskableParams() {
-    List<String> got = names(Selection.regex("attn1\\.to_(q|k)|norm1|^conv_in").select(model.params));
+    List<String> got =
+        names(Selection.regex("attn1\\.to_(q|k)|norm1|^conv_in").select(model.params));
     assertEquals(
         List.of(
             "conv_in.weight",
@@ -94,8 +95,7 @@ class SelectionTest {
     }
     assertEquals("cross-attn", Selection.parse("xattn").name());
     assertEquals("non-cross-attn", Selection.parse("noxattn").name());
-    BadInputException e =
-        assertThrows(BadInputException.class, () -> Selection.parse("crossattn"));
+    BadInputException e = assertThrows(BadInputException.class, () -> Selection.parse("crossattn"));
     assertTrue(e.getMessage().contains("'crossattn'"), e.getMessage());
     assertTrue(e.getMessage().contains("cross-attn, non-cross-attn, all"), e.getMessage());
     BadInputException bad = assertThrows(BadInputException.class, () -> Selection.regex("attn2("));
@@ -122,6 +122,8 @@ class SelectionTest {
     assertEquals(maskable - attn2, rest.elements());
     assertEquals(29, rest.tensors());
     System.out.println(s.describe());
-    assertTrue(s.describe().startsWith("layers cross-attn: 5 tensors, " + attn2 + " elements"), s.describe());
+    assertTrue(
+        s.describe().startsWith("layers cross-attn: 5 tensors, " + attn2 + " elements"),
+        s.describe());
   }
 }

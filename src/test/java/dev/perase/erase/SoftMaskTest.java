@@ -53,7 +53,8 @@ class SoftMaskTest {
       }
       float[] grad = s.getGradient().toFloatArray();
       System.out.printf(
-          "float32: sigmoid(10·1) = %.9g (1 − m = %.3g), d/ds = %.4g; sigmoid(10·2) = %.9g, d/ds = %s%n",
+          "float32: sigmoid(10·1) = %.9g (1 − m = %.3g), d/ds = %.4g; sigmoid(10·2) = %.9g, d/ds ="
+              + " %s%n",
           mask[0], 1 - mask[0], grad[0], mask[1], grad[1]);
       assertTrue(mask[0] < 1f);
       assertEquals(0.9999546f, mask[0], 1e-7f);
@@ -63,8 +64,7 @@ class SoftMaskTest {
       assertEquals(0.0f, grad[1]);
     }
     // the settings refuse an initial logit whose mask is frozen at 1, and accept the default
-    BadInputException e =
-        assertThrows(BadInputException.class, () -> new MaskSettings(10, 2, 0.5));
+    BadInputException e = assertThrows(BadInputException.class, () -> new MaskSettings(10, 2, 0.5));
     assertTrue(e.getMessage().contains("gradient is 0"), e.getMessage());
     assertEquals(new MaskSettings(10, 1, 0.5), MaskSettings.DEFAULT);
     assertThrows(BadInputException.class, () -> new MaskSettings(0, 1, 0.5));
@@ -83,8 +83,8 @@ class SoftMaskTest {
       Torch.seed(7);
       MiniUNetParams model = new MiniUNetParams(m);
       Map<String, float[]> before = snapshot(model);
-      float[] context = m.randomNormal(new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS))
-          .toFloatArray();
+      float[] context =
+          m.randomNormal(new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS)).toFloatArray();
       try (SoftMask mask =
           SoftMask.create(model.params, Selection.parse("all"), MaskSettings.DEFAULT, m)) {
         assertEquals(34, mask.logits().size());
@@ -124,16 +124,16 @@ class SoftMaskTest {
 
   /**
    * With torch's default weight decay λ = 0.01, a logit that gets a zero gradient is only decayed:
-   * s = s₀·(1 − lr·λ)ᵏ exactly, the Adam part adds nothing. (torch skips parameters whose gradient is
-   * None; in P-ESD every selected parameter enters the loss, so both agree there.)
+   * s = s₀·(1 − lr·λ)ᵏ exactly, the Adam part adds nothing. (torch skips parameters whose gradient
+   * is None; in P-ESD every selected parameter enters the loss, so both agree there.)
    */
   @Test
   void weightDecayAloneShrinksTheLogitsTheLossIgnores() {
     try (NDManager m = Torch.newManager()) {
       Torch.seed(7);
       MiniUNetParams model = new MiniUNetParams(m);
-      float[] context = m.randomNormal(new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS))
-          .toFloatArray();
+      float[] context =
+          m.randomNormal(new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS)).toFloatArray();
       try (SoftMask mask =
           SoftMask.create(model.params, Selection.parse("cross-attn"), MaskSettings.DEFAULT, m)) {
         AdamW opt = AdamW.withDefaults(mask.logits(), m, 0.1);
@@ -170,8 +170,8 @@ class SoftMaskTest {
 
   /**
    * The hard mask 1[m > τ] prunes exactly the elements with m ≤ τ — m = 0.5 at s = 0 is pruned, m =
-   * 0.5025 at s = 0.001 is kept — of the selected parameters only; applied, it zeroes those elements
-   * of W ⊙ m and nothing else, and removing it gives back W.
+   * 0.5025 at s = 0.001 is kept — of the selected parameters only; applied, it zeroes those
+   * elements of W ⊙ m and nothing else, and removing it gives back W.
    */
   @Test
   void hardMaskZeroesOnlyTheSelectedPrunedElements() {
@@ -187,6 +187,7 @@ class SoftMaskTest {
         assertEquals(5, mask.prunedCount(0.5));
         assertEquals(4, mask.prunedCount(0.4)); // at τ 0.4 the element at m = σ(0) = 0.5 is kept
         assertTrue(mask.mean() < 1 - 4.0 / mask.elementCount());
+        assertEquals(new SoftMask.Stats(mask.mean(), 5), mask.stats());
 
         BinaryMask hard = mask.toBinary(HASH, "p-esd", "a test concept", "{\"lr\": 0.1}");
         assertEquals(5, hard.prunedCount());
@@ -205,7 +206,8 @@ class SoftMaskTest {
           float[] eff = p.effective().toFloatArray();
           int[] idx = pruned.getOrDefault(p.name(), new int[0]);
           if (idx.length == 0) {
-            assertSame(p.value(), p.effective(), p.name() + " is masked although nothing is pruned");
+            assertSame(
+                p.value(), p.effective(), p.name() + " is masked although nothing is pruned");
             continue;
           }
           Set<Integer> zero = new java.util.HashSet<>();
@@ -233,13 +235,16 @@ class SoftMaskTest {
     }
   }
 
-  /** Installing over a hard mask is refused; installing twice replaces the soft mask's own masks. */
+  /**
+   * Installing over a hard mask is refused; installing twice replaces the soft mask's own masks.
+   */
   @Test
   void installRefusesAParameterThatHoldsAnotherMask() {
     try (NDManager m = Torch.newManager()) {
       MiniUNetParams model = new MiniUNetParams(m);
       try (SoftMask mask =
-              SoftMask.create(model.params, Selection.parse("cross-attn"), MaskSettings.DEFAULT, m);
+              SoftMask.create(
+                  model.params, Selection.parse("cross-attn"), MaskSettings.DEFAULT, m);
           NDManager step = m.newSubManager()) {
         mask.install(step);
         mask.install(step);
