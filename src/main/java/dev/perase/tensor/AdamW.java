@@ -96,22 +96,30 @@ public final class AdamW {
     float epsF = (float) eps;
     for (int i = 0; i < params.size(); i++) {
       NDArray p = params.get(i);
-      NDArray g = p.getGradient();
       NDArray m = expAvg.get(i);
       NDArray v = expAvgSq.get(i);
-      p.muli(decay);
-      m.muli(b1).addi(g.mul(oneMinusB1));
-      v.muli(b2).addi(g.mul(oneMinusB2).muli(g));
-      NDArray denom = v.sqrt().divi(bias2Sqrt).addi(epsF);
-      p.subi(m.mul(stepSize).divi(denom));
+      // temporaries are closed here: they land in the gradient's or the state's manager, which
+      // outlive the step, so each step would otherwise leak two copies of every parameter
+      try (NDArray g = p.getGradient();
+          NDArray g1 = g.mul(oneMinusB1);
+          NDArray g2 = g.mul(oneMinusB2)) {
+        p.muli(decay);
+        m.muli(b1).addi(g1);
+        v.muli(b2).addi(g2.muli(g));
+        try (NDArray denom = v.sqrt().divi(bias2Sqrt).addi(epsF);
+            NDArray update = m.mul(stepSize).divi(denom)) {
+          p.subi(update);
+        }
+      }
     }
   }
 
   /** Sets every gradient to zero (DJL accumulates gradients across backward passes). */
   public void zeroGrad() {
     for (NDArray p : params) {
-      NDArray g = p.getGradient();
-      g.subi(g);
+      try (NDArray g = p.getGradient()) {
+        g.subi(g);
+      }
     }
   }
 }

@@ -1,0 +1,262 @@
+package dev.perase.erase;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+import dev.perase.io.BadInputException;
+import dev.perase.model.nn.Param;
+import dev.perase.model.nn.ParamSet;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The trainable soft mask of paper §3.3 (Eq. 6–7): one float32 logit tensor {@code s} per selected
+ * parameter W, of W's shape, and the mask {@code m = sigmoid(T · s)} multiplied into W through the
+ * masking hook ({@link Param#effective()} returns {@code W ⊙ m}). Only {@code s} is trained (with
+ * the torch-exact {@link dev.perase.tensor.AdamW} over {@link #logits()}); W never changes. After
+ * training, {@link #toBinary} discretises to the hard mask {@code 1[m > τ]}.
+ *
+ * <p>Use per training step, inside the step's scope and gradient recording:
+ *
+ * <pre>
+ *   try (StepScope step = StepScope.open(base, new NDList(mask.logits()));
+ *       GradientCollector gc = engine.newGradientCollector()) {
+ *     mask.install(step.manager());     // m = σ(T·s) and every W ⊙ m land in the step
+ *     NDArray loss = objective(...);    // the model reads W ⊙ m; withMasksOff gives θ*
+ *     gc.backward(loss);                // gradients reach s
+ *     mask.uninstall();
+ *   }
+ *   adamW.step(); adamW.zeroGrad();
+ * </pre>
+ *
+ * <p>float32 pitfall (see {@link MaskSettings}): {@code sigmoid(10 s)} is exactly 1.0 in float32
+ * once s exceeds about 1.66, and its gradient is then exactly 0; s₀ = 1 (m₀ = 0.99995) keeps every
+ * element trainable, while s₀ = 2 would freeze the whole mask at 1.
+ */
+public final class SoftMask implements AutoCloseable {
+  private final Selection selection;
+  private final MaskSettings settings;
+  private final List<Param> params;
+  private final List<NDArray> logits;
+  private final NDManager manager;
+  private final long elements;
+  private NDArray[] installed;
+
+  private SoftMask(
+      Selection selection,
+      MaskSettings settings,
+      List<Param> params,
+      List<NDArray> logits,
+      NDManager manager) {
+    this.selection = selection;
+    this.settings = settings;
+    this.params = params;
+    this.logits = logits;
+    this.manager = manager;
+    long n = 0;
+    for (Param p : params) {
+      n += p.numel();
+    }
+    this.elements = n;
+  }
+
+  /**
+   * Creates logits s = s₀ (float32, requiring gradient) for every parameter {@code selection} picks
+   * from {@code model}, in a sub-manager of {@code parent} that {@link #close()} frees. A selection
+   * that picks nothing is a {@link BadInputException}.
+   */
+  public static SoftMask create(
+      ParamSet model, Selection selection, MaskSettings settings, NDManager parent) {
+    List<Param> selected = selection.select(model);
+    if (selected.isEmpty()) {
+      throw new BadInputException(
+          "layer selection '"
+              + selection.name()
+              + "' matches no conv or linear parameter of the model");
+    }
+    NDManager m = parent.newSubManager();
+    List<NDArray> s = new ArrayList<>(selected.size());
+    for (Param p : selected) {
+      NDArray logit =
+          m.full(p.value().getShape(), (float) settings.initialLogit(), DataType.FLOAT32);
+      logit.setRequiresGradient(true);
+      s.add(logit);
+    }
+    return new SoftMask(
+        selection, settings, List.copyOf(selected), Collections.unmodifiableList(s), m);
+  }
+
+  public Selection selection() {
+    return selection;
+  }
+
+  public MaskSettings settings() {
+    return settings;
+  }
+
+  /** The masked parameters, in the model's load order. */
+  public List<Param> params() {
+    return params;
+  }
+
+  /** The logits s, one per entry of {@link #params()}: the tensors to optimise. */
+  public List<NDArray> logits() {
+    return logits;
+  }
+
+  /** The logits under their parameter's full key (for checkpoints). */
+  public Map<String, NDArray> namedLogits() {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    for (int i = 0; i < params.size(); i++) {
+      out.put(params.get(i).name(), logits.get(i));
+    }
+    return out;
+  }
+
+  /** Number of mask elements (= selected parameter elements). */
+  public long elementCount() {
+    return elements;
+  }
+
+  /**
+   * Sets each selected parameter's mask to {@code sigmoid(T · s)} computed in {@code step}, so that
+   * the mask and every product {@code W ⊙ m} the layers form are freed with the step. Call it
+   * inside the step's gradient recording for gradients to reach s (outside, the hook caches {@code
+   * W ⊙ m} until {@link #uninstall()}, which is right for evaluation). Installing again replaces
+   * this mask's previous install; a parameter holding another mask (a hard mask) is an error.
+   */
+  public void install(NDManager step) {
+    for (int i = 0; i < params.size(); i++) {
+      NDArray current = params.get(i).mask();
+      if (current != null && (installed == null || current != installed[i])) {
+        throw new IllegalStateException(
+            params.get(i).name()
+                + " already has another mask; remove it before installing a soft mask");
+      }
+    }
+    NDArray[] masks = new NDArray[params.size()];
+    for (int i = 0; i < params.size(); i++) {
+      masks[i] = mask(logits.get(i), step);
+      params.get(i).setMask(masks[i]);
+    }
+    installed = masks;
+  }
+
+  /** Removes the installed masks: the model reads the plain weights W again. */
+  public void uninstall() {
+    if (installed == null) {
+      return;
+    }
+    for (int i = 0; i < params.size(); i++) {
+      if (params.get(i).mask() == installed[i]) {
+        params.get(i).setMask(null);
+      }
+    }
+    installed = null;
+  }
+
+  public boolean isInstalled() {
+    return installed != null;
+  }
+
+  /** Mean of m over every mask element (1 at the start, falling as elements are pruned). */
+  public double mean() {
+    return stats().mean();
+  }
+
+  /**
+   * The mask's mean and its pruned count at the settings' τ, from one pass over the logits (for the
+   * training log).
+   */
+  public Stats stats() {
+    double sum = 0;
+    long pruned = 0;
+    try (NDManager tmp = manager.newSubManager()) {
+      for (NDArray s : logits) {
+        NDArray m = mask(s, tmp);
+        sum += m.toType(DataType.FLOAT64, false).sum().getDouble();
+        pruned += pruned(m, settings.threshold()).countNonzero().getLong();
+      }
+    }
+    return new Stats(sum / elements, pruned);
+  }
+
+  /**
+   * @param mean mean of m = sigmoid(T·s) over all mask elements
+   * @param pruned elements whose hard mask 1[m > τ] is 0
+   */
+  public record Stats(double mean, long pruned) {}
+
+  /** Elements whose hard mask at the settings' τ is 0. */
+  public long prunedCount() {
+    return prunedCount(settings.threshold());
+  }
+
+  /** Elements whose hard mask {@code 1[m > τ]} is 0 (m ≤ τ). */
+  public long prunedCount(double tau) {
+    long n = 0;
+    try (NDManager tmp = manager.newSubManager()) {
+      for (NDArray s : logits) {
+        n += pruned(mask(s, tmp), tau).countNonzero().getLong();
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The hard mask {@code 1[m > τ]} at the settings' τ, as a {@link BinaryMask} whose metadata
+   * records the selection, T and τ of this mask and the given run details.
+   *
+   * @param baseModelHash hash of the model the mask was trained on
+   * @param method e.g. {@code p-esd}
+   * @param concept the erased concept
+   * @param settingsJson every setting of the run, as a JSON object
+   */
+  public BinaryMask toBinary(
+      String baseModelHash, String method, String concept, String settingsJson) {
+    MaskMetadata meta =
+        MaskMetadata.forSoftMask(baseModelHash, selection, settings, method, concept, settingsJson);
+    Map<String, BinaryMask.Pruned> pruned = new LinkedHashMap<>();
+    try (NDManager tmp = manager.newSubManager()) {
+      for (int i = 0; i < params.size(); i++) {
+        Param p = params.get(i);
+        // flat indices where 1[m > τ] = 0: (k, 1) int64 from nonzero
+        long[] flat =
+            pruned(mask(logits.get(i), tmp), settings.threshold())
+                .flatten()
+                .nonzero()
+                .toLongArray();
+        int[] idx = new int[flat.length];
+        for (int j = 0; j < flat.length; j++) {
+          idx[j] = Math.toIntExact(flat[j]);
+        }
+        pruned.put(p.name(), new BinaryMask.Pruned(p.value().getShape().getShape(), p.kind(), idx));
+      }
+    }
+    return BinaryMask.of(meta, pruned);
+  }
+
+  /** Uninstalls and frees the logits. */
+  @Override
+  public void close() {
+    uninstall();
+    manager.close();
+  }
+
+  /**
+   * m = sigmoid(T · s) in {@code target}: the 0-d T is created there and comes first, so the result
+   * lands in {@code target} whatever manager s is attached to.
+   */
+  private NDArray mask(NDArray s, NDManager target) {
+    return Activation.sigmoid(target.create((float) settings.temperature()).mul(s));
+  }
+
+  /** Boolean 1 − 1[m > τ]: written as ¬(m > τ), not m ≤ τ, so a NaN logit counts as pruned too. */
+  private static NDArray pruned(NDArray m, double tau) {
+    return m.gt((float) tau).logicalNot();
+  }
+}
