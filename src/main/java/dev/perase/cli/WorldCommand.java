@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
     name = "world",
     mixinStandardHelpOptions = true,
     description = "The built-in world: train its model and detector, write its prompt sets.",
-    subcommands = {WorldCommand.Train.class})
+    subcommands = {WorldCommand.Train.class, WorldCommand.TrainDetector.class, WorldCommand.Prompts.class})
 final class WorldCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -53,6 +53,89 @@ final class WorldCommand implements Runnable {
       if (!losses.isEmpty()) {
         System.out.printf("final loss %.4f; model written to %s%n", losses.get(losses.size() - 1), out);
       }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "train-detector",
+      mixinStandardHelpOptions = true,
+      description =
+          "Trains the world's concept detector (shape, colour and style heads) on rendered images and"
+              + " reports its accuracy on freshly rendered held-out images.",
+      footer = {"", "Examples:", "  ./perase world train-detector --out models/world/detector"})
+  static final class TrainDetector implements Callable<Integer> {
+    @Option(names = "--out", required = true, description = "Detector folder to write.")
+    Path out;
+
+    @Option(names = "--steps", description = "Training steps (default: ${DEFAULT-VALUE}).")
+    int steps = dev.perase.world.DetectorTrainer.Settings.defaults().steps();
+
+    @Option(names = "--held-out", description = "Held-out images to measure accuracy on (default: ${DEFAULT-VALUE}).")
+    int heldOut = 2000;
+
+    @Override
+    public Integer call() {
+      var d = dev.perase.world.DetectorTrainer.Settings.defaults();
+      var s = new dev.perase.world.DetectorTrainer.Settings(steps, d.batchSize(), d.learningRate(), d.noise(), d.seed());
+      dev.perase.world.DetectorTrainer.Accuracy acc;
+      try (ProgressBar bar = Progress.bar("train detector", steps, "step")) {
+        acc = dev.perase.world.DetectorTrainer.train(out, s, heldOut, bar::stepTo);
+      }
+      System.out.println(acc.describe());
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "prompts",
+      mixinStandardHelpOptions = true,
+      description =
+          "Writes a prompt set for a concept of the world in the UnlearnDiff CSV layout: test prompts"
+              + " that show the concept, or with --retain prompts that avoid it.",
+      footer = {
+        "",
+        "Examples:",
+        "  ./perase world prompts --concept red --count 50 --seed 1 --out red.csv",
+        "  ./perase world prompts --concept star --retain --count 200 --seed 2 --out star_retain.csv",
+        "  ./perase world prompts --defaults --out models/world/prompts"
+      })
+  static final class Prompts implements Callable<Integer> {
+    @Option(names = "--concept", description = "A shape, colour or style of the world (e.g. star, red, Vortex).")
+    String concept;
+
+    @Option(names = "--count", description = "Number of prompts (default: ${DEFAULT-VALUE}).")
+    int count = 50;
+
+    @Option(names = "--seed", description = "Seed (default: ${DEFAULT-VALUE}).")
+    long seed = 1;
+
+    @Option(names = "--retain", description = "Write prompts that avoid the concept instead.")
+    boolean retain;
+
+    @Option(names = "--defaults", description = "Write the default sets of the three test beds into the --out folder.")
+    boolean defaults;
+
+    @Option(names = "--out", required = true, description = "CSV file (or folder with --defaults).")
+    Path out;
+
+    @Override
+    public Integer call() {
+      if (defaults) {
+        dev.perase.world.WorldPrompts.writeDefaultSets(out);
+        System.out.println("wrote the default prompt sets to " + out);
+        return 0;
+      }
+      if (concept == null) {
+        throw new dev.perase.io.BadInputException("--concept is required (or --defaults)");
+      }
+      var c = dev.perase.world.Concept.of(concept);
+      var settings = new dev.perase.world.PromptSetSettings(count, seed);
+      var rows = retain
+          ? dev.perase.world.WorldPrompts.retainSet(c, settings)
+          : dev.perase.world.WorldPrompts.testSet(c, settings);
+      dev.perase.world.WorldPrompts.writeCsv(out, rows);
+      System.out.println("wrote " + rows.size() + " prompts to " + out);
       return 0;
     }
   }

@@ -136,7 +136,8 @@ public final class WorldDetector {
       h = Ops.silu(s.norm().forward(s.conv().forward(h)));
       h = Ops.silu(s.downNorm().forward(s.down().forward(h)));
     }
-    return h.mean(new int[] {2, 3}); // global average pool
+    Shape s = h.getShape();
+    return h.reshape(s.get(0), s.get(1), -1).mean(new int[] {2}); // global average pool
   }
 
   public Logits forward(NDArray images) {

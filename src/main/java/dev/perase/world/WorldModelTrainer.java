@@ -215,8 +215,8 @@ public final class WorldModelTrainer {
     }
     optimizer.step();
     optimizer.zeroGrad();
-    // 4. EMA: θ̄ ← d θ̄ + (1 − d) θ
-    float d = (float) settings.emaDecay();
+    // 4. EMA: θ̄ ← d θ̄ + (1 − d) θ, d = min(decay, (1 + n) / (10 + n)) as diffusers' EMAModel
+    float d = (float) Math.min(settings.emaDecay(), (1.0 + step) / (10.0 + step));
     for (int i = 0; i < params.size(); i++) {
       ema.get(i).muli(d).addi(params.get(i).value().mul(1 - d));
     }
