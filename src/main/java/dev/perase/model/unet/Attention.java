@@ -15,8 +15,8 @@ import dev.perase.tensor.Ops;
  *   out = to_out.0( concat_heads( softmax(Q Kᵀ / √d) V ) )
  * </pre>
  *
- * to_q/to_k/to_v carry no bias (attention_bias = False), to_out.0 does; d = dim_head. All heads run in
- * one batched matmul on (B, heads, N, d).
+ * to_q/to_k/to_v carry no bias (attention_bias = False), to_out.0 does; d = dim_head. All heads run
+ * in one batched matmul on (B, heads, N, d).
  */
 public final class Attention {
   public final String path;
@@ -56,7 +56,10 @@ public final class Attention {
         dimHead);
   }
 
-  /** hidden (B, N, query_dim), context (B, M, cross_dim) or null for self attention → (B, N, query_dim). */
+  /**
+   * hidden (B, N, query_dim), context (B, M, cross_dim) or null for self attention → (B, N,
+   * query_dim).
+   */
   public NDArray forward(NDArray hiddenStates, NDArray encoderHiddenStates, Taps taps) {
     NDArray context = encoderHiddenStates != null ? encoderHiddenStates : hiddenStates;
     long b = hiddenStates.getShape().get(0);

@@ -38,7 +38,8 @@ public final class CrossAttnDownBlock2D implements UNetDownBlock {
       boolean useLinearProjection) {
     List<ResnetBlock2D> resnets = new ArrayList<>();
     List<Transformer2DModel> attentions = new ArrayList<>();
-    // attentions before resnets: diffusers' registration order, so params() follows named_parameters()
+    // attentions before resnets: diffusers' registration order, so params() follows
+    // named_parameters()
     for (int i = 0; i < numLayers; i++) {
       attentions.add(
           Transformer2DModel.load(

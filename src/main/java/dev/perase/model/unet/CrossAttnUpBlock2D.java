@@ -38,7 +38,8 @@ public final class CrossAttnUpBlock2D implements UNetUpBlock {
       boolean useLinearProjection) {
     List<ResnetBlock2D> resnets = new ArrayList<>();
     List<Transformer2DModel> attentions = new ArrayList<>();
-    // attentions before resnets: diffusers' registration order, so params() follows named_parameters()
+    // attentions before resnets: diffusers' registration order, so params() follows
+    // named_parameters()
     for (int i = 0; i < numLayers; i++) {
       attentions.add(
           Transformer2DModel.load(
@@ -64,7 +65,9 @@ public final class CrossAttnUpBlock2D implements UNetUpBlock {
               1.0));
     }
     Upsample2D up =
-        addUpsample ? Upsample2D.load(w.child("upsamplers").child(0), outChannels, outChannels) : null;
+        addUpsample
+            ? Upsample2D.load(w.child("upsamplers").child(0), outChannels, outChannels)
+            : null;
     return new CrossAttnUpBlock2D(resnets, attentions, up);
   }
 

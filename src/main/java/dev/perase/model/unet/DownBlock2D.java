@@ -6,7 +6,9 @@ import dev.perase.model.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
-/** diffusers' {@code DownBlock2D}: resnets, then an optional Downsample2D; every output is a skip. */
+/**
+ * diffusers' {@code DownBlock2D}: resnets, then an optional Downsample2D; every output is a skip.
+ */
 public final class DownBlock2D implements UNetDownBlock {
   public final List<ResnetBlock2D> resnets;
   public final Downsample2D downsampler;

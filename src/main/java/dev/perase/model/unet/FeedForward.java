@@ -7,7 +7,8 @@ import dev.perase.model.nn.Weights;
 
 /**
  * diffusers' {@code FeedForward} with activation "geglu", mult 4: {@code net = [GEGLU(dim, 4·dim),
- * Dropout, Linear(4·dim, dim)]}, so the parameters are {@code ff.net.0.proj.*} and {@code ff.net.2.*}.
+ * Dropout, Linear(4·dim, dim)]}, so the parameters are {@code ff.net.0.proj.*} and {@code
+ * ff.net.2.*}.
  */
 public final class FeedForward {
   public final GEGLU net0;
@@ -21,7 +22,8 @@ public final class FeedForward {
   public static FeedForward load(Weights w, int dim) {
     int inner = 4 * dim;
     Weights net = w.child("net");
-    return new FeedForward(GEGLU.load(net.child(0), dim, inner), Linear.load(net.child(2), inner, dim));
+    return new FeedForward(
+        GEGLU.load(net.child(0), dim, inner), Linear.load(net.child(2), inner, dim));
   }
 
   public NDArray forward(NDArray hiddenStates, Taps taps) {

@@ -23,6 +23,7 @@ import dev.perase.tensor.Ops;
  */
 public final class ResnetBlock2D {
   public final String path;
+  private final String conv2InputTap;
   public final GroupNorm norm1;
   public final Conv2d conv1;
   public final Linear timeEmbProj;
@@ -41,6 +42,7 @@ public final class ResnetBlock2D {
       Conv2d convShortcut,
       double outputScaleFactor) {
     this.path = path;
+    this.conv2InputTap = path + ".conv2_input";
     this.norm1 = norm1;
     this.conv1 = conv1;
     this.timeEmbProj = timeEmbProj;
@@ -84,7 +86,7 @@ public final class ResnetBlock2D {
     hiddenStates = norm2.forward(hiddenStates);
     hiddenStates = Ops.silu(hiddenStates);
     // dropout: p = 0 (the config rejects anything else)
-    taps.record(path + ".conv2_input", hiddenStates);
+    taps.record(conv2InputTap, hiddenStates);
     hiddenStates = conv2.forward(hiddenStates);
 
     NDArray shortcut = convShortcut != null ? convShortcut.forward(inputTensor) : inputTensor;

@@ -10,10 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * diffusers' {@code Transformer2DModel} for continuous inputs: GroupNorm (eps 1e-6), {@code proj_in}
- * to the inner width (a 1×1 conv, or a Linear on the flattened tokens when use_linear_projection, as
- * SD 2), the BasicTransformerBlocks over the H·W tokens, {@code proj_out} back, plus the residual.
- * inner = heads · (channels / heads).
+ * diffusers' {@code Transformer2DModel} for continuous inputs: GroupNorm (eps 1e-6), {@code
+ * proj_in} to the inner width (a 1×1 conv, or a Linear on the flattened tokens when
+ * use_linear_projection, as SD 2), the BasicTransformerBlocks over the H·W tokens, {@code proj_out}
+ * back, plus the residual. inner = heads · (channels / heads).
  */
 public final class Transformer2DModel {
   public final String path;

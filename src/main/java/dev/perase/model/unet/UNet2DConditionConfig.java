@@ -4,17 +4,20 @@ import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * {@code unet/config.json} of a diffusers {@code UNet2DConditionModel} (diffusers 0.30.3 argument
  * names and defaults). Keys that older configs omit take diffusers' defaults; keys for features
- * perase does not implement (class and addition embeddings, GLIGEN, dual cross-attention, other block
- * types...) are rejected here with one sentence naming the key, so that a model never loads silently
- * wrong.
+ * perase does not implement (class and addition embeddings, GLIGEN, dual cross-attention, other
+ * block types...) are rejected here with one sentence naming the key, so that a model never loads
+ * silently wrong.
  *
  * <p>Per-block settings that diffusers accepts as a number or a list ({@code attention_head_dim},
  * {@code layers_per_block}, {@code cross_attention_dim}, {@code transformer_layers_per_block}) are
@@ -36,10 +39,12 @@ public record UNet2DConditionConfig(
     @JsonProperty("down_block_types") List<String> downBlockTypes,
     @JsonProperty("mid_block_type") String midBlockType,
     @JsonProperty("up_block_types") List<String> upBlockTypes,
-    @JsonProperty("only_cross_attention") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @JsonProperty("only_cross_attention")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Boolean> onlyCrossAttention,
     @JsonProperty("block_out_channels") List<Integer> blockOutChannels,
-    @JsonProperty("layers_per_block") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @JsonProperty("layers_per_block")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Integer> layersPerBlock,
     @JsonProperty("downsample_padding") Integer downsamplePadding,
     @JsonProperty("mid_block_scale_factor") Double midBlockScaleFactor,
@@ -47,17 +52,21 @@ public record UNet2DConditionConfig(
     @JsonProperty("act_fn") String actFn,
     @JsonProperty("norm_num_groups") Integer normNumGroups,
     @JsonProperty("norm_eps") Double normEps,
-    @JsonProperty("cross_attention_dim") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @JsonProperty("cross_attention_dim")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Integer> crossAttentionDim,
     @JsonProperty("transformer_layers_per_block")
         @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Integer> transformerLayersPerBlock,
-    @JsonProperty("reverse_transformer_layers_per_block") List<Object> reverseTransformerLayersPerBlock,
+    @JsonProperty("reverse_transformer_layers_per_block")
+        List<Object> reverseTransformerLayersPerBlock,
     @JsonProperty("encoder_hid_dim") Integer encoderHidDim,
     @JsonProperty("encoder_hid_dim_type") String encoderHidDimType,
-    @JsonProperty("attention_head_dim") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @JsonProperty("attention_head_dim")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Integer> attentionHeadDim,
-    @JsonProperty("num_attention_heads") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @JsonProperty("num_attention_heads")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
         List<Integer> numAttentionHeads,
     @JsonProperty("dual_cross_attention") Boolean dualCrossAttention,
     @JsonProperty("use_linear_projection") Boolean useLinearProjection,
@@ -98,14 +107,18 @@ public record UNet2DConditionConfig(
         or(
             downBlockTypes,
             List.of(
-                CROSS_ATTN_DOWN_BLOCK_2D, CROSS_ATTN_DOWN_BLOCK_2D, CROSS_ATTN_DOWN_BLOCK_2D,
+                CROSS_ATTN_DOWN_BLOCK_2D,
+                CROSS_ATTN_DOWN_BLOCK_2D,
+                CROSS_ATTN_DOWN_BLOCK_2D,
                 DOWN_BLOCK_2D));
     midBlockType = or(midBlockType, MID_BLOCK_2D_CROSS_ATTN);
     upBlockTypes =
         or(
             upBlockTypes,
             List.of(
-                UP_BLOCK_2D, CROSS_ATTN_UP_BLOCK_2D, CROSS_ATTN_UP_BLOCK_2D,
+                UP_BLOCK_2D,
+                CROSS_ATTN_UP_BLOCK_2D,
+                CROSS_ATTN_UP_BLOCK_2D,
                 CROSS_ATTN_UP_BLOCK_2D));
     onlyCrossAttention = or(onlyCrossAttention, List.of(false));
     blockOutChannels = or(blockOutChannels, List.of(320, 640, 1280, 1280));
@@ -134,20 +147,26 @@ public record UNet2DConditionConfig(
     for (String t : downBlockTypes) {
       if (t == null || !DOWN_TYPES.contains(t)) {
         throw new BadInputException(
-            "unsupported down block type '" + t + "' in down_block_types (supported: DownBlock2D,"
+            "unsupported down block type '"
+                + t
+                + "' in down_block_types (supported: DownBlock2D,"
                 + " CrossAttnDownBlock2D)");
       }
     }
     for (String t : upBlockTypes) {
       if (t == null || !UP_TYPES.contains(t)) {
         throw new BadInputException(
-            "unsupported up block type '" + t + "' in up_block_types (supported: UpBlock2D,"
+            "unsupported up block type '"
+                + t
+                + "' in up_block_types (supported: UpBlock2D,"
                 + " CrossAttnUpBlock2D)");
       }
     }
     if (!MID_BLOCK_2D_CROSS_ATTN.equals(midBlockType)) {
       throw new BadInputException(
-          "unsupported mid block type '" + midBlockType + "' in mid_block_type (supported:"
+          "unsupported mid block type '"
+              + midBlockType
+              + "' in mid_block_type (supported:"
               + " UNetMidBlock2DCrossAttn)");
     }
 
@@ -158,8 +177,12 @@ public record UNet2DConditionConfig(
     }
     if (downBlockTypes.size() != n || upBlockTypes.size() != n) {
       throw new BadInputException(
-          "down_block_types (" + downBlockTypes.size() + "), up_block_types ("
-              + upBlockTypes.size() + ") and block_out_channels (" + n
+          "down_block_types ("
+              + downBlockTypes.size()
+              + "), up_block_types ("
+              + upBlockTypes.size()
+              + ") and block_out_channels ("
+              + n
               + ") must have the same length");
     }
     if (numAttentionHeads != null) {
@@ -181,13 +204,18 @@ public record UNet2DConditionConfig(
       positive(attentionHeadDim.get(i), "attention_head_dim");
       if (attentionHeadDim.get(i) > blockOutChannels.get(i)) {
         throw new BadInputException(
-            "attention_head_dim (the number of heads) " + attentionHeadDim.get(i)
-                + " exceeds the block's " + blockOutChannels.get(i) + " channels");
+            "attention_head_dim (the number of heads) "
+                + attentionHeadDim.get(i)
+                + " exceeds the block's "
+                + blockOutChannels.get(i)
+                + " channels");
       }
       if (blockOutChannels.get(i) % normNumGroups != 0) {
         throw new BadInputException(
-            "block_out_channels " + blockOutChannels.get(i)
-                + " is not divisible by norm_num_groups " + normNumGroups);
+            "block_out_channels "
+                + blockOutChannels.get(i)
+                + " is not divisible by norm_num_groups "
+                + normNumGroups);
       }
       if (onlyCrossAttention.get(i)) {
         throw new BadInputException("only_cross_attention = true is not supported");
@@ -210,7 +238,8 @@ public record UNet2DConditionConfig(
     reject(downsamplePadding != 1, "downsample_padding = " + downsamplePadding + " (only 1)");
     reject(dropout != 0.0, "dropout = " + dropout + " (only 0.0)");
     reject(!"silu".equals(actFn), "act_fn '" + actFn + "' (only silu)");
-    reject(!"positional".equals(timeEmbeddingType), "time_embedding_type '" + timeEmbeddingType + "'");
+    reject(
+        !"positional".equals(timeEmbeddingType), "time_embedding_type '" + timeEmbeddingType + "'");
     reject(timeEmbeddingActFn != null, "time_embedding_act_fn");
     reject(timestepPostAct != null, "timestep_post_act");
     reject(timeCondProjDim != null, "time_cond_proj_dim");
@@ -218,7 +247,9 @@ public record UNet2DConditionConfig(
     reject(additionEmbedType != null, "addition embeddings (addition_embed_type)");
     reject(encoderHidDim != null || encoderHidDimType != null, "encoder_hid_dim");
     reject(dualCrossAttention, "dual_cross_attention");
-    reject(!"default".equals(resnetTimeScaleShift), "resnet_time_scale_shift '" + resnetTimeScaleShift + "'");
+    reject(
+        !"default".equals(resnetTimeScaleShift),
+        "resnet_time_scale_shift '" + resnetTimeScaleShift + "'");
     reject(resnetSkipTimeAct, "resnet_skip_time_act");
     reject(!"default".equals(attentionType), "attention_type '" + attentionType + "'");
     reject(crossAttentionNorm != null, "cross_attention_norm");
@@ -240,12 +271,28 @@ public record UNet2DConditionConfig(
       int crossAttentionDim,
       int normNumGroups,
       int sampleSize) {
-    return new UNet2DConditionConfig(
-        sampleSize, inChannels, outChannels, null, null, null, downBlockTypes, null, upBlockTypes,
-        null, blockOutChannels, List.of(layersPerBlock), null, null, null, null, normNumGroups,
-        null, List.of(crossAttentionDim), null, null, null, null, List.of(attentionHeadDim), null,
-        null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null);
+    // through the JSON names, so that this reads like a config.json and every check applies
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("sample_size", sampleSize);
+    json.put("in_channels", inChannels);
+    json.put("out_channels", outChannels);
+    json.put("down_block_types", downBlockTypes);
+    json.put("up_block_types", upBlockTypes);
+    json.put("block_out_channels", blockOutChannels);
+    json.put("layers_per_block", layersPerBlock);
+    json.put("attention_head_dim", attentionHeadDim);
+    json.put("cross_attention_dim", crossAttentionDim);
+    json.put("norm_num_groups", normNumGroups);
+    try {
+      return Json.MAPPER.convertValue(json, UNet2DConditionConfig.class);
+    } catch (IllegalArgumentException e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof BadInputException bad) {
+          throw bad;
+        }
+      }
+      throw e;
+    }
   }
 
   /** Number of down (and up) blocks. */
@@ -253,7 +300,9 @@ public record UNet2DConditionConfig(
     return blockOutChannels.size();
   }
 
-  /** Number of attention heads of down block {@code i} (diffusers' {@code attention_head_dim[i]}). */
+  /**
+   * Number of attention heads of down block {@code i} (diffusers' {@code attention_head_dim[i]}).
+   */
   public int heads(int i) {
     return attentionHeadDim.get(i);
   }
@@ -263,8 +312,10 @@ public record UNet2DConditionConfig(
     return timeEmbeddingDim != null ? timeEmbeddingDim : 4 * blockOutChannels.get(0);
   }
 
-  /** Number of Upsample2D layers, {@code n − 1}: inputs whose sides are not multiples of 2^that take
-   * the explicit-size upsampling path. */
+  /**
+   * Number of Upsample2D layers, {@code n − 1}: inputs whose sides are not multiples of 2^that take
+   * the explicit-size upsampling path.
+   */
   public int numUpsamplers() {
     return numBlocks() - 1;
   }
@@ -297,7 +348,8 @@ public record UNet2DConditionConfig(
 
   private static void reject(boolean unsupported, String what) {
     if (unsupported) {
-      throw new BadInputException("the UNet config sets " + what + ", which perase does not support");
+      throw new BadInputException(
+          "the UNet config sets " + what + ", which perase does not support");
     }
   }
 }

@@ -21,9 +21,10 @@ import java.util.List;
  * diffusers' {@code UNet2DConditionModel} (v0.30.3) for Stable Diffusion v1.x/v2.x: the noise
  * prediction ε_θ(x_t, t, c) of a latent x_t at timestep t conditioned on text states c.
  *
- * <p>Every module output named in diffusers' module tree is reported to {@link Taps} under its module
- * path ({@code time_proj}, {@code conv_in}, {@code down_blocks.1.attentions.0.transformer_blocks.0.attn2},
- * ...), and every ResnetBlock2D also reports the input of its conv2 as {@code <path>.conv2_input}.
+ * <p>Every module output named in diffusers' module tree is reported to {@link Taps} under its
+ * module path ({@code time_proj}, {@code conv_in}, {@code
+ * down_blocks.1.attentions.0.transformer_blocks.0.attn2}, ...), and every ResnetBlock2D also
+ * reports the input of its conv2 as {@code <path>.conv2_input}.
  */
 public final class UNet2DConditionModel {
   private final UNet2DConditionConfig config;
@@ -64,14 +65,31 @@ public final class UNet2DConditionModel {
       if (UNet2DConditionConfig.CROSS_ATTN_DOWN_BLOCK_2D.equals(cfg.downBlockTypes().get(i))) {
         down.add(
             CrossAttnDownBlock2D.load(
-                b, cfg.layersPerBlock().get(i), cfg.transformerLayersPerBlock().get(i),
-                inputChannel, outputChannel, temb, !isFinalBlock, eps, groups,
-                cfg.downsamplePadding(), cfg.crossAttentionDim().get(i), cfg.heads(i), linearProj));
+                b,
+                cfg.layersPerBlock().get(i),
+                cfg.transformerLayersPerBlock().get(i),
+                inputChannel,
+                outputChannel,
+                temb,
+                !isFinalBlock,
+                eps,
+                groups,
+                cfg.downsamplePadding(),
+                cfg.crossAttentionDim().get(i),
+                cfg.heads(i),
+                linearProj));
       } else {
         down.add(
             DownBlock2D.load(
-                b, cfg.layersPerBlock().get(i), inputChannel, outputChannel, temb, !isFinalBlock,
-                eps, groups, cfg.downsamplePadding()));
+                b,
+                cfg.layersPerBlock().get(i),
+                inputChannel,
+                outputChannel,
+                temb,
+                !isFinalBlock,
+                eps,
+                groups,
+                cfg.downsamplePadding()));
       }
     }
     downBlocks = List.copyOf(down);
@@ -89,23 +107,47 @@ public final class UNet2DConditionModel {
       if (UNet2DConditionConfig.CROSS_ATTN_UP_BLOCK_2D.equals(cfg.upBlockTypes().get(i))) {
         up.add(
             CrossAttnUpBlock2D.load(
-                b, numLayers, cfg.transformerLayersPerBlock().get(r), inputChannel, outputChannel,
-                prevOutputChannel, temb, !isFinalBlock, eps, groups,
-                cfg.crossAttentionDim().get(r), cfg.heads(r), linearProj));
+                b,
+                numLayers,
+                cfg.transformerLayersPerBlock().get(r),
+                inputChannel,
+                outputChannel,
+                prevOutputChannel,
+                temb,
+                !isFinalBlock,
+                eps,
+                groups,
+                cfg.crossAttentionDim().get(r),
+                cfg.heads(r),
+                linearProj));
       } else {
         up.add(
             UpBlock2D.load(
-                b, numLayers, inputChannel, outputChannel, prevOutputChannel, temb, !isFinalBlock,
-                eps, groups));
+                b,
+                numLayers,
+                inputChannel,
+                outputChannel,
+                prevOutputChannel,
+                temb,
+                !isFinalBlock,
+                eps,
+                groups));
       }
     }
     upBlocks = List.copyOf(up);
 
     midBlock =
         UNetMidBlock2DCrossAttn.load(
-            w.child("mid_block"), boc.get(n - 1), temb, eps, groups, cfg.midBlockScaleFactor(),
-            cfg.transformerLayersPerBlock().get(n - 1), cfg.crossAttentionDim().get(n - 1),
-            cfg.heads(n - 1), linearProj);
+            w.child("mid_block"),
+            boc.get(n - 1),
+            temb,
+            eps,
+            groups,
+            cfg.midBlockScaleFactor(),
+            cfg.transformerLayersPerBlock().get(n - 1),
+            cfg.crossAttentionDim().get(n - 1),
+            cfg.heads(n - 1),
+            linearProj);
 
     convNormOut = GroupNorm.load(w.child("conv_norm_out"), groups, boc.get(0), eps);
     int kOut = cfg.convOutKernel();
@@ -119,7 +161,8 @@ public final class UNet2DConditionModel {
    * {@code .bin} is refused.
    */
   public static UNet2DConditionModel load(Path unetDir, NDManager manager) {
-    UNet2DConditionConfig cfg = Json.read(unetDir.resolve("config.json"), UNet2DConditionConfig.class);
+    UNet2DConditionConfig cfg =
+        Json.read(unetDir.resolve("config.json"), UNet2DConditionConfig.class);
     Path weights = unetDir.resolve("diffusion_pytorch_model.safetensors");
     if (!Files.isRegularFile(weights)) {
       Path bin = unetDir.resolve("diffusion_pytorch_model.bin");
@@ -165,8 +208,7 @@ public final class UNet2DConditionModel {
    * @param encoderHiddenStates text states (B, M, cross_attention_dim)
    * @return (B, out_channels, H, W)
    */
-  public NDArray forward(
-      NDArray sample, NDArray timestep, NDArray encoderHiddenStates, Taps taps) {
+  public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates, Taps taps) {
     long[] shape = sample.getShape().getShape();
     if (shape.length != 4 || shape[1] != config.inChannels()) {
       throw new IllegalArgumentException(
@@ -175,9 +217,11 @@ public final class UNet2DConditionModel {
     long batch = shape[0];
 
     // The sides must be multiples of 2^num_upsamplers for plain 2× upsampling; otherwise each
-    // upsampler resizes to the size of the skip connection it meets (diffusers' forward_upsample_size).
+    // upsampler resizes to the size of the skip connection it meets (diffusers'
+    // forward_upsample_size).
     long overallUpFactor = 1L << config.numUpsamplers();
-    boolean forwardUpsampleSize = shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
+    boolean forwardUpsampleSize =
+        shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
 
     // 0. center input if necessary
     if (config.centerInputSample()) {
@@ -212,7 +256,8 @@ public final class UNet2DConditionModel {
       UNetUpBlock upBlock = upBlocks.get(i);
       boolean isFinalBlock = i == upBlocks.size() - 1;
       int from = downBlockResSamples.size() - upBlock.numResnets();
-      List<NDArray> resSamples = new ArrayList<>(downBlockResSamples.subList(from, downBlockResSamples.size()));
+      List<NDArray> resSamples =
+          new ArrayList<>(downBlockResSamples.subList(from, downBlockResSamples.size()));
       downBlockResSamples.subList(from, downBlockResSamples.size()).clear();
       long[] upsampleSize = null;
       if (!isFinalBlock && forwardUpsampleSize) {

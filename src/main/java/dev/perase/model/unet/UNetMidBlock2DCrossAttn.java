@@ -14,7 +14,8 @@ public final class UNetMidBlock2DCrossAttn {
   public final List<ResnetBlock2D> resnets;
   public final List<Transformer2DModel> attentions;
 
-  private UNetMidBlock2DCrossAttn(List<ResnetBlock2D> resnets, List<Transformer2DModel> attentions) {
+  private UNetMidBlock2DCrossAttn(
+      List<ResnetBlock2D> resnets, List<Transformer2DModel> attentions) {
     this.resnets = List.copyOf(resnets);
     this.attentions = List.copyOf(attentions);
   }
@@ -33,7 +34,8 @@ public final class UNetMidBlock2DCrossAttn {
     int numLayers = 1;
     List<ResnetBlock2D> resnets = new ArrayList<>();
     List<Transformer2DModel> attentions = new ArrayList<>();
-    // attentions before resnets: diffusers' registration order, so params() follows named_parameters()
+    // attentions before resnets: diffusers' registration order, so params() follows
+    // named_parameters()
     for (int i = 0; i < numLayers; i++) {
       attentions.add(
           Transformer2DModel.load(

@@ -11,7 +11,8 @@ public sealed interface UNetUpBlock permits UpBlock2D, CrossAttnUpBlock2D {
   int numResnets();
 
   /**
-   * @param resHiddenStates the skip states for this block, oldest first (the last one is used first)
+   * @param resHiddenStates the skip states for this block, oldest first (the last one is used
+   *     first)
    * @param upsampleSize {height, width} for the upsampler, or null for 2×
    */
   NDArray forward(

@@ -44,7 +44,9 @@ public final class UpBlock2D implements UNetUpBlock {
               1.0));
     }
     Upsample2D up =
-        addUpsample ? Upsample2D.load(w.child("upsamplers").child(0), outChannels, outChannels) : null;
+        addUpsample
+            ? Upsample2D.load(w.child("upsamplers").child(0), outChannels, outChannels)
+            : null;
     return new UpBlock2D(resnets, up);
   }
 

@@ -51,7 +51,9 @@ public final class Upsample2D {
     return rows.get(new NDIndex(":, :, :, {}", sourceIndex(x, w, outW)));
   }
 
-  /** torch's nearest_idx: dst → min(⌊dst · (float) in/out⌋, in − 1), float arithmetic as in ATen. */
+  /**
+   * torch's nearest_idx: dst → min(⌊dst · (float) in/out⌋, in − 1), float arithmetic as in ATen.
+   */
   private static NDArray sourceIndex(NDArray like, long in, long out) {
     long[] idx = new long[(int) out];
     float scale = (float) in / out;

@@ -75,7 +75,9 @@ class UNet2DConditionModelTest {
   @Test
   void unetActivationsMatchDiffusers() throws IOException {
     JsonNode order =
-        Json.MAPPER.readTree(Fixtures.reference("index.json").toFile()).get("unet_activation_order");
+        Json.MAPPER
+            .readTree(Fixtures.reference("index.json").toFile())
+            .get("unet_activation_order");
     try (SafeTensors ref = SafeTensors.open(Fixtures.reference("unet_activations.safetensors"));
         NDManager m = manager.newSubManager()) {
       Map<String, NDArray> taps = new LinkedHashMap<>();
@@ -132,7 +134,13 @@ class UNet2DConditionModelTest {
       }
       assertEquals(resnets, taps.size() - recorded.size());
       System.out.println(
-          "unet activations: " + compared + " tensors, max abs diff " + worst + " (" + worstKey + ")");
+          "unet activations: "
+              + compared
+              + " tensors, max abs diff "
+              + worst
+              + " ("
+              + worstKey
+              + ")");
     }
   }
 
@@ -175,7 +183,8 @@ class UNet2DConditionModelTest {
         Json.read(Fixtures.tinySd().resolve("unet/config.json"), UNet2DConditionConfig.class);
     try (NDManager m = manager.newSubManager();
         SafeTensors file =
-            SafeTensors.open(Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"))) {
+            SafeTensors.open(
+                Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"))) {
       for (String k : file.keys()) {
         base.put(k, file.load(k, m));
       }
@@ -229,14 +238,85 @@ class UNet2DConditionModelTest {
     assertTrue(e.getMessage().contains("class_embed_type"), e.getMessage());
 
     // the weights folder may only hold a pickle: refused, not unpickled
-    Files.writeString(dir.resolve("config.json"), json.replace("\"AttnDownBlock2D\"", "\"CrossAttnDownBlock2D\""));
+    Files.writeString(
+        dir.resolve("config.json"),
+        json.replace("\"AttnDownBlock2D\"", "\"CrossAttnDownBlock2D\""));
     Files.writeString(dir.resolve("diffusion_pytorch_model.bin"), "not read");
     e = assertThrows(BadInputException.class, () -> UNet2DConditionModel.load(dir, manager));
     assertTrue(e.getMessage().contains("pickle"), e.getMessage());
   }
 
+  /**
+   * SD 2's use_linear_projection: a Linear on the flattened tokens is the same map as the 1×1 conv,
+   * so the fixture's proj_in/proj_out weights reshaped to (C, C) must give the same prediction.
+   */
+  @Test
+  void linearProjectionMatchesTheConvProjection(@TempDir Path dir) throws IOException {
+    Path cfgFile = dir.resolve("config.json");
+    Files.writeString(
+        cfgFile,
+        Files.readString(Fixtures.tinySd().resolve("unet/config.json"))
+            .replace("\"use_linear_projection\": false", "\"use_linear_projection\": true"));
+    UNet2DConditionConfig cfg = Json.read(cfgFile, UNet2DConditionConfig.class);
+    assertTrue(cfg.useLinearProjection());
+    try (NDManager m = manager.newSubManager();
+        SafeTensors file =
+            SafeTensors.open(
+                Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"));
+        SafeTensors ref = SafeTensors.open(Fixtures.reference("unet_activations.safetensors"))) {
+      StateDict sd = StateDict.load(file, m);
+      int reshaped = 0;
+      for (String k : List.copyOf(sd.keys())) {
+        if (k.matches(".*attentions\\.\\d+\\.proj_(in|out)\\.weight")) {
+          NDArray wt = file.load(k, m);
+          sd.replace(k, wt.reshape(wt.getShape().get(0), wt.getShape().get(1)));
+          reshaped++;
+        }
+      }
+      assertEquals(2 * 6, reshaped); // proj_in and proj_out of the 6 Transformer2DModels
+      UNet2DConditionModel linear = UNet2DConditionModel.fromStateDict(cfg, sd);
+      NDArray pred =
+          linear.forward(
+              ref.load("sample", m), ref.load("timestep", m), ref.load("encoder_hidden_states", m));
+      Fixtures.assertClose(
+          ref.load("noise_pred", m), pred, Fixtures.MODEL_CALL_ABS, "noise_pred (linear proj)");
+    }
+  }
+
   @Test
   void configDefaultsFollowDiffusers(@TempDir Path dir) throws IOException {
+    // the factory for configs built in code gives the same record as the fixture's config.json
+    assertEquals(
+        Json.read(Fixtures.tinySd().resolve("unet/config.json"), UNet2DConditionConfig.class),
+        UNet2DConditionConfig.of(
+            4,
+            4,
+            List.of(32, 64),
+            List.of("DownBlock2D", "CrossAttnDownBlock2D"),
+            List.of("CrossAttnUpBlock2D", "UpBlock2D"),
+            2,
+            8,
+            32,
+            32,
+            32));
+
+    BadInputException bad =
+        assertThrows(
+            BadInputException.class,
+            () ->
+                UNet2DConditionConfig.of(
+                    4,
+                    4,
+                    List.of(32),
+                    List.of("KDownBlock2D"),
+                    List.of("UpBlock2D"),
+                    1,
+                    8,
+                    32,
+                    32,
+                    32));
+    assertTrue(bad.getMessage().contains("'KDownBlock2D'"), bad.getMessage());
+
     // an SD v1.x config that omits most keys, as old ones do
     Path cfg = dir.resolve("config.json");
     Files.writeString(
