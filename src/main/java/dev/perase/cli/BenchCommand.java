@@ -1,0 +1,43 @@
+package dev.perase.cli;
+
+import dev.perase.pipeline.Bench;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Times one UNet forward, one UNet forward+backward and one full generation (medians), with the"
+            + " FLOPs of a UNet forward and the achieved GFLOP/s.",
+    footer = {
+      "",
+      "Examples:",
+      "  ./perase bench",
+      "  ./perase bench --model ../shared/fixtures/tiny-sd --repeats 20"
+    })
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--model", description = "Model folder (default: ${DEFAULT-VALUE}).")
+  Path model = Defaults.model();
+
+  @Option(names = "--batch", description = "UNet batch size (default: ${DEFAULT-VALUE}).")
+  int batch = 2;
+
+  @Option(names = "--steps", description = "Denoising steps of the timed generation (default: ${DEFAULT-VALUE}).")
+  int steps = 50;
+
+  @Option(names = "--repeats", description = "Timed repetitions per measurement (default: ${DEFAULT-VALUE}).")
+  int repeats = 10;
+
+  @Override
+  public Integer call() {
+    if (batch < 1 || repeats < 1 || steps < 1) {
+      throw new dev.perase.io.BadInputException("--batch, --steps and --repeats must be positive");
+    }
+    Bench.Result r = Bench.run(model, batch, steps, repeats);
+    System.out.print(r.describe());
+    return 0;
+  }
+}

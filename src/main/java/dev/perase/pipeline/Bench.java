@@ -1,0 +1,111 @@
+package dev.perase.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.perase.model.nn.Param;
+import dev.perase.model.unet.UNet2DConditionModel;
+import dev.perase.model.unet.UNetFlops;
+import dev.perase.tensor.StepScope;
+import dev.perase.tensor.Torch;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * Micro-benchmark of a model folder: medians of one UNet forward, one UNet forward+backward (all
+ * UNet weights trainable) and one full generation, with the UNet's FLOPs per forward.
+ */
+public final class Bench {
+  private Bench() {}
+
+  public record Result(
+      Path model,
+      int batch,
+      int size,
+      int steps,
+      int repeats,
+      double forwardMs,
+      double forwardBackwardMs,
+      double generationMs,
+      double gflopPerForward) {
+    public double gflops() {
+      return gflopPerForward / (forwardMs / 1000);
+    }
+
+    public String describe() {
+      return String.format(
+          "model %s%n"
+              + "UNet forward            (batch %d, %dx%d latents): %9.2f ms  (median of %d)%n"
+              + "UNet forward+backward   (batch %d):              %9.2f ms%n"
+              + "generation              (1 image, %d steps, CFG): %9.2f ms%n"
+              + "UNet forward FLOPs: %.4f GFLOP, achieved %.2f GFLOP/s%n",
+          model, batch, size, size, forwardMs, repeats, batch, forwardBackwardMs, steps,
+          generationMs, gflopPerForward, gflops());
+    }
+  }
+
+  public static Result run(Path modelDir, int batch, int steps, int repeats) {
+    try (StableDiffusion sd = StableDiffusion.load(modelDir);
+        NDManager m = Torch.newManager()) {
+      UNet2DConditionModel unet = sd.unet();
+      int size = unet.config().sampleSize();
+      int textDim = unet.config().crossAttentionDim().get(0);
+      Torch.seed(0);
+      NDArray sample = m.randomNormal(new Shape(batch, unet.config().inChannels(), size, size));
+      NDArray context = m.randomNormal(new Shape(batch, 77, textDim));
+      NDArray t = m.create(new float[] {500f});
+      NDList persistent = unet.params().arrays();
+      persistent.add(sample);
+      persistent.add(context);
+      persistent.add(t);
+
+      double forward =
+          median(repeats, () -> {
+            try (StepScope s = StepScope.open(m, persistent)) {
+              unet.forward(sample, t, context).toFloatArray();
+            }
+          });
+
+      for (Param p : unet.params().named().values()) {
+        p.value().setRequiresGradient(true);
+      }
+      double backward =
+          median(repeats, () -> {
+            try (StepScope s = StepScope.open(m, persistent);
+                GradientCollector gc = Torch.engine().newGradientCollector()) {
+              NDArray out = unet.forward(sample, t, context);
+              gc.backward(out.mul(out).mean());
+            }
+          });
+      for (Param p : unet.params().named().values()) {
+        p.value().setRequiresGradient(false);
+      }
+
+      int px = size * sd.latentFactor();
+      GenerateSettings g = new GenerateSettings("a photo", null, 0, steps, 7.5f, px, px, 1);
+      double generation =
+          median(Math.max(1, repeats / 5), () -> {
+            try (NDManager run = m.newSubManager()) {
+              sd.generate(g, run, null);
+            }
+          });
+      double gflop = UNetFlops.forward(unet.config(), batch, size, size, 77) / 1e9;
+      return new Result(modelDir, batch, size, steps, repeats, forward, backward, generation, gflop);
+    }
+  }
+
+  /** Median wall time in ms of {@code repeats} runs after one warm-up run. */
+  private static double median(int repeats, Runnable body) {
+    body.run();
+    double[] ms = new double[repeats];
+    for (int i = 0; i < repeats; i++) {
+      long t0 = System.nanoTime();
+      body.run();
+      ms[i] = (System.nanoTime() - t0) / 1e6;
+    }
+    Arrays.sort(ms);
+    return repeats % 2 == 1 ? ms[repeats / 2] : (ms[repeats / 2 - 1] + ms[repeats / 2]) / 2;
+  }
+}
