@@ -166,6 +166,34 @@ public final class StableDiffusion implements AutoCloseable {
   }
 
   /**
+   * Generates one image per prompt in one batch, each from its own seed as diffusers does when given a
+   * generator per prompt (so image i equals a single run of prompt i with seed i), at a common guidance
+   * scale. Returns images in [-1, 1], (B, 3, H, W), in {@code into}.
+   */
+  public NDArray generateRows(
+      List<String> prompts, long[] seeds, float guidance, int steps, int height, int width, NDManager into) {
+    if (prompts.size() != seeds.length || prompts.isEmpty()) {
+      throw new IllegalArgumentException("one seed per prompt");
+    }
+    int n = prompts.size();
+    List<String> all = new ArrayList<>(Collections.nCopies(n, ""));
+    all.addAll(prompts);
+    try (NDManager run = manager.newSubManager()) {
+      NDArray embeddings = encodePrompts(all, run);
+      NDList rows = new NDList(n);
+      for (long seed : seeds) {
+        rows.add(initialLatents(seed, 1, height, width, run));
+      }
+      NDArray latents = NDArrays.concat(rows, 0);
+      scheduler.setTimesteps(steps);
+      latents = denoise(latents, embeddings, guidance, scheduler.timesteps(), run, null);
+      NDArray images = decode(latents, run);
+      images.attach(into);
+      return images;
+    }
+  }
+
+  /**
    * The guided DDIM loop from {@code latents} over {@code timesteps}: ε = ε_u + g (ε_c − ε_u), where
    * {@code embeddings} stacks the unconditional rows on top of the conditional ones.
    */

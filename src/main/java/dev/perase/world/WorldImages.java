@@ -53,6 +53,53 @@ public final class WorldImages {
     return out;
   }
 
+  /**
+   * A grid of images with their captions written under each (for sample sheets): cells of {@code
+   * cellWidth} pixels, the image magnified {@code scale} times, captions wrapped over up to 3 lines.
+   */
+  public static BufferedImage captionedGrid(
+      List<float[]> images, List<String> captions, int columns, int scale, int cellWidth) {
+    int s = WorldRenderer.SIZE;
+    int textHeight = 40;
+    int cellHeight = s * scale + textHeight + 6;
+    int rows = (images.size() + columns - 1) / columns;
+    BufferedImage out =
+        new BufferedImage(columns * cellWidth, rows * cellHeight, BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = out.createGraphics();
+    g.setRenderingHint(
+        java.awt.RenderingHints.KEY_TEXT_ANTIALIASING,
+        java.awt.RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+    g.setColor(java.awt.Color.WHITE);
+    g.fillRect(0, 0, out.getWidth(), out.getHeight());
+    g.setFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
+    java.awt.FontMetrics fm = g.getFontMetrics();
+    for (int i = 0; i < images.size(); i++) {
+      int ox = (i % columns) * cellWidth;
+      int oy = (i / columns) * cellHeight;
+      g.drawImage(toImage(images.get(i), s, s, scale), ox + (cellWidth - s * scale) / 2, oy + 2, null);
+      g.setColor(java.awt.Color.DARK_GRAY);
+      int line = 0;
+      StringBuilder cur = new StringBuilder();
+      for (String word : captions.get(i).split(" ")) {
+        String next = cur.length() == 0 ? word : cur + " " + word;
+        if (fm.stringWidth(next) > cellWidth - 6 && cur.length() > 0) {
+          g.drawString(cur.toString(), ox + 3, oy + s * scale + 14 + 12 * line++);
+          cur = new StringBuilder(word);
+          if (line == 3) {
+            break;
+          }
+        } else {
+          cur = new StringBuilder(next);
+        }
+      }
+      if (line < 3 && cur.length() > 0) {
+        g.drawString(cur.toString(), ox + 3, oy + s * scale + 14 + 12 * line);
+      }
+    }
+    g.dispose();
+    return out;
+  }
+
   /** Writes a picture as PNG through a temporary file. */
   public static void writePng(Path file, BufferedImage image) {
     AtomicFile.write(
