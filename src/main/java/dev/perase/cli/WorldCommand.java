@@ -134,7 +134,7 @@ final class WorldCommand implements Runnable {
       var rows = retain
           ? dev.perase.world.WorldPrompts.retainSet(c, settings)
           : dev.perase.world.WorldPrompts.testSet(c, settings);
-      dev.perase.world.WorldPrompts.writeCsv(out, rows);
+      dev.perase.io.PromptCsv.write(out, rows);
       System.out.println("wrote " + rows.size() + " prompts to " + out);
       return 0;
     }

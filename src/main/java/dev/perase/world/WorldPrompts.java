@@ -1,13 +1,15 @@
 package dev.perase.world;
 
-import dev.perase.io.AtomicFile;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
+import dev.perase.io.BadInputException;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -24,12 +26,18 @@ import java.util.SplittableRandom;
  * </ul>
  *
  * Both are deterministic for their settings: labels, captions and evaluation seeds all come from
- * one {@link SplittableRandom} seeded by the set's seed.
+ * one {@link SplittableRandom} seeded by the set's seed. Rows are {@link PromptRow}s whose extra
+ * columns are {@value #KIND_COLUMN} (the concept's {@link ConceptKind#label()}) and {@value
+ * #CONCEPT_COLUMN} (its name), so {@link PromptCsv#write} gives the UnlearnDiff layout {@code
+ * case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept}: for a test set the
+ * concept every prompt shows, for a retain set the concept every prompt avoids.
  */
 public final class WorldPrompts {
-  /** Header of the CSV files. */
-  public static final String CSV_HEADER =
-      "case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept";
+  /** Extra column with the kind of the concept: {@code shape}, {@code color}, {@code style}. */
+  public static final String KIND_COLUMN = "concept_kind";
+
+  /** Extra column with the name of the row's concept: {@code star}, {@code red}, {@code Vortex}. */
+  public static final String CONCEPT_COLUMN = "concept";
 
   /** Fraction of a colour's test prompts that leave out its own word. */
   public static final double COLOR_IMPLICIT_FRACTION = 0.5;
@@ -83,7 +91,7 @@ public final class WorldPrompts {
           break;
         }
       }
-      rows.add(new PromptRow(i, prompt, rng.nextInt(SEED_RANGE), settings.guidance(), concept));
+      rows.add(row(i, prompt, rng.nextInt(SEED_RANGE), settings.guidance(), concept));
     }
     return rows;
   }
@@ -109,9 +117,49 @@ public final class WorldPrompts {
           break;
         }
       }
-      rows.add(new PromptRow(i, prompt, rng.nextInt(SEED_RANGE), settings.guidance(), concept));
+      rows.add(row(i, prompt, rng.nextInt(SEED_RANGE), settings.guidance(), concept));
     }
     return rows;
+  }
+
+  /**
+   * A prompt row of a world set: {@code extra} holds {@value #KIND_COLUMN} then {@value
+   * #CONCEPT_COLUMN}.
+   */
+  public static PromptRow row(
+      int caseNumber, String prompt, long seed, double guidance, Concept concept) {
+    Map<String, String> extra = new LinkedHashMap<>();
+    extra.put(KIND_COLUMN, concept.kind().label());
+    extra.put(CONCEPT_COLUMN, concept.name());
+    return new PromptRow(caseNumber, prompt, seed, guidance, extra);
+  }
+
+  /**
+   * The concept of a world prompt row, from its {@value #CONCEPT_COLUMN} column.
+   *
+   * @throws BadInputException when the row has no such column, names no concept of the world, or
+   *     its {@value #KIND_COLUMN} column (when present) disagrees with the concept's kind
+   */
+  public static Concept concept(PromptRow row) {
+    String name = row.extra().get(CONCEPT_COLUMN);
+    if (name == null) {
+      throw new BadInputException(
+          "prompt " + row.caseNumber() + " has no '" + CONCEPT_COLUMN + "' column");
+    }
+    Concept c = Concept.of(name);
+    String kind = row.extra().get(KIND_COLUMN);
+    if (kind != null && !kind.strip().equalsIgnoreCase(c.kind().label())) {
+      throw new BadInputException(
+          "prompt "
+              + row.caseNumber()
+              + ": "
+              + KIND_COLUMN
+              + " '"
+              + kind
+              + "' does not match the concept "
+              + c);
+    }
+    return c;
   }
 
   /**
@@ -122,51 +170,13 @@ public final class WorldPrompts {
     for (String name : TEST_BEDS) {
       Concept c = Concept.of(name);
       String file = c.ownWord();
-      writeCsv(
+      PromptCsv.write(
           dir.resolve(file + ".csv"),
           testSet(c, new PromptSetSettings(DEFAULT_TEST_COUNT, DEFAULT_TEST_SEED)));
-      writeCsv(
+      PromptCsv.write(
           dir.resolve(file + "_retain.csv"),
           retainSet(c, new PromptSetSettings(DEFAULT_RETAIN_COUNT, DEFAULT_RETAIN_SEED)));
     }
-  }
-
-  /** Writes rows as CSV (RFC 4180 quoting, UTF-8, '\n' line ends) through a temporary file. */
-  public static void writeCsv(Path file, List<PromptRow> rows) {
-    AtomicFile.write(
-        file,
-        out -> {
-          Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
-          w.write(CSV_HEADER);
-          w.write('\n');
-          for (PromptRow r : rows) {
-            w.write(
-                String.join(
-                    ",",
-                    Integer.toString(r.caseNumber()),
-                    csvField(r.prompt()),
-                    Long.toString(r.evaluationSeed()),
-                    Double.toString(r.evaluationGuidance()),
-                    r.concept().kind().label(),
-                    csvField(r.concept().name())));
-            w.write('\n');
-          }
-          w.flush();
-        });
-  }
-
-  /**
-   * Quotes a field when it holds a comma, a quote, a line break or outer spaces; doubles quotes.
-   */
-  static String csvField(String s) {
-    boolean quote =
-        s.isEmpty()
-            || s.indexOf(',') >= 0
-            || s.indexOf('"') >= 0
-            || s.indexOf('\n') >= 0
-            || s.indexOf('\r') >= 0
-            || !s.strip().equals(s);
-    return quote ? '"' + s.replace("\"", "\"\"") + '"' : s;
   }
 
   private static Labels withConcept(Labels l, Concept c) {

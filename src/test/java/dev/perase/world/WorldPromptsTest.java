@@ -6,13 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.io.BadInputException;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,8 +46,10 @@ class WorldPromptsTest {
     for (Concept c : Concept.all()) {
       for (PromptRow r : WorldPrompts.testSet(c, new PromptSetSettings(30, 3))) {
         assertTrue(CaptionGrammar.mentions(r.prompt(), c), c + ": " + r.prompt());
-        assertEquals(c, r.concept());
-        assertEquals(PromptSetSettings.DEFAULT_GUIDANCE, r.evaluationGuidance());
+        assertEquals(c, WorldPrompts.concept(r));
+        assertEquals(List.of("concept_kind", "concept"), List.copyOf(r.extra().keySet()));
+        assertEquals(c.kind().label(), r.extra().get("concept_kind"));
+        assertEquals(PromptSetSettings.DEFAULT_GUIDANCE, r.guidance());
       }
     }
   }
@@ -55,6 +62,7 @@ class WorldPromptsTest {
       assertEquals(200, rows.size());
       Set<String> distinct = new HashSet<>();
       for (PromptRow r : rows) {
+        assertEquals(c, WorldPrompts.concept(r));
         assertFalse(CaptionGrammar.mentions(r.prompt(), c), c + ": " + r.prompt());
         PromptLabels p = CaptionGrammar.parse(r.prompt());
         assertFalse(
@@ -78,8 +86,8 @@ class WorldPromptsTest {
         WorldPrompts.testSet(red, s), WorldPrompts.testSet(red, new PromptSetSettings(40, 6, 6.0)));
     Set<Long> seeds = new HashSet<>();
     for (PromptRow r : WorldPrompts.testSet(red, s)) {
-      seeds.add(r.evaluationSeed());
-      assertEquals(6.0, r.evaluationGuidance());
+      seeds.add(r.seed());
+      assertEquals(6.0, r.guidance());
     }
     assertTrue(seeds.size() > 30, "evaluation seeds should vary: " + seeds);
     assertThrows(IllegalArgumentException.class, () -> new PromptSetSettings(0, 1));
@@ -90,40 +98,51 @@ class WorldPromptsTest {
     Concept vortex = Concept.of("Vortex");
     List<PromptRow> rows =
         new ArrayList<>(WorldPrompts.testSet(vortex, new PromptSetSettings(25, 1)));
-    rows.add(new PromptRow(25, "a \"quoted\" star, by Vortex", 12, 7.5, vortex));
+    rows.add(WorldPrompts.row(25, "a \"quoted\" star, by Vortex", 12, 7.5, vortex));
     Path file = dir.resolve("vortex.csv");
-    WorldPrompts.writeCsv(file, rows);
+    PromptCsv.write(file, rows);
 
-    List<List<String>> table = readCsv(Files.readString(file, StandardCharsets.UTF_8));
-    assertEquals(
-        List.of(
-            "case_number",
-            "prompt",
-            "evaluation_seed",
-            "evaluation_guidance",
-            "concept_kind",
-            "concept"),
-        table.get(0));
-    assertEquals(rows.size() + 1, table.size());
-    for (int i = 0; i < rows.size(); i++) {
-      PromptRow r = rows.get(i);
-      assertEquals(
-          List.of(
-              Integer.toString(i),
-              r.prompt(),
-              Long.toString(r.evaluationSeed()),
-              "7.5",
-              "style",
-              "Vortex"),
-          table.get(i + 1));
+    String text = Files.readString(file, StandardCharsets.UTF_8);
+    assertTrue(
+        text.startsWith(
+            "case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept\r\n"),
+        text.substring(0, Math.min(100, text.length())));
+    assertTrue(
+        text.endsWith("25,\"a \"\"quoted\"\" star, by Vortex\",12,7.5,style,Vortex\r\n"),
+        text.substring(Math.max(0, text.length() - 100)));
+    List<PromptRow> back = PromptCsv.read(file);
+    assertEquals(rows, back);
+    for (int i = 0; i < back.size(); i++) {
+      assertEquals(i, back.get(i).caseNumber());
+      assertEquals(vortex, WorldPrompts.concept(back.get(i)));
     }
     // no temporary file is left next to the CSV
     try (var files = Files.list(dir)) {
       assertEquals(List.of(file), files.toList());
     }
-    assertEquals("\"a, b\"", WorldPrompts.csvField("a, b"));
-    assertEquals("\"say \"\"hi\"\"\"", WorldPrompts.csvField("say \"hi\""));
-    assertEquals("plain", WorldPrompts.csvField("plain"));
+  }
+
+  @Test
+  void conceptOfARowComesFromItsConceptColumn() {
+    Concept red = Concept.of("red");
+    assertEquals(red, WorldPrompts.concept(WorldPrompts.row(0, "a red star", 1, 7.5, red)));
+    // the kind column is optional; the name is case-insensitive like Concept.of
+    assertEquals(
+        Concept.of("Vortex"),
+        WorldPrompts.concept(new PromptRow(0, "p", 1, 7.5, Map.of("concept", "vortex"))));
+    BadInputException absent =
+        assertThrows(
+            BadInputException.class, () -> WorldPrompts.concept(new PromptRow(4, "p", 1, 7.5)));
+    assertTrue(absent.getMessage().contains("'concept'"), absent.getMessage());
+    assertThrows(
+        BadInputException.class,
+        () -> WorldPrompts.concept(new PromptRow(0, "p", 1, 7.5, Map.of("concept", "purple cow"))));
+    Map<String, String> wrongKind = new LinkedHashMap<>();
+    wrongKind.put("concept_kind", "shape");
+    wrongKind.put("concept", "red");
+    assertThrows(
+        BadInputException.class,
+        () -> WorldPrompts.concept(new PromptRow(0, "p", 1, 7.5, wrongKind)));
   }
 
   /** The committed default sets of the three test beds are what the code writes today. */
@@ -139,49 +158,17 @@ class WorldPromptsTest {
             Files.readString(committed.resolve(file)),
             file + " differs: regenerate with WorldPrompts.writeDefaultSets");
       }
-      assertEquals(
-          WorldPrompts.DEFAULT_TEST_COUNT + 1,
-          readCsv(Files.readString(committed.resolve(name + ".csv"))).size());
-      assertEquals(
-          WorldPrompts.DEFAULT_RETAIN_COUNT + 1,
-          readCsv(Files.readString(committed.resolve(name + "_retain.csv"))).size());
-    }
-  }
-
-  /** A strict RFC 4180 reader (quoted fields, doubled quotes), for checking the writer. */
-  private static List<List<String>> readCsv(String text) {
-    List<List<String>> rows = new ArrayList<>();
-    List<String> row = new ArrayList<>();
-    StringBuilder field = new StringBuilder();
-    boolean quoted = false;
-    for (int i = 0; i < text.length(); i++) {
-      char ch = text.charAt(i);
-      if (quoted) {
-        if (ch == '"' && i + 1 < text.length() && text.charAt(i + 1) == '"') {
-          field.append('"');
-          i++;
-        } else if (ch == '"') {
-          quoted = false;
-        } else {
-          field.append(ch);
-        }
-      } else if (ch == '"') {
-        assertEquals(0, field.length(), "quote inside an unquoted field");
-        quoted = true;
-      } else if (ch == ',') {
-        row.add(field.toString());
-        field.setLength(0);
-      } else if (ch == '\n') {
-        row.add(field.toString());
-        field.setLength(0);
-        rows.add(row);
-        row = new ArrayList<>();
-      } else {
-        field.append(ch);
+      Concept c = Concept.of(bed);
+      List<PromptRow> test = PromptCsv.read(committed.resolve(name + ".csv"));
+      List<PromptRow> retain = PromptCsv.read(committed.resolve(name + "_retain.csv"));
+      assertEquals(WorldPrompts.DEFAULT_TEST_COUNT, test.size());
+      assertEquals(WorldPrompts.DEFAULT_RETAIN_COUNT, retain.size());
+      for (PromptRow r : test) {
+        assertEquals(c, WorldPrompts.concept(r));
+      }
+      for (PromptRow r : retain) {
+        assertEquals(c, WorldPrompts.concept(r));
       }
     }
-    assertFalse(quoted, "unterminated quote");
-    assertEquals(0, field.length() + row.size(), "last line lacks its newline");
-    return rows;
   }
 }
