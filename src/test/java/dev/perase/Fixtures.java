@@ -16,6 +16,12 @@ public final class Fixtures {
   /** The 50-step DDIM trajectory: max absolute difference relative to max |latent|. */
   public static final double TRAJECTORY_REL = 1e-4;
 
+  /** Fréchet distance, full and rank-deficient sets: relative to the pytorch-fid golden value. */
+  public static final double FRECHET_REL = 1e-5;
+
+  /** Fréchet distance when sqrtm of the covariance product fails (the ε-offset path): relative. */
+  public static final double FRECHET_SINGULAR_REL = 1e-4;
+
   public static Path root() {
     return Path.of(System.getProperty("perase.fixtures", "../shared/fixtures"));
   }

@@ -1,0 +1,155 @@
+package dev.perase.cli;
+
+import dev.perase.eval.ConceptRule;
+import dev.perase.eval.EvaluateSettings;
+import dev.perase.eval.Evaluation;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "evaluate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Generates one image per prompt of a CSV (its seed and guidance), asks the concept detector,"
+          + " and writes per-prompt results and the Concept Erasure Rate (CER: the share of images"
+          + " the detector does not flag). With --retain, also the Fréchet distance between the"
+          + " detector features of the base and the edited model's images of the retain prompts.",
+      "Writes OUT/config.json, OUT/images/*.png, OUT/per_prompt.{json,csv} and OUT/results.json;"
+          + " an interrupted run resumes when started again with the same settings."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 --out out/eval/star-base",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --mask out/pesd-star/mask.safetensors \\",
+      "      --retain models/world/prompts/star_retain.csv --steps 25 --out out/eval/star-pesd",
+      "  ./perase evaluate --prompts models/world/prompts/vortex.csv --weights out/esd-vortex/unet.safetensors \\",
+      "      --concept Vortex --rule top2 --steps 25 --out out/eval/vortex-esd",
+      "",
+      "Rules: top1 (default), top3, threshold:0.5, set:a,b,c (a label of the set is its head's top"
+          + " label), set:a,b,c@0.6 (a label of the set scores at least 0.6)."
+    })
+final class EvaluateCommand implements Callable<Integer> {
+  @Option(names = "--prompts", required = true, description = "Prompt CSV (UnlearnDiff or I2P layout).")
+  Path prompts;
+
+  @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
+  Path mask;
+
+  @Option(
+      names = "--weights",
+      description = "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
+  Path weights;
+
+  @Option(names = "--model", description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
+  Path model = Defaults.model();
+
+  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
+  Path detector = Defaults.model().resolve("detector");
+
+  @Option(
+      names = "--concept",
+      description = "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
+  String concept;
+
+  @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
+  String rule = "top1";
+
+  @Option(names = "--retain", description = "Retain prompt CSV for the Fréchet distance to the base model.")
+  Path retain;
+
+  @Option(names = "--steps", description = "DDIM steps per image (default: ${DEFAULT-VALUE}).")
+  int steps = EvaluateSettings.DEFAULT_STEPS;
+
+  @Option(
+      names = "--size",
+      description = "Image height and width in pixels (default: the model's own size).")
+  int size = 0;
+
+  @Option(
+      names = "--cache",
+      description =
+          "Folder that keeps the base model's retain features for reuse by later evaluations"
+              + " (default: retain-cache beside --out).")
+  Path cache;
+
+  @Option(names = "--out", required = true, description = "Output folder.")
+  Path out;
+
+  @Override
+  public Integer call() {
+    Path cacheDir = cache;
+    if (cacheDir == null) {
+      Path parent = out.toAbsolutePath().getParent();
+      cacheDir = (parent == null ? out.toAbsolutePath() : parent).resolve("retain-cache");
+    }
+    EvaluateSettings s =
+        new EvaluateSettings(
+            prompts,
+            mask,
+            weights,
+            model,
+            detector,
+            concept,
+            ConceptRule.parse(rule),
+            retain,
+            steps,
+            size,
+            out,
+            cacheDir,
+            Defaults.VERSION);
+    Bars bars = new Bars();
+    Evaluation.Result r;
+    try {
+      r = Evaluation.run(s, bars);
+    } finally {
+      bars.close();
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "CER %.4f: %d of %d images not flagged as %s (rule %s)%n",
+        r.erasure().rate(),
+        r.erasure().prompts() - r.erasure().flagged(),
+        r.erasure().prompts(),
+        r.concept(),
+        r.rule());
+    if (r.retain() != null) {
+      System.out.printf(
+          Locale.ROOT,
+          "Fréchet distance to the base model on %d retain prompts: %.4f%n",
+          r.retain().prompts(),
+          r.retain().frechetDistance());
+    }
+    System.out.println("wrote " + out.resolve(Evaluation.RESULTS));
+    return 0;
+  }
+
+  /** One progress bar per phase of the evaluation. */
+  private static final class Bars implements Evaluation.Listener {
+    private ProgressBar bar;
+
+    @Override
+    public void phase(String name, long totalSteps) {
+      close();
+      bar = Progress.bar(name, totalSteps, "step");
+    }
+
+    @Override
+    public void progress(long stepsDone) {
+      if (bar != null) {
+        bar.stepTo(stepsDone);
+      }
+    }
+
+    void close() {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+    }
+  }
+}

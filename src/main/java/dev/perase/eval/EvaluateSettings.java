@@ -1,0 +1,75 @@
+package dev.perase.eval;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.perase.io.BadInputException;
+import java.nio.file.Path;
+
+/**
+ * Settings of one evaluation run ({@code perase evaluate}): which prompts, which model and edit,
+ * which detector and rule, how many DDIM steps, where to write.
+ *
+ * @param prompts the prompt CSV (UnlearnDiff or I2P layout): one image per row, with its seed and
+ *     guidance
+ * @param mask a hard mask file to apply to the UNet, or null
+ * @param weights a safetensors file of fine-tuned UNet tensors, or null (not both with a mask)
+ * @param model the base model folder (diffusers layout)
+ * @param detector the detector folder (the world's detector), or null when the caller supplies a
+ *     detector
+ * @param concept the concept to detect, or null to take it from the CSV's {@code concept} column
+ * @param rule the detector rule (default top-1)
+ * @param retain a CSV of retain prompts for the Fréchet distance between the base and the edited
+ *     model's images, or null
+ * @param steps DDIM steps per image
+ * @param imageSize height and width of the images in pixels, or 0 for the model's own size (its
+ *     UNet sample size times the VAE's factor)
+ * @param out the output folder
+ * @param cache where the base model's retain features are cached across runs, or null to keep them
+ *     in the output folder
+ * @param peraseVersion the version of perase that runs it, for {@code config.json}
+ */
+public record EvaluateSettings(
+    @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
+    @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
+    @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
+    @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("detector") @JsonSerialize(using = ToStringSerializer.class) Path detector,
+    @JsonProperty("concept") String concept,
+    @JsonProperty("rule") ConceptRule rule,
+    @JsonProperty("retain") @JsonSerialize(using = ToStringSerializer.class) Path retain,
+    @JsonProperty("steps") int steps,
+    @JsonProperty("image_size") int imageSize,
+    @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
+    @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
+    @JsonProperty("perase_version") String peraseVersion) {
+  /** The usual number of DDIM steps of Stable Diffusion's evaluations. */
+  public static final int DEFAULT_STEPS = 50;
+
+  public EvaluateSettings {
+    if (prompts == null) {
+      throw new BadInputException("a prompt file is required (--prompts FILE.csv)");
+    }
+    if (out == null) {
+      throw new BadInputException("an output folder is required (--out DIR)");
+    }
+    if (mask != null && weights != null) {
+      throw new BadInputException(
+          "give either --mask or --weights: an evaluation measures one edit of the base model");
+    }
+    if (steps < 1 || steps > 1000) {
+      throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
+    }
+    if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
+      throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
+    }
+    if (rule == null) {
+      rule = ConceptRule.TOP1;
+    }
+  }
+
+  /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */
+  public String editKind() {
+    return mask != null ? "mask" : weights != null ? "weights" : "none";
+  }
+}

@@ -1,0 +1,678 @@
+package dev.perase.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.perase.io.AtomicFile;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.io.Png;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
+import dev.perase.io.SafeTensors;
+import dev.perase.io.SafeTensorsWriter;
+import dev.perase.io.TensorInfo;
+import dev.perase.pipeline.GenerateSettings;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.Torch;
+import dev.perase.world.Concept;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The evaluation of an erased model (paper §4.1, DESIGN.md §5): for every prompt of a CSV, one
+ * image with the row's seed and guidance (DDIM, classifier-free guidance), the detector's verdict,
+ * and the Concept Erasure Rate over all of them; with retain prompts, also the Fréchet distance
+ * between the detector features of the base model's and the edited model's images of those prompts
+ * (the world's FID, the paper's collateral-damage measure).
+ *
+ * <p>Output folder:
+ *
+ * <ul>
+ *   <li>{@code config.json}: the settings, the model hash, the detector's fingerprint, SHA-256 of
+ *       every input file, and the run key they make up;
+ *   <li>{@code images/NNNN.png}: the image of prompt row NNNN; {@code images/retain/NNNN.png}: the
+ *       edited model's retain images;
+ *   <li>{@code per_prompt.json}, {@code per_prompt.csv}: one {@link PromptResult} per row;
+ *   <li>{@code results.json}: the CER and, with retain prompts, the Fréchet distance and its terms;
+ *   <li>{@code per_prompt.jsonl}: the journal that makes a run resumable (one line per finished
+ *       prompt, written after its image); {@code retain_features.safetensors}: the edited model's
+ *       retain features.
+ * </ul>
+ *
+ * A run that stops part way resumes where it stopped when started again with the same settings
+ * (same run key): prompts with a journal line and an image are not generated again. The base
+ * model's retain features (and images) are kept in the cache folder under a key made of the model
+ * hash, detector fingerprint, steps, image size and the retain rows, so every edit of one base
+ * model shares them. Every file is written to a temporary name and renamed into place.
+ */
+public final class Evaluation {
+  public static final String CONFIG = "config.json";
+  public static final String RESULTS = "results.json";
+  public static final String PER_PROMPT_JSON = "per_prompt.json";
+  public static final String PER_PROMPT_CSV = "per_prompt.csv";
+  public static final String JOURNAL = "per_prompt.jsonl";
+  public static final String IMAGES = "images";
+  public static final String RETAIN_FEATURES = "retain_features.safetensors";
+  static final String FEATURES = "features.safetensors";
+
+  private static final ObjectWriter LINE =
+      Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
+
+  private Evaluation() {}
+
+  /** Progress in denoising steps, phase by phase. */
+  public interface Listener {
+    /** A phase starts: {@code name} ("prompts", "retain base", "retain edited"), its total steps. */
+    void phase(String name, long totalSteps);
+
+    /** Steps done so far in the current phase (skipped prompts count as done). */
+    void progress(long stepsDone);
+
+    Listener NONE =
+        new Listener() {
+          @Override
+          public void phase(String name, long totalSteps) {}
+
+          @Override
+          public void progress(long stepsDone) {}
+        };
+  }
+
+  /**
+   * The Fréchet distance between the base and the edited model on the retain prompts.
+   *
+   * @param baseFeatures where the base model's features are cached
+   * @param baseReused whether they came from the cache rather than being generated in this run
+   */
+  public record RetainResult(
+      @JsonProperty("prompts") int prompts,
+      @JsonProperty("frechet_distance") double frechetDistance,
+      @JsonProperty("mean_term") double meanTerm,
+      @JsonProperty("trace_sigma_base") double traceSigmaBase,
+      @JsonProperty("trace_sigma_edited") double traceSigmaEdited,
+      @JsonProperty("trace_covmean") double traceCovmean,
+      @JsonProperty("eps_offset_used") boolean epsOffsetUsed,
+      @JsonProperty("base_features") String baseFeatures,
+      @JsonProperty("base_reused") boolean baseReused) {}
+
+  /** What {@code results.json} holds; {@link #perPrompt} is in {@code per_prompt.json}. */
+  public record Result(
+      @JsonProperty("concept") String concept,
+      @JsonProperty("rule") ConceptRule rule,
+      @JsonProperty("detector") String detector,
+      @JsonProperty("edit") String edit,
+      @JsonProperty("steps") int steps,
+      @JsonUnwrapped ConceptErasureRate erasure,
+      @JsonProperty("retain") RetainResult retain,
+      @JsonProperty("resumed_prompts") int resumedPrompts,
+      @JsonProperty("seconds") double seconds,
+      @JsonIgnore List<PromptResult> perPrompt) {}
+
+  /**
+   * Loads the model and the world's detector named by the settings and runs the evaluation. The
+   * concept is {@code s.concept()}, else the CSV's {@code concept} column.
+   */
+  public static Result run(EvaluateSettings s, Listener listener) {
+    if (s.model() == null || s.detector() == null) {
+      throw new BadInputException("an evaluation needs a model folder and a detector folder");
+    }
+    List<PromptRow> rows = PromptCsv.read(s.prompts());
+    Concept concept = conceptOf(s.concept(), rows, s.prompts());
+    try (StableDiffusion sd = StableDiffusion.load(s.model());
+        NDManager detectorManager = Torch.newManager()) {
+      Detector detector =
+          WorldConceptDetector.load(s.detector(), detectorManager, concept, s.rule());
+      return run(sd, detector, s, listener);
+    }
+  }
+
+  /**
+   * The world concept a prompt file is about: {@code given} when not null, else the one value of
+   * its {@code concept} column (checked against {@code concept_kind} when that column is present).
+   */
+  public static Concept conceptOf(String given, List<PromptRow> rows, Path file) {
+    if (given != null) {
+      return Concept.of(given);
+    }
+    String name = null;
+    for (PromptRow r : rows) {
+      String c = r.extra().get("concept");
+      if (c == null || c.isBlank()) {
+        throw new BadInputException(
+            file
+                + " has no 'concept' column (or an empty one in case "
+                + r.caseNumber()
+                + "); name the concept with --concept");
+      }
+      if (name != null && !name.equals(c.strip())) {
+        throw new BadInputException(
+            file + " names several concepts ('" + name + "', '" + c.strip() + "'); pick one with --concept");
+      }
+      name = c.strip();
+    }
+    if (name == null) {
+      throw new BadInputException(file + " has no prompts");
+    }
+    Concept concept = Concept.of(name);
+    String kind = rows.get(0).extra().get("concept_kind");
+    if (kind != null && !kind.isBlank() && !kind.strip().equalsIgnoreCase(concept.kind().label())) {
+      throw new BadInputException(
+          file + " says '" + name + "' is a " + kind.strip() + ", but it is a " + concept.kind().label());
+    }
+    return concept;
+  }
+
+  /**
+   * Runs the evaluation of {@code sd} (the base model; the settings' mask or weights are applied
+   * for the run and removed after it) with {@code detector}. The settings' model, detector and
+   * concept fields are only recorded.
+   */
+  public static Result run(
+      StableDiffusion sd, Detector detector, EvaluateSettings s, Listener listener) {
+    long start = System.nanoTime();
+    detector.rule().check(detector.heads(), detector.concept());
+    List<PromptRow> rows = PromptCsv.read(s.prompts());
+    if (rows.isEmpty()) {
+      throw new BadInputException(s.prompts() + " has no prompts");
+    }
+    List<PromptRow> retain = s.retain() == null ? null : PromptCsv.read(s.retain());
+    if (retain != null && retain.size() < 2) {
+      throw new BadInputException(
+          s.retain() + " has " + retain.size() + " prompts; a Fréchet distance needs at least 2");
+    }
+    String modelHash = sd.layout().modelHash();
+    int size =
+        s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
+    Path out = s.out();
+
+    // 1. config.json and the run key; refuse to mix two runs in one folder
+    Map<String, String> inputs = new LinkedHashMap<>();
+    inputs.put("model_hash", modelHash);
+    inputs.put("detector", detector.name());
+    inputs.put("detector_fingerprint", detector.fingerprint());
+    inputs.put("concept", detector.concept());
+    inputs.put("rule", detector.rule().text());
+    inputs.put("steps", Integer.toString(s.steps()));
+    inputs.put("image_size", Integer.toString(size));
+    inputs.put("edit", s.editKind());
+    inputs.put("prompts_sha256", sha256File(s.prompts()));
+    if (s.mask() != null) {
+      inputs.put("mask_sha256", sha256File(s.mask()));
+    }
+    if (s.weights() != null) {
+      inputs.put("weights_sha256", sha256File(s.weights()));
+    }
+    if (retain != null) {
+      inputs.put("retain_sha256", sha256File(s.retain()));
+    }
+    String runKey = sha256(inputs.toString());
+    prepareFolder(out, runKey);
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("command", "evaluate");
+    config.put("perase_version", s.peraseVersion());
+    config.put("settings", s);
+    config.put("inputs", inputs);
+    config.put("run_key", runKey);
+    Json.write(out.resolve(CONFIG), config);
+
+    // 2. the edited model: test prompts, then retain prompts (a bad mask or weights file is
+    // refused here, before any image is made)
+    List<PromptResult> results;
+    int resumed;
+    float[][] edited = null;
+    try (ModelEdit edit = applyEdit(sd, s, modelHash)) {
+      Map<Integer, PromptResult> done = readJournal(out, rows);
+      resumed = done.size();
+      results = testPrompts(sd, detector, rows, s.steps(), size, out, done, listener);
+      if (retain != null) {
+        edited = editedFeatures(sd, detector, retain, s.steps(), size, out, runKey, listener);
+      }
+    }
+
+    // 3. the base model's retain features, the edit removed
+    Features base = null;
+    if (retain != null) {
+      Path cache = s.cache() != null ? s.cache() : out;
+      base = baseFeatures(sd, detector, retain, s.steps(), size, modelHash, cache, listener);
+    }
+
+    // 4. outputs
+    ConceptErasureRate cer = ConceptErasureRate.of(results);
+    RetainResult retainResult = null;
+    if (retain != null) {
+      FrechetDistance.Result fd =
+          FrechetDistance.of(toDouble(base.values()), toDouble(edited));
+      retainResult =
+          new RetainResult(
+              retain.size(),
+              fd.distance(),
+              fd.meanTerm(),
+              fd.traceSigma1(),
+              fd.traceSigma2(),
+              fd.traceCovmean(),
+              fd.offsetUsed(),
+              base.file().toString(),
+              base.reused());
+    }
+    Json.write(out.resolve(PER_PROMPT_JSON), results);
+    AtomicFile.writeString(out.resolve(PER_PROMPT_CSV), csv(results, detector.heads()));
+    Result result =
+        new Result(
+            detector.concept(),
+            detector.rule(),
+            detector.name(),
+            s.editKind(),
+            s.steps(),
+            cer,
+            retainResult,
+            resumed,
+            (System.nanoTime() - start) / 1e9,
+            results);
+    Json.write(out.resolve(RESULTS), result);
+    return result;
+  }
+
+  private static ModelEdit applyEdit(StableDiffusion sd, EvaluateSettings s, String modelHash) {
+    if (s.mask() != null) {
+      return ModelEdit.mask(sd.unet().params(), modelHash, s.mask());
+    }
+    if (s.weights() != null) {
+      return ModelEdit.weights(sd.unet().params(), modelHash, s.weights());
+    }
+    return ModelEdit.none(sd.unet().params());
+  }
+
+  /**
+   * Creates the folder; when it already holds a journal of another run (another run key), refuses
+   * to touch it.
+   */
+  private static void prepareFolder(Path out, String runKey) {
+    try {
+      Files.createDirectories(out.resolve(IMAGES));
+    } catch (IOException e) {
+      throw new BadInputException("cannot create the output folder " + out + ": " + e.getMessage(), e);
+    }
+    Path config = out.resolve(CONFIG);
+    if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
+      String previous;
+      try {
+        previous = Json.MAPPER.readTree(config.toFile()).path("run_key").asText("");
+      } catch (IOException e) {
+        previous = "";
+      }
+      if (!previous.equals(runKey)) {
+        throw new BadInputException(
+            out
+                + " holds the results of another evaluation (other model, edit, detector, prompts"
+                + " or steps); choose another --out or delete that folder");
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Test prompts
+
+  private static List<PromptResult> testPrompts(
+      StableDiffusion sd,
+      Detector detector,
+      List<PromptRow> rows,
+      int steps,
+      int size,
+      Path out,
+      Map<Integer, PromptResult> done,
+      Listener listener) {
+    listener.phase("prompts", (long) rows.size() * steps);
+    Path journal = out.resolve(JOURNAL);
+    rewriteJournal(journal, done);
+    List<PromptResult> results = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      long before = (long) i * steps;
+      PromptResult r = done.get(i);
+      if (r == null) {
+        PromptRow row = rows.get(i);
+        String image = IMAGES + "/" + imageName(i);
+        try (NDManager m = Torch.newManager()) {
+          NDArray img = generate(sd, row, steps, size, m, listener, before);
+          Verdict v = detector.detect(img).get(0);
+          Png.write(out.resolve(image), img);
+          Map<String, String> top = new LinkedHashMap<>();
+          for (int h = 0; h < detector.heads().size(); h++) {
+            top.put(detector.heads().get(h).name(), v.topLabels().get(h));
+          }
+          r =
+              new PromptResult(
+                  i,
+                  row.caseNumber(),
+                  row.prompt(),
+                  row.seed(),
+                  row.guidance(),
+                  v.flagged(),
+                  v.conceptScore(),
+                  top,
+                  image);
+        }
+        appendJournal(journal, r);
+      }
+      results.add(r);
+      listener.progress(before + steps);
+    }
+    return results;
+  }
+
+  private static String imageName(int index) {
+    return String.format("%04d.png", index);
+  }
+
+  /** One image (1, 3, H, W) in [-1, 1] for a row, reporting its denoising steps. */
+  private static NDArray generate(
+      StableDiffusion sd,
+      PromptRow row,
+      int steps,
+      int size,
+      NDManager m,
+      Listener listener,
+      long before) {
+    GenerateSettings g =
+        new GenerateSettings(
+            row.prompt(), null, row.seed(), steps, (float) row.guidance(), size, size, 1);
+    StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
+    return images.images();
+  }
+
+  /**
+   * The journal's records that still hold: their row is unchanged (case, prompt, seed, guidance)
+   * and their image exists. A torn last line (a crash mid-write) is dropped.
+   */
+  private static Map<Integer, PromptResult> readJournal(Path out, List<PromptRow> rows) {
+    Path journal = out.resolve(JOURNAL);
+    Map<Integer, PromptResult> done = new TreeMap<>();
+    if (!Files.exists(journal)) {
+      return done;
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + journal + ": " + e.getMessage(), e);
+    }
+    for (String line : lines) {
+      PromptResult r;
+      try {
+        r = Json.MAPPER.readValue(line, PromptResult.class);
+      } catch (JsonProcessingException e) {
+        continue;
+      }
+      if (r.index() < 0 || r.index() >= rows.size() || r.image() == null) {
+        continue;
+      }
+      PromptRow row = rows.get(r.index());
+      boolean same =
+          row.caseNumber() == r.caseNumber()
+              && row.prompt().equals(r.prompt())
+              && row.seed() == r.seed()
+              && row.guidance() == r.guidance();
+      if (same && Files.isRegularFile(out.resolve(r.image()))) {
+        done.put(r.index(), r);
+      }
+    }
+    return done;
+  }
+
+  /** Rewrites the journal with only its valid records, so that appends follow a whole line. */
+  private static void rewriteJournal(Path journal, Map<Integer, PromptResult> done) {
+    StringBuilder sb = new StringBuilder();
+    for (PromptResult r : done.values()) {
+      sb.append(line(r)).append('\n');
+    }
+    AtomicFile.writeString(journal, sb.toString());
+  }
+
+  private static void appendJournal(Path journal, PromptResult r) {
+    try (var ch =
+        java.nio.channels.FileChannel.open(
+            journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+      ch.write(java.nio.ByteBuffer.wrap((line(r) + "\n").getBytes(StandardCharsets.UTF_8)));
+      ch.force(false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + journal + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String line(PromptResult r) {
+    try {
+      return LINE.writeValueAsString(r);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Retain prompts and features
+
+  /** Feature vectors (N × F) and the file that holds them. */
+  private record Features(float[][] values, Path file, boolean reused) {}
+
+  /**
+   * The base model's retain features: from the cache when an entry for the same key exists, else
+   * generated (with the images) and written there.
+   */
+  private static Features baseFeatures(
+      StableDiffusion sd,
+      Detector detector,
+      List<PromptRow> retain,
+      int steps,
+      int size,
+      String modelHash,
+      Path cache,
+      Listener listener) {
+    StringBuilder key = new StringBuilder("perase retain features 1\n");
+    key.append("model ").append(modelHash).append('\n');
+    key.append("detector ").append(detector.name()).append(' ').append(detector.fingerprint()).append('\n');
+    key.append("steps ").append(steps).append("\nsize ").append(size).append('\n');
+    for (PromptRow r : retain) {
+      key.append(r.seed()).append('\t').append(r.guidance()).append('\t').append(r.prompt()).append('\n');
+    }
+    String hash = sha256(key.toString());
+    Path dir = cache.resolve("retain-base-" + hash.substring(0, 16));
+    Path file = dir.resolve(FEATURES);
+    float[][] cached = readFeatures(file, hash, retain.size());
+    if (cached != null) {
+      listener.phase("retain base (cached)", (long) retain.size() * steps);
+      listener.progress((long) retain.size() * steps);
+      return new Features(cached, file, true);
+    }
+    float[][] f = retainFeatures(sd, detector, retain, steps, size, dir.resolve(IMAGES), "retain base", listener);
+    writeFeatures(file, f, hash, Map.of("model_hash", modelHash, "detector_fingerprint", detector.fingerprint()));
+    return new Features(f, file, false);
+  }
+
+  /** The edited model's retain features, reused from the output folder when the run key matches. */
+  private static float[][] editedFeatures(
+      StableDiffusion sd,
+      Detector detector,
+      List<PromptRow> retain,
+      int steps,
+      int size,
+      Path out,
+      String runKey,
+      Listener listener) {
+    Path file = out.resolve(RETAIN_FEATURES);
+    float[][] cached = readFeatures(file, runKey, retain.size());
+    if (cached != null) {
+      return cached;
+    }
+    float[][] f =
+        retainFeatures(sd, detector, retain, steps, size, out.resolve(IMAGES).resolve("retain"), "retain edited", listener);
+    writeFeatures(file, f, runKey, Map.of());
+    return f;
+  }
+
+  private static float[][] retainFeatures(
+      StableDiffusion sd,
+      Detector detector,
+      List<PromptRow> retain,
+      int steps,
+      int size,
+      Path images,
+      String phase,
+      Listener listener) {
+    listener.phase(phase, (long) retain.size() * steps);
+    float[][] out = new float[retain.size()][];
+    for (int i = 0; i < retain.size(); i++) {
+      long before = (long) i * steps;
+      try (NDManager m = Torch.newManager()) {
+        NDArray img = generate(sd, retain.get(i), steps, size, m, listener, before);
+        out[i] = detector.features(img).toFloatArray();
+        Png.write(images.resolve(imageName(i)), img);
+      }
+      listener.progress(before + steps);
+    }
+    return out;
+  }
+
+  /** Features written as F32 (N, F) with the key in the metadata. */
+  private static void writeFeatures(Path file, float[][] f, String key, Map<String, String> extra) {
+    int n = f.length;
+    int dim = f[0].length;
+    float[] flat = new float[n * dim];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(f[i], 0, flat, i * dim, dim);
+    }
+    new SafeTensorsWriter()
+        .metadata("key", key)
+        .metadata(extra)
+        .putFloats("features", new long[] {n, dim}, flat)
+        .write(file);
+  }
+
+  /** Features from a file written for {@code key} with {@code n} rows, or null when there is none. */
+  private static float[][] readFeatures(Path file, String key, int n) {
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    try (SafeTensors st = SafeTensors.open(file)) {
+      if (!key.equals(st.metadata().get("key")) || !st.has("features")) {
+        return null;
+      }
+      TensorInfo info = st.info("features");
+      if (info.shape().length != 2 || info.shape()[0] != n) {
+        return null;
+      }
+      int dim = Math.toIntExact(info.shape()[1]);
+      float[] flat = st.floats("features");
+      float[][] f = new float[n][dim];
+      for (int i = 0; i < n; i++) {
+        System.arraycopy(flat, i * dim, f[i], 0, dim);
+      }
+      return f;
+    } catch (BadInputException e) {
+      return null; // a damaged cache entry is made again
+    }
+  }
+
+  private static double[][] toDouble(float[][] f) {
+    double[][] d = new double[f.length][];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = new double[f[i].length];
+      for (int j = 0; j < f[i].length; j++) {
+        d[i][j] = f[i][j];
+      }
+    }
+    return d;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // CSV and hashes
+
+  /** index, case_number, prompt, seed, guidance, flagged, concept_score, top_HEAD…, image. */
+  static String csv(List<PromptResult> results, List<Detector.Head> heads) {
+    StringBuilder sb = new StringBuilder();
+    List<String> header =
+        new ArrayList<>(
+            List.of("index", "case_number", "prompt", "seed", "guidance", "flagged", "concept_score"));
+    for (Detector.Head h : heads) {
+      header.add("top_" + h.name());
+    }
+    header.add("image");
+    csvLine(sb, header);
+    for (PromptResult r : results) {
+      List<String> f = new ArrayList<>();
+      f.add(Integer.toString(r.index()));
+      f.add(Integer.toString(r.caseNumber()));
+      f.add(r.prompt());
+      f.add(Long.toString(r.seed()));
+      f.add(Double.toString(r.guidance()));
+      f.add(Boolean.toString(r.flagged()));
+      f.add(Double.toString(r.conceptScore()));
+      for (Detector.Head h : heads) {
+        f.add(r.topLabels().getOrDefault(h.name(), ""));
+      }
+      f.add(r.image());
+      csvLine(sb, f);
+    }
+    return sb.toString();
+  }
+
+  /** One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled. */
+  private static void csvLine(StringBuilder sb, List<String> fields) {
+    for (int i = 0; i < fields.size(); i++) {
+      if (i > 0) {
+        sb.append(',');
+      }
+      String v = fields.get(i);
+      if (v.indexOf(',') >= 0 || v.indexOf('"') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0) {
+        sb.append('"').append(v.replace("\"", "\"\"")).append('"');
+      } else {
+        sb.append(v);
+      }
+    }
+    sb.append("\r\n");
+  }
+
+  static String sha256(String text) {
+    return HexFormat.of().formatHex(digest().digest(text.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** SHA-256 (hex) of a file's bytes; a missing file is bad input. */
+  static String sha256File(Path file) {
+    MessageDigest sha = digest();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        sha.update(buf, 0, n);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new BadInputException("file not found: " + file);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  private static MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+}

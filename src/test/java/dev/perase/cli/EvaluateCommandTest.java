@@ -1,0 +1,99 @@
+package dev.perase.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
+import dev.perase.io.DType;
+import dev.perase.io.Json;
+import dev.perase.tensor.Torch;
+import dev.perase.world.DetectorTrainer;
+import dev.perase.world.WorldDetector;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code perase evaluate} on the tiny fixture model with an untrained world detector: the concept
+ * comes from the CSV, the outputs are written; bad input exits 2 with one sentence.
+ */
+class EvaluateCommandTest {
+  @TempDir Path tmp;
+
+  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout, stderr}. */
+  private static Object[] run(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+    try {
+      int code = Main.run(args);
+      return new Object[] {code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  @Test
+  void evaluateTakesTheConceptFromTheCsvAndWritesResults() throws IOException {
+    Path detector = tmp.resolve("detector");
+    try (NDManager m = Torch.newManager()) {
+      WorldDetector.init(DetectorTrainer.defaultConfig(), m, 1).save(detector, DType.F16);
+    }
+    Path prompts = tmp.resolve("star.csv");
+    Files.writeString(
+        prompts,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept\n"
+            + "0,a red star,1,7.5,shape,star\n"
+            + "1,a pentagram by Vortex,2,7.5,shape,star\n");
+    Path out = tmp.resolve("eval");
+    Object[] r =
+        run(
+            "evaluate", "--model", Fixtures.tinySd().toString(), "--detector", detector.toString(),
+            "--prompts", prompts.toString(), "--steps", "2", "--size", "32", "--rule", "top2",
+            "--out", out.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    assertTrue(((String) r[1]).contains("not flagged as star (rule top2)"), (String) r[1]);
+    JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+    assertEquals("star", results.get("concept").asText());
+    assertEquals(2, results.get("prompts").asInt());
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals("top2", config.at("/settings/rule").asText());
+    assertEquals(prompts.toString(), config.at("/settings/prompts").asText());
+    assertEquals(Defaults.VERSION, config.get("perase_version").asText());
+    assertTrue(Files.isRegularFile(out.resolve("images/0001.png")));
+    assertEquals(3, Files.readAllLines(out.resolve("per_prompt.csv")).size());
+  }
+
+  @Test
+  void badInputExitsTwoWithOneSentence() throws IOException {
+    Path prompts = tmp.resolve("p.csv");
+    Files.writeString(prompts, "prompt\na star\n");
+    Object[] both =
+        run(
+            "evaluate", "--prompts", prompts.toString(), "--mask", "m.safetensors", "--weights",
+            "w.safetensors", "--out", tmp.resolve("o").toString());
+    assertEquals(Main.BAD_INPUT, both[0]);
+    assertTrue(((String) both[2]).startsWith("error: give either --mask or --weights"), (String) both[2]);
+    Object[] rule =
+        run("evaluate", "--prompts", prompts.toString(), "--rule", "best", "--out", tmp.resolve("o").toString());
+    assertEquals(Main.BAD_INPUT, rule[0]);
+    assertTrue(((String) rule[2]).contains("cannot read the detector rule 'best'"), (String) rule[2]);
+    Object[] noConcept =
+        run(
+            "evaluate", "--model", Fixtures.tinySd().toString(), "--prompts", prompts.toString(),
+            "--out", tmp.resolve("o").toString());
+    assertEquals(Main.BAD_INPUT, noConcept[0]);
+    assertTrue(((String) noConcept[2]).contains("has no 'concept' column"), (String) noConcept[2]);
+  }
+}

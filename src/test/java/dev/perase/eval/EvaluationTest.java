@@ -1,0 +1,241 @@
+package dev.perase.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
+import dev.perase.erase.BinaryMask;
+import dev.perase.erase.MaskMetadata;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.io.SafeTensorsWriter;
+import dev.perase.model.nn.Param;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.Torch;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Evaluation runs on the tiny fixture model (32×32 images, 5 DDIM steps) with a test-only detector
+ * that flags bright images: output files, CER, resumption, the retain Fréchet distance and its
+ * cache, fine-tuned weights and bad edits.
+ */
+class EvaluationTest {
+  private static final int STEPS = 5;
+  private static final int SIZE = 32; // 16×16 latents: the fixture's own 64 px cost 4× more
+  private static final String CONV_OUT_BIAS = "conv_out.bias";
+
+  private static StableDiffusion sd;
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void load() {
+    sd = StableDiffusion.load(Fixtures.tinySd());
+  }
+
+  @AfterAll
+  static void close() {
+    sd.close();
+  }
+
+  private Path prompts() throws IOException {
+    Path p = tmp.resolve("prompts.csv");
+    Files.writeString(
+        p,
+        "case_number,prompt,evaluation_seed,evaluation_guidance\n"
+            + "10,a photo of an astronaut riding a horse on mars,30,7.5\n"
+            + "11,\"a red star, by Vortex\",1,5.0\n"
+            + "12,a cat,2,7.5\n");
+    return p;
+  }
+
+  private Path retain() throws IOException {
+    Path p = tmp.resolve("retain.csv");
+    Files.writeString(
+        p, "prompt,evaluation_seed\na dog,3\na green ring,4\n");
+    return p;
+  }
+
+  private static EvaluateSettings settings(
+      Path prompts, Path mask, Path weights, Path retain, Path out, Path cache) {
+    return new EvaluateSettings(
+        prompts, mask, weights, Fixtures.tinySd(), null, null, ConceptRule.TOP1, retain, STEPS,
+        SIZE, out, cache, "test");
+  }
+
+  private static Detector detector() {
+    return new BrightnessDetector("bright", ConceptRule.TOP1, 0.0);
+  }
+
+  @Test
+  void runWritesEveryOutputAndResumesWhereItStopped() throws IOException {
+    Path out = tmp.resolve("eval");
+    Path cache = tmp.resolve("cache");
+    EvaluateSettings s = settings(prompts(), null, null, retain(), out, cache);
+    Evaluation.Result first = Evaluation.run(sd, detector(), s, Evaluation.Listener.NONE);
+
+    // files
+    for (String f :
+        List.of(
+            "config.json", "results.json", "per_prompt.json", "per_prompt.csv", "per_prompt.jsonl",
+            "retain_features.safetensors", "images/0000.png", "images/0001.png", "images/0002.png",
+            "images/retain/0000.png", "images/retain/0001.png")) {
+      assertTrue(Files.isRegularFile(out.resolve(f)), f);
+    }
+    assertEquals(3, first.perPrompt().size());
+    assertEquals(List.of(10, 11, 12), first.perPrompt().stream().map(PromptResult::caseNumber).toList());
+    for (PromptResult r : first.perPrompt()) {
+      // two labels, top-1: flagged exactly when p(bright) ≥ p(dark)
+      assertEquals(r.conceptScore() >= 0.5, r.flagged());
+      assertEquals(r.flagged() ? "bright" : "dark", r.topLabels().get("brightness"));
+    }
+    long flagged = first.perPrompt().stream().filter(PromptResult::flagged).count();
+    assertEquals(flagged, first.erasure().flagged());
+    assertEquals((3 - flagged) / 3.0, first.erasure().rate(), 0);
+    assertEquals(0, first.resumedPrompts());
+
+    JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+    assertEquals(first.erasure().rate(), results.get("cer").asDouble(), 0);
+    assertEquals(3, results.get("prompts").asInt());
+    assertEquals("top1", results.get("rule").asText());
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals(sd.layout().modelHash(), config.at("/inputs/model_hash").asText());
+    assertEquals(5, config.at("/settings/steps").asInt());
+    assertEquals(64, Evaluation.sha256File(s.prompts()).length());
+    assertEquals(Evaluation.sha256File(s.prompts()), config.at("/inputs/prompts_sha256").asText());
+    List<String> csv = Files.readAllLines(out.resolve("per_prompt.csv"));
+    assertEquals(4, csv.size());
+    assertEquals(
+        "index,case_number,prompt,seed,guidance,flagged,concept_score,top_brightness,image",
+        csv.get(0));
+    assertTrue(csv.get(2).startsWith("1,11,\"a red star, by Vortex\",1,5.0,"), csv.get(2));
+
+    // no edit: the "edited" retain images are the base model's, so the distance is 0
+    Evaluation.RetainResult retain = first.retain();
+    assertEquals(2, retain.prompts());
+    assertFalse(retain.baseReused());
+    assertEquals(0, retain.frechetDistance(), 1e-9);
+    Path base = Path.of(retain.baseFeatures());
+    assertTrue(base.startsWith(cache) && Files.isRegularFile(base), base.toString());
+    assertTrue(Files.isRegularFile(base.getParent().resolve("images/0001.png")));
+
+    // resume: one image lost; only that prompt is made again, with the same verdict
+    Files.delete(out.resolve("images/0001.png"));
+    long touched = Files.getLastModifiedTime(out.resolve("images/0000.png")).toMillis();
+    Evaluation.Result second = Evaluation.run(sd, detector(), s, Evaluation.Listener.NONE);
+    assertEquals(2, second.resumedPrompts());
+    assertTrue(Files.isRegularFile(out.resolve("images/0001.png")));
+    assertEquals(touched, Files.getLastModifiedTime(out.resolve("images/0000.png")).toMillis());
+    assertEquals(first.perPrompt(), second.perPrompt());
+    assertTrue(second.retain().baseReused());
+    assertEquals(4, Files.readAllLines(out.resolve("per_prompt.jsonl")).size() + 1);
+
+    // fine-tuned weights, in another folder: they change every image, share the cached base
+    // features, and are taken out again after the run
+    Param bias = sd.unet().params().get(CONV_OUT_BIAS);
+    float[] baseBias = bias.value().toFloatArray();
+    Path weights = shiftedBias(0.5f);
+    Evaluation.Result edited =
+        Evaluation.run(
+            sd, detector(), settings(s.prompts(), null, weights, s.retain(), tmp.resolve("w"), cache),
+            Evaluation.Listener.NONE);
+    assertArrayEquals(baseBias, sd.unet().params().get(CONV_OUT_BIAS).value().toFloatArray());
+    assertEquals("weights", edited.edit());
+    assertTrue(edited.retain().baseReused());
+    assertTrue(edited.retain().frechetDistance() > 1e-6, "distance " + edited.retain().frechetDistance());
+    for (int i = 0; i < 3; i++) {
+      assertNotEquals(
+          first.perPrompt().get(i).conceptScore(), edited.perPrompt().get(i).conceptScore());
+    }
+  }
+
+  /** A weights file with conv_out.bias shifted by {@code delta}. */
+  private Path shiftedBias(float delta) {
+    Path file = tmp.resolve("weights" + delta + ".safetensors");
+    try (NDManager m = Torch.newManager()) {
+      NDArray b = sd.unet().params().get(CONV_OUT_BIAS).value().duplicate();
+      b.attach(m);
+      new SafeTensorsWriter().put(CONV_OUT_BIAS, b.add(delta)).write(file);
+    }
+    return file;
+  }
+
+  @Test
+  void aMaskForAnotherModelIsRefusedBeforeAnyImage() throws IOException {
+    Path mask = tmp.resolve("mask.safetensors");
+    String other = "0".repeat(64);
+    BinaryMask.of(
+            new MaskMetadata(other, "all", "p-esd", 10, 0.5, "star", "test", "{}"),
+            Map.of(
+                CONV_OUT_BIAS,
+                new BinaryMask.Pruned(new long[] {4}, Param.Kind.CONV, new int[] {1})))
+        .write(mask);
+    Path out = tmp.resolve("masked");
+    BadInputException e =
+        assertThrows(
+            BadInputException.class,
+            () ->
+                Evaluation.run(
+                    sd, detector(), settings(prompts(), mask, null, null, out, null),
+                    Evaluation.Listener.NONE));
+    assertTrue(e.getMessage().contains(other), e.getMessage());
+    try (Stream<Path> images = Files.list(out.resolve("images"))) {
+      assertEquals(0, images.count());
+    }
+  }
+
+  @Test
+  void badWeightsFilesAreRefusedNamingTheTensor() throws IOException {
+    Path unknown = tmp.resolve("unknown.safetensors");
+    Path shape = tmp.resolve("shape.safetensors");
+    try (NDManager m = Torch.newManager()) {
+      new SafeTensorsWriter().put("mid_block.nope.weight", m.zeros(new ai.djl.ndarray.types.Shape(4))).write(unknown);
+      new SafeTensorsWriter().put(CONV_OUT_BIAS, m.zeros(new ai.djl.ndarray.types.Shape(5))).write(shape);
+    }
+    float[] before = sd.unet().params().get(CONV_OUT_BIAS).value().toFloatArray();
+    for (Path w : List.of(unknown, shape)) {
+      BadInputException e =
+          assertThrows(
+              BadInputException.class,
+              () ->
+                  Evaluation.run(
+                      sd, detector(), settings(prompts(), null, w, null, tmp.resolve("x"), null),
+                      Evaluation.Listener.NONE));
+      assertTrue(e.getMessage().contains(w.toString()), e.getMessage());
+    }
+    assertArrayEquals(before, sd.unet().params().get(CONV_OUT_BIAS).value().toFloatArray());
+    assertThrows(
+        BadInputException.class,
+        () -> settings(tmp.resolve("p.csv"), unknown, shape, null, tmp.resolve("y"), null));
+  }
+
+  @Test
+  void aFolderOfAnotherRunIsNotOverwritten() throws IOException {
+    Path out = tmp.resolve("run");
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("config.json"), "{\"run_key\": \"something else\"}");
+    Files.writeString(out.resolve("per_prompt.jsonl"), "");
+    assertThrows(
+        BadInputException.class,
+        () ->
+            Evaluation.run(
+                sd, detector(), settings(prompts(), null, null, null, out, null),
+                Evaluation.Listener.NONE));
+    assertEquals("{\"run_key\": \"something else\"}", Files.readString(out.resolve("config.json")));
+  }
+}
