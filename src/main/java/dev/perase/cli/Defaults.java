@@ -17,4 +17,9 @@ final class Defaults {
   static Path model() {
     return home().resolve("models").resolve("world");
   }
+
+  /** The built-in world's concept detector, {@code models/world/detector}. */
+  static Path detector() {
+    return model().resolve("detector");
+  }
 }

@@ -13,7 +13,12 @@ import picocli.CommandLine.Option;
     name = "world",
     mixinStandardHelpOptions = true,
     description = "The built-in world: train its model and detector, write its prompt sets.",
-    subcommands = {WorldCommand.Train.class, WorldCommand.TrainDetector.class, WorldCommand.Prompts.class})
+    subcommands = {
+      WorldCommand.Train.class,
+      WorldCommand.TrainDetector.class,
+      WorldCommand.Prompts.class,
+      WorldCommand.Quality.class
+    })
 final class WorldCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -136,6 +141,53 @@ final class WorldCommand implements Runnable {
           : dev.perase.world.WorldPrompts.testSet(c, settings);
       dev.perase.io.PromptCsv.write(out, rows);
       System.out.println("wrote " + rows.size() + " prompts to " + out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "quality",
+      mixinStandardHelpOptions = true,
+      description =
+          "Measures the world model: on held-out prompts, how often the detector agrees with the"
+              + " prompt's shape, colour and style; and the Fréchet distance between detector features of"
+              + " generated and rendered images. Writes a captioned sample sheet.",
+      footer = {"", "Examples:", "  ./perase world quality --samples docs/world-samples.png"})
+  static final class Quality implements Callable<Integer> {
+    @Option(names = "--model", description = "Model folder (default: ${DEFAULT-VALUE}).")
+    Path model = Defaults.model();
+
+    @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
+    Path detector = Defaults.detector();
+
+    @Option(names = "--prompts", description = "Held-out prompts scored (default: ${DEFAULT-VALUE}).")
+    int prompts = dev.perase.world.WorldQuality.Settings.defaults().prompts();
+
+    @Option(names = "--fid-images", description = "Images per side of the Fréchet distance (default: ${DEFAULT-VALUE}).")
+    int fidImages = dev.perase.world.WorldQuality.Settings.defaults().fidImages();
+
+    @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
+    int steps = dev.perase.world.WorldQuality.Settings.defaults().steps();
+
+    @Option(names = "--samples", description = "Write a sheet of 64 samples with their prompts to this PNG.")
+    Path samples;
+
+    @Override
+    public Integer call() {
+      var d = dev.perase.world.WorldQuality.Settings.defaults();
+      if (prompts < 1 || fidImages < 2 || steps < 1) {
+        throw new dev.perase.io.BadInputException("--prompts, --steps must be positive and --fid-images at least 2");
+      }
+      var s = new dev.perase.world.WorldQuality.Settings(prompts, fidImages, steps, d.guidance(), d.batch(), d.seed());
+      try (var sd = dev.perase.pipeline.StableDiffusion.load(model);
+          var m = dev.perase.tensor.Torch.newManager()) {
+        var det = dev.perase.world.WorldDetector.load(detector, m);
+        dev.perase.world.WorldQuality.Report r;
+        try (ProgressBar bar = Progress.bar("world quality", Math.max(prompts, fidImages), "image")) {
+          r = dev.perase.world.WorldQuality.run(sd, det, s, samples, bar::stepTo);
+        }
+        System.out.print(r.describe());
+      }
       return 0;
     }
   }
