@@ -21,8 +21,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Fréchet distance against the golden values of pytorch-fid / clean-fid in the fixture's
- * {@code reference/fid.safetensors} (float64 feature sets) and {@code index.json → fid}.
+ * The Fréchet distance against the golden values of pytorch-fid / clean-fid in the fixture's {@code
+ * reference/fid.safetensors} (float64 feature sets) and {@code index.json → fid}.
  */
 class FrechetDistanceTest {
   private static Map<String, double[][]> sets;
@@ -103,8 +103,7 @@ class FrechetDistanceTest {
     double[][] a = sets.get("set_a");
     double[][] b = sets.get("set_b");
     assertEquals(0, FrechetDistance.of(a, a).distance(), 1e-9);
-    assertEquals(
-        FrechetDistance.of(a, b).distance(), FrechetDistance.of(b, a).distance(), 1e-9);
+    assertEquals(FrechetDistance.of(a, b).distance(), FrechetDistance.of(b, a).distance(), 1e-9);
   }
 
   @Test
@@ -137,7 +136,9 @@ class FrechetDistanceTest {
 
   @Test
   void badSetsAreBadInput() {
-    assertThrows(BadInputException.class, () -> FrechetDistance.of(new double[][] {{1}}, new double[][] {{1}, {2}}));
+    assertThrows(
+        BadInputException.class,
+        () -> FrechetDistance.of(new double[][] {{1}}, new double[][] {{1}, {2}}));
     assertThrows(
         BadInputException.class,
         () -> FrechetDistance.of(new double[][] {{1, 2}, {2, 3}}, new double[][] {{1}, {2}}));
