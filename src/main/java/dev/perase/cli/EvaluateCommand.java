@@ -24,17 +24,18 @@ import picocli.CommandLine.Option;
     footer = {
       "",
       "Examples:",
-      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 --out"
-          + " out/eval/star-base",
-      "  ./perase evaluate --prompts models/world/prompts/star.csv --mask"
-          + " out/pesd-star/mask.safetensors \\",
-      "      --retain models/world/prompts/star_retain.csv --steps 25 --out out/eval/star-pesd",
-      "  ./perase evaluate --prompts models/world/prompts/vortex.csv --weights"
-          + " out/esd-vortex/unet.safetensors \\",
-      "      --concept Vortex --rule top2 --steps 25 --out out/eval/vortex-esd",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 \\",
+      "      --out out/eval/star-base",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 \\",
+      "      --mask out/pesd-star/mask.safetensors \\",
+      "      --retain models/world/prompts/star_retain.csv --out out/eval/star-pesd",
+      "  ./perase evaluate --prompts models/world/prompts/vortex.csv --steps 25 \\",
+      "      --weights out/esd-vortex/unet.safetensors --concept Vortex --rule top2 \\",
+      "      --out out/eval/vortex-esd",
       "",
-      "Rules: top1 (default), top3, threshold:0.5, set:a,b,c (a label of the set is its head's top"
-          + " label), set:a,b,c@0.6 (a label of the set scores at least 0.6)."
+      "Rules: top1 (default), top3, threshold:0.5 (the concept's probability),",
+      "  set:a,b,c (a label of the set is its head's top label),",
+      "  set:a,b,c@0.6 (a label of the set scores at least 0.6)."
     })
 final class EvaluateCommand implements Callable<Integer> {
   @Option(
