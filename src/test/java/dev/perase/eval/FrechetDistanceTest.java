@@ -74,7 +74,6 @@ class FrechetDistanceTest {
     double golden = goldens.get(name + ".fid");
     assertEquals(c.get("fid").asDouble(), golden, 0, "index.json and the safetensors agree");
     double err = Math.abs(r.distance() - golden) / golden;
-    System.out.printf("fid %s: %.14f golden %.14f rel %.2e%n", name, r.distance(), golden, err);
     assertTrue(err <= rel, name + ": relative error " + err + " > " + rel);
     assertEquals(c.get("mean_term").asDouble(), r.meanTerm(), 1e-12 * r.meanTerm(), "mean term");
     assertEquals(c.get("trace_sigma1").asDouble(), r.traceSigma1(), 1e-12 * r.traceSigma1());
