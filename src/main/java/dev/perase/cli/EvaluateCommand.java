@@ -24,17 +24,24 @@ import picocli.CommandLine.Option;
     footer = {
       "",
       "Examples:",
-      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 --out out/eval/star-base",
-      "  ./perase evaluate --prompts models/world/prompts/star.csv --mask out/pesd-star/mask.safetensors \\",
-      "      --retain models/world/prompts/star_retain.csv --steps 25 --out out/eval/star-pesd",
-      "  ./perase evaluate --prompts models/world/prompts/vortex.csv --weights out/esd-vortex/unet.safetensors \\",
-      "      --concept Vortex --rule top2 --steps 25 --out out/eval/vortex-esd",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 \\",
+      "      --out out/eval/star-base",
+      "  ./perase evaluate --prompts models/world/prompts/star.csv --steps 25 \\",
+      "      --mask out/pesd-star/mask.safetensors \\",
+      "      --retain models/world/prompts/star_retain.csv --out out/eval/star-pesd",
+      "  ./perase evaluate --prompts models/world/prompts/vortex.csv --steps 25 \\",
+      "      --weights out/esd-vortex/unet.safetensors --concept Vortex --rule top2 \\",
+      "      --out out/eval/vortex-esd",
       "",
-      "Rules: top1 (default), top3, threshold:0.5, set:a,b,c (a label of the set is its head's top"
-          + " label), set:a,b,c@0.6 (a label of the set scores at least 0.6)."
+      "Rules: top1 (default), top3, threshold:0.5 (the concept's probability),",
+      "  set:a,b,c (a label of the set is its head's top label),",
+      "  set:a,b,c@0.6 (a label of the set scores at least 0.6)."
     })
 final class EvaluateCommand implements Callable<Integer> {
-  @Option(names = "--prompts", required = true, description = "Prompt CSV (UnlearnDiff or I2P layout).")
+  @Option(
+      names = "--prompts",
+      required = true,
+      description = "Prompt CSV (UnlearnDiff or I2P layout).")
   Path prompts;
 
   @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
@@ -42,10 +49,13 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Option(
       names = "--weights",
-      description = "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
+      description =
+          "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
   Path weights;
 
-  @Option(names = "--model", description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--model",
+      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
 
   @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
@@ -53,13 +63,16 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Option(
       names = "--concept",
-      description = "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
+      description =
+          "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
   String concept;
 
   @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
   String rule = "top1";
 
-  @Option(names = "--retain", description = "Retain prompt CSV for the Fréchet distance to the base model.")
+  @Option(
+      names = "--retain",
+      description = "Retain prompt CSV for the Fréchet distance to the base model.")
   Path retain;
 
   @Option(names = "--steps", description = "DDIM steps per image (default: ${DEFAULT-VALUE}).")

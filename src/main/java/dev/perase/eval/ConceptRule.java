@@ -47,7 +47,8 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
       }
       case THRESHOLD -> {
         if (!(threshold >= 0 && threshold <= 1)) {
-          throw new BadInputException("a threshold rule needs a threshold in [0, 1], got " + threshold);
+          throw new BadInputException(
+              "a threshold rule needs a threshold in [0, 1], got " + threshold);
         }
       }
       case LABEL_SET -> {
@@ -70,7 +71,9 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
     return new ConceptRule(Kind.THRESHOLD, 0, t, List.of());
   }
 
-  /** A label set flagged by its labels' top-1 positions ({@code threshold} NaN) or by a threshold. */
+  /**
+   * A label set flagged by its labels' top-1 positions ({@code threshold} NaN) or by a threshold.
+   */
   public static ConceptRule labelSet(List<String> labels, double threshold) {
     return new ConceptRule(Kind.LABEL_SET, 0, threshold, labels);
   }
@@ -123,7 +126,8 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
     return switch (kind) {
       case TOP_K -> "top" + k;
       case THRESHOLD -> "threshold:" + threshold;
-      case LABEL_SET -> "set:" + String.join(",", labels) + (Double.isNaN(threshold) ? "" : "@" + threshold);
+      case LABEL_SET ->
+          "set:" + String.join(",", labels) + (Double.isNaN(threshold) ? "" : "@" + threshold);
     };
   }
 
@@ -148,8 +152,13 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
     int size = heads.get(at[0]).labels().size();
     if (kind == Kind.TOP_K && k > size) {
       throw new BadInputException(
-          "rule top" + k + " asks for more labels than the head '" + heads.get(at[0]).name()
-              + "' has (" + size + ")");
+          "rule top"
+              + k
+              + " asks for more labels than the head '"
+              + heads.get(at[0]).name()
+              + "' has ("
+              + size
+              + ")");
     }
   }
 
@@ -159,7 +168,8 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
    */
   public Verdict verdict(List<Detector.Head> heads, double[][] scores, String concept) {
     if (scores.length != heads.size()) {
-      throw new IllegalArgumentException(scores.length + " score rows for " + heads.size() + " heads");
+      throw new IllegalArgumentException(
+          scores.length + " score rows for " + heads.size() + " heads");
     }
     List<String> top = new ArrayList<>();
     for (int h = 0; h < heads.size(); h++) {
@@ -229,6 +239,10 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
       known.add(h.name() + ": " + String.join(", ", h.labels()));
     }
     throw new BadInputException(
-        "the detector has no label '" + label + "' (its labels are " + String.join("; ", known) + ")");
+        "the detector has no label '"
+            + label
+            + "' (its labels are "
+            + String.join("; ", known)
+            + ")");
   }
 }

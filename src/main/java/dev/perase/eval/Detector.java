@@ -38,8 +38,8 @@ public interface Detector {
   ConceptRule rule();
 
   /**
-   * Scores of images (B, 3, H, W) in [-1, 1]: per image, per head, a probability per label —
-   * {@code [image][head][label]}. Arrays made on the way are freed before it returns.
+   * Scores of images (B, 3, H, W) in [-1, 1]: per image, per head, a probability per label — {@code
+   * [image][head][label]}. Arrays made on the way are freed before it returns.
    */
   double[][][] scores(NDArray images);
 

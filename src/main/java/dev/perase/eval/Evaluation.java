@@ -81,7 +81,9 @@ public final class Evaluation {
 
   /** Progress in denoising steps, phase by phase. */
   public interface Listener {
-    /** A phase starts: {@code name} ("prompts", "retain base", "retain edited"), its total steps. */
+    /**
+     * A phase starts: {@code name} ("prompts", "retain base", "retain edited"), its total steps.
+     */
     void phase(String name, long totalSteps);
 
     /** Steps done so far in the current phase (skipped prompts count as done). */
@@ -165,7 +167,12 @@ public final class Evaluation {
       }
       if (name != null && !name.equals(c.strip())) {
         throw new BadInputException(
-            file + " names several concepts ('" + name + "', '" + c.strip() + "'); pick one with --concept");
+            file
+                + " names several concepts ('"
+                + name
+                + "', '"
+                + c.strip()
+                + "'); pick one with --concept");
       }
       name = c.strip();
     }
@@ -176,7 +183,13 @@ public final class Evaluation {
     String kind = rows.get(0).extra().get("concept_kind");
     if (kind != null && !kind.isBlank() && !kind.strip().equalsIgnoreCase(concept.kind().label())) {
       throw new BadInputException(
-          file + " says '" + name + "' is a " + kind.strip() + ", but it is a " + concept.kind().label());
+          file
+              + " says '"
+              + name
+              + "' is a "
+              + kind.strip()
+              + ", but it is a "
+              + concept.kind().label());
     }
     return concept;
   }
@@ -259,8 +272,7 @@ public final class Evaluation {
     ConceptErasureRate cer = ConceptErasureRate.of(results);
     RetainResult retainResult = null;
     if (retain != null) {
-      FrechetDistance.Result fd =
-          FrechetDistance.of(toDouble(base.values()), toDouble(edited));
+      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base.values()), toDouble(edited));
       retainResult =
           new RetainResult(
               retain.size(),
@@ -309,7 +321,8 @@ public final class Evaluation {
     try {
       Files.createDirectories(out.resolve(IMAGES));
     } catch (IOException e) {
-      throw new BadInputException("cannot create the output folder " + out + ": " + e.getMessage(), e);
+      throw new BadInputException(
+          "cannot create the output folder " + out + ": " + e.getMessage(), e);
     }
     Path config = out.resolve(CONFIG);
     if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
@@ -449,7 +462,10 @@ public final class Evaluation {
   private static void appendJournal(Path journal, PromptResult r) {
     try (var ch =
         java.nio.channels.FileChannel.open(
-            journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            journal,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND)) {
       ch.write(java.nio.ByteBuffer.wrap((line(r) + "\n").getBytes(StandardCharsets.UTF_8)));
       ch.force(false);
     } catch (IOException e) {
@@ -486,10 +502,19 @@ public final class Evaluation {
       Listener listener) {
     StringBuilder key = new StringBuilder("perase retain features 1\n");
     key.append("model ").append(modelHash).append('\n');
-    key.append("detector ").append(detector.name()).append(' ').append(detector.fingerprint()).append('\n');
+    key.append("detector ")
+        .append(detector.name())
+        .append(' ')
+        .append(detector.fingerprint())
+        .append('\n');
     key.append("steps ").append(steps).append("\nsize ").append(size).append('\n');
     for (PromptRow r : retain) {
-      key.append(r.seed()).append('\t').append(r.guidance()).append('\t').append(r.prompt()).append('\n');
+      key.append(r.seed())
+          .append('\t')
+          .append(r.guidance())
+          .append('\t')
+          .append(r.prompt())
+          .append('\n');
     }
     String hash = sha256(key.toString());
     Path dir = cache.resolve("retain-base-" + hash.substring(0, 16));
@@ -500,8 +525,14 @@ public final class Evaluation {
       listener.progress((long) retain.size() * steps);
       return new Features(cached, file, true);
     }
-    float[][] f = retainFeatures(sd, detector, retain, steps, size, dir.resolve(IMAGES), "retain base", listener);
-    writeFeatures(file, f, hash, Map.of("model_hash", modelHash, "detector_fingerprint", detector.fingerprint()));
+    float[][] f =
+        retainFeatures(
+            sd, detector, retain, steps, size, dir.resolve(IMAGES), "retain base", listener);
+    writeFeatures(
+        file,
+        f,
+        hash,
+        Map.of("model_hash", modelHash, "detector_fingerprint", detector.fingerprint()));
     return new Features(f, file, false);
   }
 
@@ -521,7 +552,15 @@ public final class Evaluation {
       return cached;
     }
     float[][] f =
-        retainFeatures(sd, detector, retain, steps, size, out.resolve(IMAGES).resolve("retain"), "retain edited", listener);
+        retainFeatures(
+            sd,
+            detector,
+            retain,
+            steps,
+            size,
+            out.resolve(IMAGES).resolve("retain"),
+            "retain edited",
+            listener);
     writeFeatures(file, f, runKey, Map.of());
     return f;
   }
@@ -564,7 +603,9 @@ public final class Evaluation {
         .write(file);
   }
 
-  /** Features from a file written for {@code key} with {@code n} rows, or null when there is none. */
+  /**
+   * Features from a file written for {@code key} with {@code n} rows, or null when there is none.
+   */
   private static float[][] readFeatures(Path file, String key, int n) {
     if (!Files.isRegularFile(file)) {
       return null;
@@ -608,7 +649,8 @@ public final class Evaluation {
     StringBuilder sb = new StringBuilder();
     List<String> header =
         new ArrayList<>(
-            List.of("index", "case_number", "prompt", "seed", "guidance", "flagged", "concept_score"));
+            List.of(
+                "index", "case_number", "prompt", "seed", "guidance", "flagged", "concept_score"));
     for (Detector.Head h : heads) {
       header.add("top_" + h.name());
     }
@@ -639,7 +681,10 @@ public final class Evaluation {
         sb.append(',');
       }
       String v = fields.get(i);
-      if (v.indexOf(',') >= 0 || v.indexOf('"') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0) {
+      if (v.indexOf(',') >= 0
+          || v.indexOf('"') >= 0
+          || v.indexOf('\n') >= 0
+          || v.indexOf('\r') >= 0) {
         sb.append('"').append(v.replace("\"", "\"\"")).append('"');
       } else {
         sb.append(v);

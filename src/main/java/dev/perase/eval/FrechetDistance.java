@@ -13,35 +13,36 @@ import dev.perase.io.BadInputException;
  * </pre>
  *
  * <p><b>The square-root term.</b> The references take {@code scipy.linalg.sqrtm(Σ₁·Σ₂)} (a Schur
- * method on a product that is not symmetric), keep its real part and read its trace. Here the
- * trace comes from a symmetric problem with the same spectrum instead: with {@code Σ₁ = V Λ Vᵀ},
- * the matrix {@code M = Λ^{1/2} Vᵀ Σ₂ V Λ^{1/2}} is similar to {@code Σ₁^{1/2} Σ₂ Σ₁^{1/2}}, whose
- * non-zero eigenvalues are those of {@code Σ₁ Σ₂} (eig(AB) = eig(BA) away from 0, A = Σ₁^{1/2}, B
- * = Σ₁^{1/2}Σ₂). M is symmetric positive semi-definite, so its eigenvalues λᵢ are real and ≥ 0 up
- * to rounding, and {@code tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0)} — the trace of the principal square
- * root, which is what sqrtm returns. Both eigen-problems are symmetric ({@link SymmetricEigen}),
- * hence backward stable: no complex arithmetic, no spurious imaginary parts.
+ * method on a product that is not symmetric), keep its real part and read its trace. Here the trace
+ * comes from a symmetric problem with the same spectrum instead: with {@code Σ₁ = V Λ Vᵀ}, the
+ * matrix {@code M = Λ^{1/2} Vᵀ Σ₂ V Λ^{1/2}} is similar to {@code Σ₁^{1/2} Σ₂ Σ₁^{1/2}}, whose
+ * non-zero eigenvalues are those of {@code Σ₁ Σ₂} (eig(AB) = eig(BA) away from 0, A = Σ₁^{1/2}, B =
+ * Σ₁^{1/2}Σ₂). M is symmetric positive semi-definite, so its eigenvalues λᵢ are real and ≥ 0 up to
+ * rounding, and {@code tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0)} — the trace of the principal square root,
+ * which is what sqrtm returns. Both eigen-problems are symmetric ({@link SymmetricEigen}), hence
+ * backward stable: no complex arithmetic, no spurious imaginary parts.
  *
  * <p>How this relates to the golden values (fixture {@code reference/fid.safetensors}): with more
- * samples than dimensions the two routes agree to 1e-14 relative. When a set has fewer samples than
+ * samples than dimensions the two routes agree to 1e-13 relative. When a set has fewer samples than
  * dimensions, Σ₁Σ₂ has eigenvalues that are zero in exact arithmetic; sqrtm meets them as ±1e-16
  * and returns square roots of about 1e-8 (with imaginary parts it drops), which the clamp here sets
- * to 0: the two land 3e-9 relative apart.
+ * to 0: the two land 6e-9 relative apart.
  *
  * <p><b>The ε offset.</b> The references add {@code 1e-6·I} to both covariances and take sqrtm
  * again when the first sqrtm is not finite. scipy's sqrtm fails (returns NaN) in one situation that
- * real feature sets meet: a feature that is constant over the first set (an exactly zero row of
- * Σ₁, so of Σ₁Σ₂) and another feature that is constant over the second set (an exactly zero column
- * of Σ₂, so of Σ₁Σ₂). LAPACK's balancing isolates such a row and such a column as two exact zero
+ * real feature sets meet: a feature that is constant over the first set (an exactly zero row of Σ₁,
+ * so of Σ₁Σ₂) and another feature that is constant over the second set (an exactly zero column of
+ * Σ₂, so of Σ₁Σ₂). LAPACK's balancing isolates such a row and such a column as two exact zero
  * eigenvalues at opposite ends of the Schur form, and the triangular square-root recurrence then
  * divides a non-zero entry by 0 + 0. This class detects exactly that condition (a feature is
  * constant when all its values are equal; its deviations from the mean are then exactly 0, as in
  * numpy when the mean is exact) and then uses the offset covariances in the square-root term, as
  * the references do; the trace terms keep the covariances without offset. It also takes the offset
  * route if the square-root term comes out non-finite. On the fixture's singular case this lands
- * 1.5e-13 relative from the golden value, where the eigenvalue route without the offset would land
+ * 4e-16 relative from the golden value, where the eigenvalue route without the offset would land
  * 7.2e-6 away. A singular product of any other kind (a feature constant in both sets, or only in
- * one) has its zeros in positions where sqrtm succeeds, and no offset is used, as in the references.
+ * one) has its zeros in positions where sqrtm succeeds, and no offset is used, as in the
+ * references.
  */
 public final class FrechetDistance {
   /** The references' offset added to both covariance diagonals when sqrtm fails. */

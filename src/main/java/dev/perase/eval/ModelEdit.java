@@ -13,8 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * An erased model as the base model plus an edit of its UNet, applied in place and undone on
- * {@link #close()}: a hard mask file ({@link BinaryMask}, through the masking hook) or a file of
+ * An erased model as the base model plus an edit of its UNet, applied in place and undone on {@link
+ * #close()}: a hard mask file ({@link BinaryMask}, through the masking hook) or a file of
  * fine-tuned UNet tensors (ESD, AC, the baselines) under diffusers keys, which replace the stored
  * values. Undoing restores the base model bit for bit.
  */
@@ -85,7 +85,8 @@ public final class ModelEdit implements AutoCloseable {
         }
         TensorInfo info = st.info(k);
         if (!info.dtype().isFloat()) {
-          throw new BadInputException(file + ": the tensor '" + k + "' is " + info.dtype() + ", not a float");
+          throw new BadInputException(
+              file + ": the tensor '" + k + "' is " + info.dtype() + ", not a float");
         }
         long[] want = p.value().getShape().getShape();
         if (!Arrays.equals(info.shape(), want)) {

@@ -1,11 +1,11 @@
 package dev.perase.eval;
 
 /**
- * Eigen-decomposition of a real symmetric matrix in double precision, {@code A = V Λ Vᵀ}: Householder
- * reduction to tridiagonal form ({@code A = Q T Qᵀ}), then implicit symmetric QR steps with
- * Wilkinson shifts on T (Golub &amp; Van Loan, Algorithms 8.3.1 and 8.3.2), accumulating the Givens
- * rotations into Q when eigenvectors are asked for. Cost about (4/3)n³ for the values alone and
- * about 9n³ with the vectors; backward stable, so every eigenvalue is exact to within a small
+ * Eigen-decomposition of a real symmetric matrix in double precision, {@code A = V Λ Vᵀ}:
+ * Householder reduction to tridiagonal form ({@code A = Q T Qᵀ}), then implicit symmetric QR steps
+ * with Wilkinson shifts on T (Golub &amp; Van Loan, Algorithms 8.3.1 and 8.3.2), accumulating the
+ * Givens rotations into Q when eigenvectors are asked for. Cost about (4/3)n³ for the values alone
+ * and about 9n³ with the vectors; backward stable, so every eigenvalue is exact to within a small
  * multiple of ε·‖A‖.
  */
 final class SymmetricEigen {
@@ -25,7 +25,10 @@ final class SymmetricEigen {
     return values;
   }
 
-  /** Column {@code j} of the result is the unit eigenvector of {@code values()[j]}; null if not asked. */
+  /**
+   * Column {@code j} of the result is the unit eigenvector of {@code values()[j]}; null if not
+   * asked.
+   */
   double[][] vectors() {
     return vectors;
   }
@@ -39,7 +42,8 @@ final class SymmetricEigen {
     double[][] t = new double[n][];
     for (int i = 0; i < n; i++) {
       if (a[i].length != n) {
-        throw new IllegalArgumentException("matrix is not square: row " + i + " has " + a[i].length);
+        throw new IllegalArgumentException(
+            "matrix is not square: row " + i + " has " + a[i].length);
       }
       t[i] = new double[n];
       for (int j = 0; j <= i; j++) {

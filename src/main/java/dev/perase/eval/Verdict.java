@@ -11,7 +11,8 @@ import java.util.List;
  *     probability over the set's labels)
  * @param topLabels per head, the label with the highest probability
  */
-public record Verdict(double[][] scores, boolean flagged, double conceptScore, List<String> topLabels) {
+public record Verdict(
+    double[][] scores, boolean flagged, double conceptScore, List<String> topLabels) {
   public Verdict {
     topLabels = List.copyOf(topLabels);
   }

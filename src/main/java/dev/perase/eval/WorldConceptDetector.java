@@ -47,7 +47,9 @@ public final class WorldConceptDetector implements Detector {
     DetectorConfig c = detector.config();
     this.heads =
         List.of(
-            new Head("shape", c.shapes()), new Head("color", c.colors()), new Head("style", c.styles()));
+            new Head("shape", c.shapes()),
+            new Head("color", c.colors()),
+            new Head("style", c.styles()));
     Head own = heads.get(headIndex(concept));
     if (!own.labels().contains(concept.name())) {
       throw new BadInputException(
@@ -62,7 +64,10 @@ public final class WorldConceptDetector implements Detector {
     rule.check(heads, concept.name());
   }
 
-  /** Loads the detector folder ({@code config.json}, {@code model.safetensors}) into {@code manager}. */
+  /**
+   * Loads the detector folder ({@code config.json}, {@code model.safetensors}) into {@code
+   * manager}.
+   */
   public static WorldConceptDetector load(
       Path dir, NDManager manager, Concept concept, ConceptRule rule) {
     return new WorldConceptDetector(
@@ -167,7 +172,9 @@ public final class WorldConceptDetector implements Detector {
     }
   }
 
-  /** The detector's weights and the images, temp-attached so that every result lands in the scope. */
+  /**
+   * The detector's weights and the images, temp-attached so that every result lands in the scope.
+   */
   private NDList scoped(NDArray images) {
     NDList persistent = detector.arrays();
     persistent.add(images);

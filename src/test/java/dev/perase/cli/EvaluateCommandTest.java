@@ -37,7 +37,9 @@ class EvaluateCommandTest {
     System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
     try {
       int code = Main.run(args);
-      return new Object[] {code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+      return new Object[] {
+        code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)
+      };
     } finally {
       System.setOut(out);
       System.setErr(err);
@@ -59,9 +61,21 @@ class EvaluateCommandTest {
     Path out = tmp.resolve("eval");
     Object[] r =
         run(
-            "evaluate", "--model", Fixtures.tinySd().toString(), "--detector", detector.toString(),
-            "--prompts", prompts.toString(), "--steps", "2", "--size", "32", "--rule", "top2",
-            "--out", out.toString());
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            detector.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--steps",
+            "2",
+            "--size",
+            "32",
+            "--rule",
+            "top2",
+            "--out",
+            out.toString());
     assertEquals(0, r[0], (String) r[2]);
     assertTrue(((String) r[1]).contains("not flagged as star (rule top2)"), (String) r[1]);
     JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
@@ -81,18 +95,39 @@ class EvaluateCommandTest {
     Files.writeString(prompts, "prompt\na star\n");
     Object[] both =
         run(
-            "evaluate", "--prompts", prompts.toString(), "--mask", "m.safetensors", "--weights",
-            "w.safetensors", "--out", tmp.resolve("o").toString());
+            "evaluate",
+            "--prompts",
+            prompts.toString(),
+            "--mask",
+            "m.safetensors",
+            "--weights",
+            "w.safetensors",
+            "--out",
+            tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, both[0]);
-    assertTrue(((String) both[2]).startsWith("error: give either --mask or --weights"), (String) both[2]);
+    assertTrue(
+        ((String) both[2]).startsWith("error: give either --mask or --weights"), (String) both[2]);
     Object[] rule =
-        run("evaluate", "--prompts", prompts.toString(), "--rule", "best", "--out", tmp.resolve("o").toString());
+        run(
+            "evaluate",
+            "--prompts",
+            prompts.toString(),
+            "--rule",
+            "best",
+            "--out",
+            tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, rule[0]);
-    assertTrue(((String) rule[2]).contains("cannot read the detector rule 'best'"), (String) rule[2]);
+    assertTrue(
+        ((String) rule[2]).contains("cannot read the detector rule 'best'"), (String) rule[2]);
     Object[] noConcept =
         run(
-            "evaluate", "--model", Fixtures.tinySd().toString(), "--prompts", prompts.toString(),
-            "--out", tmp.resolve("o").toString());
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, noConcept[0]);
     assertTrue(((String) noConcept[2]).contains("has no 'concept' column"), (String) noConcept[2]);
   }

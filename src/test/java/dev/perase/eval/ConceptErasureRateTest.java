@@ -105,8 +105,10 @@ class ConceptErasureRateTest {
   void unknownLabelsAreBadInputNamingTheLabels() {
     BadInputException e =
         assertThrows(BadInputException.class, () -> ConceptRule.TOP1.check(HEADS, "moon"));
-    assertTrue(e.getMessage().contains("'moon'") && e.getMessage().contains("circle"), e.getMessage());
-    assertThrows(BadInputException.class, () -> ConceptRule.parse("set:star,moon").check(HEADS, "star"));
+    assertTrue(
+        e.getMessage().contains("'moon'") && e.getMessage().contains("circle"), e.getMessage());
+    assertThrows(
+        BadInputException.class, () -> ConceptRule.parse("set:star,moon").check(HEADS, "star"));
     assertThrows(BadInputException.class, () -> ConceptRule.parse("top5").check(HEADS, "star"));
   }
 }

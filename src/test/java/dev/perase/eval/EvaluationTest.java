@@ -66,16 +66,26 @@ class EvaluationTest {
 
   private Path retain() throws IOException {
     Path p = tmp.resolve("retain.csv");
-    Files.writeString(
-        p, "prompt,evaluation_seed\na dog,3\na green ring,4\n");
+    Files.writeString(p, "prompt,evaluation_seed\na dog,3\na green ring,4\n");
     return p;
   }
 
   private static EvaluateSettings settings(
       Path prompts, Path mask, Path weights, Path retain, Path out, Path cache) {
     return new EvaluateSettings(
-        prompts, mask, weights, Fixtures.tinySd(), null, null, ConceptRule.TOP1, retain, STEPS,
-        SIZE, out, cache, "test");
+        prompts,
+        mask,
+        weights,
+        Fixtures.tinySd(),
+        null,
+        null,
+        ConceptRule.TOP1,
+        retain,
+        STEPS,
+        SIZE,
+        out,
+        cache,
+        "test");
   }
 
   private static Detector detector() {
@@ -92,13 +102,22 @@ class EvaluationTest {
     // files
     for (String f :
         List.of(
-            "config.json", "results.json", "per_prompt.json", "per_prompt.csv", "per_prompt.jsonl",
-            "retain_features.safetensors", "images/0000.png", "images/0001.png", "images/0002.png",
-            "images/retain/0000.png", "images/retain/0001.png")) {
+            "config.json",
+            "results.json",
+            "per_prompt.json",
+            "per_prompt.csv",
+            "per_prompt.jsonl",
+            "retain_features.safetensors",
+            "images/0000.png",
+            "images/0001.png",
+            "images/0002.png",
+            "images/retain/0000.png",
+            "images/retain/0001.png")) {
       assertTrue(Files.isRegularFile(out.resolve(f)), f);
     }
     assertEquals(3, first.perPrompt().size());
-    assertEquals(List.of(10, 11, 12), first.perPrompt().stream().map(PromptResult::caseNumber).toList());
+    assertEquals(
+        List.of(10, 11, 12), first.perPrompt().stream().map(PromptResult::caseNumber).toList());
     for (PromptResult r : first.perPrompt()) {
       // two labels, top-1: flagged exactly when p(bright) ≥ p(dark)
       assertEquals(r.conceptScore() >= 0.5, r.flagged());
@@ -152,12 +171,15 @@ class EvaluationTest {
     Path weights = shiftedBias(0.5f);
     Evaluation.Result edited =
         Evaluation.run(
-            sd, detector(), settings(s.prompts(), null, weights, s.retain(), tmp.resolve("w"), cache),
+            sd,
+            detector(),
+            settings(s.prompts(), null, weights, s.retain(), tmp.resolve("w"), cache),
             Evaluation.Listener.NONE);
     assertArrayEquals(baseBias, sd.unet().params().get(CONV_OUT_BIAS).value().toFloatArray());
     assertEquals("weights", edited.edit());
     assertTrue(edited.retain().baseReused());
-    assertTrue(edited.retain().frechetDistance() > 1e-6, "distance " + edited.retain().frechetDistance());
+    assertTrue(
+        edited.retain().frechetDistance() > 1e-6, "distance " + edited.retain().frechetDistance());
     for (int i = 0; i < 3; i++) {
       assertNotEquals(
           first.perPrompt().get(i).conceptScore(), edited.perPrompt().get(i).conceptScore());
@@ -191,7 +213,9 @@ class EvaluationTest {
             BadInputException.class,
             () ->
                 Evaluation.run(
-                    sd, detector(), settings(prompts(), mask, null, null, out, null),
+                    sd,
+                    detector(),
+                    settings(prompts(), mask, null, null, out, null),
                     Evaluation.Listener.NONE));
     assertTrue(e.getMessage().contains(other), e.getMessage());
     try (Stream<Path> images = Files.list(out.resolve("images"))) {
@@ -204,8 +228,12 @@ class EvaluationTest {
     Path unknown = tmp.resolve("unknown.safetensors");
     Path shape = tmp.resolve("shape.safetensors");
     try (NDManager m = Torch.newManager()) {
-      new SafeTensorsWriter().put("mid_block.nope.weight", m.zeros(new ai.djl.ndarray.types.Shape(4))).write(unknown);
-      new SafeTensorsWriter().put(CONV_OUT_BIAS, m.zeros(new ai.djl.ndarray.types.Shape(5))).write(shape);
+      new SafeTensorsWriter()
+          .put("mid_block.nope.weight", m.zeros(new ai.djl.ndarray.types.Shape(4)))
+          .write(unknown);
+      new SafeTensorsWriter()
+          .put(CONV_OUT_BIAS, m.zeros(new ai.djl.ndarray.types.Shape(5)))
+          .write(shape);
     }
     float[] before = sd.unet().params().get(CONV_OUT_BIAS).value().toFloatArray();
     for (Path w : List.of(unknown, shape)) {
@@ -214,7 +242,9 @@ class EvaluationTest {
               BadInputException.class,
               () ->
                   Evaluation.run(
-                      sd, detector(), settings(prompts(), null, w, null, tmp.resolve("x"), null),
+                      sd,
+                      detector(),
+                      settings(prompts(), null, w, null, tmp.resolve("x"), null),
                       Evaluation.Listener.NONE));
       assertTrue(e.getMessage().contains(w.toString()), e.getMessage());
     }
@@ -234,7 +264,9 @@ class EvaluationTest {
         BadInputException.class,
         () ->
             Evaluation.run(
-                sd, detector(), settings(prompts(), null, null, null, out, null),
+                sd,
+                detector(),
+                settings(prompts(), null, null, null, out, null),
                 Evaluation.Listener.NONE));
     assertEquals("{\"run_key\": \"something else\"}", Files.readString(out.resolve("config.json")));
   }

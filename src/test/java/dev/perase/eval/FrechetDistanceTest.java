@@ -21,8 +21,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Fréchet distance against the golden values of pytorch-fid / clean-fid in the fixture's
- * {@code reference/fid.safetensors} (float64 feature sets) and {@code index.json → fid}.
+ * The Fréchet distance against the golden values of pytorch-fid / clean-fid in the fixture's {@code
+ * reference/fid.safetensors} (float64 feature sets) and {@code index.json → fid}.
  */
 class FrechetDistanceTest {
   private static Map<String, double[][]> sets;
@@ -74,7 +74,6 @@ class FrechetDistanceTest {
     double golden = goldens.get(name + ".fid");
     assertEquals(c.get("fid").asDouble(), golden, 0, "index.json and the safetensors agree");
     double err = Math.abs(r.distance() - golden) / golden;
-    System.out.printf("fid %s: %.14f golden %.14f rel %.2e%n", name, r.distance(), golden, err);
     assertTrue(err <= rel, name + ": relative error " + err + " > " + rel);
     assertEquals(c.get("mean_term").asDouble(), r.meanTerm(), 1e-12 * r.meanTerm(), "mean term");
     assertEquals(c.get("trace_sigma1").asDouble(), r.traceSigma1(), 1e-12 * r.traceSigma1());
@@ -103,8 +102,7 @@ class FrechetDistanceTest {
     double[][] a = sets.get("set_a");
     double[][] b = sets.get("set_b");
     assertEquals(0, FrechetDistance.of(a, a).distance(), 1e-9);
-    assertEquals(
-        FrechetDistance.of(a, b).distance(), FrechetDistance.of(b, a).distance(), 1e-9);
+    assertEquals(FrechetDistance.of(a, b).distance(), FrechetDistance.of(b, a).distance(), 1e-9);
   }
 
   @Test
@@ -137,7 +135,9 @@ class FrechetDistanceTest {
 
   @Test
   void badSetsAreBadInput() {
-    assertThrows(BadInputException.class, () -> FrechetDistance.of(new double[][] {{1}}, new double[][] {{1}, {2}}));
+    assertThrows(
+        BadInputException.class,
+        () -> FrechetDistance.of(new double[][] {{1}}, new double[][] {{1}, {2}}));
     assertThrows(
         BadInputException.class,
         () -> FrechetDistance.of(new double[][] {{1, 2}, {2, 3}}, new double[][] {{1}, {2}}));

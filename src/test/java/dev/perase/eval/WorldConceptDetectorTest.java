@@ -32,13 +32,16 @@ class WorldConceptDetectorTest {
       for (String name : List.of("star", "red", "Vortex")) {
         Concept c = Concept.of(name);
         WorldConceptDetector d = new WorldConceptDetector(raw, "f", c, ConceptRule.TOP1);
-        String head = switch (c.kind()) {
-          case SHAPE -> "shape";
-          case COLOR -> "color";
-          case STYLE -> "style";
-        };
+        String head =
+            switch (c.kind()) {
+              case SHAPE -> "shape";
+              case COLOR -> "color";
+              case STYLE -> "style";
+            };
         assertEquals(head, d.conceptHead());
-        assertEquals(List.of("shape", "color", "style"), d.heads().stream().map(Detector.Head::name).toList());
+        assertEquals(
+            List.of("shape", "color", "style"),
+            d.heads().stream().map(Detector.Head::name).toList());
         double[][][] s = d.scores(images);
         WorldDetector.Logits logits = raw.forward(images);
         float[] shapeLogits = logits.shape().toFloatArray();
@@ -61,11 +64,14 @@ class WorldConceptDetectorTest {
           assertEquals(raw.config().shapes().get(best), d.detect(images).get(b).topLabels().get(0));
         }
         List<Verdict> v = d.detect(images);
-        int h = d.heads().indexOf(d.heads().stream().filter(x -> x.name().equals(head)).findFirst().get());
+        int h =
+            d.heads()
+                .indexOf(d.heads().stream().filter(x -> x.name().equals(head)).findFirst().get());
         int i = d.heads().get(h).labels().indexOf(c.name());
         assertEquals(s[0][h][i], v.get(0).conceptScore(), 0);
       }
-      WorldConceptDetector d = new WorldConceptDetector(raw, "f", Concept.of("star"), ConceptRule.TOP1);
+      WorldConceptDetector d =
+          new WorldConceptDetector(raw, "f", Concept.of("star"), ConceptRule.TOP1);
       NDArray f = d.features(images);
       assertArrayEquals(new long[] {3, raw.config().featureDim()}, f.getShape().getShape());
       assertTrue(f.getManager() == images.getManager(), "features land in the images' manager");
@@ -78,7 +84,9 @@ class WorldConceptDetectorTest {
       WorldDetector raw = WorldDetector.init(DetectorTrainer.defaultConfig(), m, 7);
       assertThrows(
           BadInputException.class,
-          () -> new WorldConceptDetector(raw, "f", Concept.of("star"), ConceptRule.parse("set:star,moon")));
+          () ->
+              new WorldConceptDetector(
+                  raw, "f", Concept.of("star"), ConceptRule.parse("set:star,moon")));
       assertThrows(
           BadInputException.class,
           () -> new WorldConceptDetector(raw, "f", Concept.of("red"), ConceptRule.parse("top99")));
@@ -97,7 +105,9 @@ class WorldConceptDetectorTest {
       assertTrue(!a.fingerprint().equals(WorldConceptDetector.fingerprintOf(tmp.resolve("b"))));
       assertThrows(
           BadInputException.class,
-          () -> WorldConceptDetector.load(tmp.resolve("none"), m, Concept.of("red"), ConceptRule.TOP1));
+          () ->
+              WorldConceptDetector.load(
+                  tmp.resolve("none"), m, Concept.of("red"), ConceptRule.TOP1));
     }
   }
 }
