@@ -12,7 +12,13 @@ import picocli.CommandLine.Command;
     description = {
       "Robust concept erasing in text-to-image diffusion models by pruning (P-ESD, P-AC).", ""
     },
-    subcommands = {GenerateCommand.class, WorldCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      GenerateCommand.class,
+      EraseCommand.class,
+      MaskCommand.class,
+      WorldCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
   /** Exit code for bad input: malformed files, missing keys, bad arguments. */
   public static final int BAD_INPUT = 2;
