@@ -1,8 +1,11 @@
 package dev.perase.erase;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.io.BadInputException;
@@ -73,6 +76,9 @@ public final class MaskTrainer {
           ErasureObjective.create(
               sd, FrozenModel.masksOff(params), settings, run.pool(manager), manager);
       NDArray pool = objective instanceof AnchorAblation ac ? ac.pool() : null;
+      // only ESD's x_t from the model being erased reads the mask before the loss
+      boolean sampleMasked =
+          objective instanceof Esd esd && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put("selection", selection.summarize(params));
       extra.put("status", "running");
@@ -94,8 +100,10 @@ public final class MaskTrainer {
         ErasureObjective.Step s;
         try (StepScope scope = StepScope.open(manager, persistent)) {
           NDManager sm = scope.manager();
-          // 1. x_t and the target, no gradient; the model being erased reads W ⊙ σ(T·s)
-          mask.install(sm);
+          // 1. x_t and the target, no gradient; ESD samples x_t from the masked model W ⊙ σ(T·s)
+          if (sampleMasked) {
+            mask.install(sm);
+          }
           try {
             s = objective.prepare(RunFolder.stepRandom(settings.seed(), step), sm);
           } finally {
@@ -120,7 +128,7 @@ public final class MaskTrainer {
           optimizer.zeroGrad();
         }
         step++;
-        SoftMask.Stats stats = mask.stats();
+        SoftMask.Stats stats = stats(mask, manager);
         double dt = (System.nanoTime() - t0) / 1e9;
         seconds += dt;
         lastLoss = loss;
@@ -153,6 +161,28 @@ public final class MaskTrainer {
       extra.put("result", result(result, hard));
       run.writeConfig(sd.layout().dir(), extra);
       return result;
+    }
+  }
+
+  /**
+   * The mask's mean and pruned count, as {@link SoftMask#stats()} computes them (m = σ(T·s), pruned
+   * where ¬(m > τ)), over all logits concatenated: a handful of ops per step instead of a handful
+   * per tensor, which matters for models with hundreds of small tensors.
+   */
+  static SoftMask.Stats stats(SoftMask mask, NDManager manager) {
+    NDList logits = new NDList(mask.logits().toArray(new NDArray[0]));
+    try (StepScope scope = StepScope.open(manager, logits)) {
+      NDManager sm = scope.manager();
+      NDList flat = new NDList(logits.size());
+      for (NDArray s : logits) {
+        flat.add(s.flatten());
+      }
+      NDArray all = NDArrays.concat(flat, 0);
+      NDArray m = Activation.sigmoid(sm.create((float) mask.settings().temperature()).mul(all));
+      double mean = m.toType(DataType.FLOAT64, false).sum().getDouble() / mask.elementCount();
+      long pruned =
+          m.gt((float) mask.settings().threshold()).logicalNot().countNonzero().getLong();
+      return new SoftMask.Stats(mean, pruned);
     }
   }
 

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -63,7 +64,10 @@ class FineTuneTrainerTest {
               .withSteps(2)
               .withLearningRate(1e-2)
               .withAc(AcSettings.DEFAULT.withPool(2, 3));
-      Erasure e = FineTuneTrainer.train(sd, s, out, false, null);
+      List<Integer> live = new java.util.ArrayList<>();
+      Erasure e =
+          FineTuneTrainer.train(sd, s, out, false, step -> live.add(MaskTrainerTest.liveArrays()));
+      assertEquals(live.get(0), live.get(1), "arrays leak per step");
       assertEquals(-1, e.prunedCount());
       int changed = 0;
       for (Param p : sd.unet().params().named().values()) {

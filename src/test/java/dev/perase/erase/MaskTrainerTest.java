@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
@@ -14,6 +16,7 @@ import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
 import dev.perase.model.nn.Param;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +54,32 @@ class MaskTrainerTest {
         .withEsd(EsdSettings.DEFAULT.withDdimSteps(5));
   }
 
+  /** Every array alive in the engine (the system manager counts its sub-managers' arrays). */
+  static int liveArrays() {
+    try (NDManager probe = Torch.newManager()) {
+      return probe.getParentManager().getManagedArrays().size();
+    }
+  }
+
+  @Test
+  void logStatisticsEqualTheSoftMasksOwn() {
+    try (NDManager m = Torch.newManager()) {
+      MiniUNetParams model = new MiniUNetParams(m);
+      try (SoftMask mask =
+          SoftMask.create(model.params, Selection.parse("all"), MaskSettings.DEFAULT, m)) {
+        Torch.seed(11);
+        for (NDArray s : mask.logits()) {
+          s.set(m.randomNormal(s.getShape()).mul(0.3f).toFloatArray()); // some below 0: pruned
+        }
+        SoftMask.Stats expected = mask.stats();
+        SoftMask.Stats actual = MaskTrainer.stats(mask, m);
+        assertTrue(expected.pruned() > 0);
+        assertEquals(expected.pruned(), actual.pruned());
+        assertEquals(expected.mean(), actual.mean(), 1e-9);
+      }
+    }
+  }
+
   @Test
   void pEsdMovesOnlySelectedLogitsAndNeverTheWeights() throws IOException {
     Path out = tmp.resolve("pesd");
@@ -63,8 +92,13 @@ class MaskTrainerTest {
           attn2.add(p.name());
         }
       }
-      Erasure e = MaskTrainer.train(sd, pEsd(sd, 3), out, false, null);
+      int modelArrays = sd.manager().getManagedArrays().size();
+      List<Integer> live = new java.util.ArrayList<>();
+      Erasure e = MaskTrainer.train(sd, pEsd(sd, 3), out, false, step -> live.add(liveArrays()));
       assertEquals(3, e.stepsRun());
+      // every step frees what it made: as many live arrays after step 3 as after step 1
+      assertEquals(List.of(live.get(0), live.get(0), live.get(0)), live, "arrays leak per step");
+      assertEquals(modelArrays, sd.manager().getManagedArrays().size(), "arrays left in the model");
       // the weights are untouched and carry no mask afterwards
       for (Param p : sd.unet().params().named().values()) {
         assertArrayEquals(before.get(p.name()), p.value().toFloatArray(), p.name() + " changed");
