@@ -30,10 +30,11 @@ import picocli.CommandLine.Option;
     name = "erase",
     mixinStandardHelpOptions = true,
     description = {
-      "Erases a concept from a model: ESD or AC fine-tuning of the selected weights, or P-ESD / P-AC,"
-          + " which learn a mask over them and leave the weights as they are (paper §3.3).",
-      "Writes mask.safetensors (p-esd, p-ac) or weights.safetensors (esd, ac), config.json, log.jsonl"
-          + " and checkpoint.safetensors into --out; --resume continues from the checkpoint.",
+      "Erases a concept from a model: ESD or AC fine-tuning of the selected weights, or P-ESD /"
+          + " P-AC, which learn a mask over them and leave the weights as they are (paper §3.3).",
+      "Writes mask.safetensors (p-esd, p-ac) or weights.safetensors (esd, ac), config.json,"
+          + " log.jsonl and checkpoint.safetensors into --out; --resume continues from the"
+          + " checkpoint.",
       "Without --layers: a world style erases in cross-attn, a world shape or colour (objects,"
           + " nudity-like) in non-cross-attn, free text in non-cross-attn (the paper's choices for"
           + " P-ESD).",
@@ -85,8 +86,8 @@ final class EraseCommand implements Callable<Integer> {
   @Option(
       names = "--lr",
       description =
-          "AdamW learning rate (default: p-esd 0.1, p-ac 0.01; esd and ac 1e-5 for an SD-scale UNet,"
-              + " 1e-4 for a small one such as the world's).")
+          "AdamW learning rate (default: p-esd 0.1, p-ac 0.01; esd and ac 1e-5 for an SD-scale"
+              + " UNet, 1e-4 for a small one such as the world's).")
   Double lr;
 
   @Option(names = "--seed", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
@@ -136,11 +137,11 @@ final class EraseCommand implements Callable<Integer> {
   /** The anchor concept of AC per kind of world concept. */
   static Concept anchorFor(Concept c) {
     return switch (c.kind()) {
-      case SHAPE -> (c.shape() == WorldShape.CIRCLE ? WorldShape.SQUARE : WorldShape.CIRCLE)
-          .concept();
+      case SHAPE ->
+          (c.shape() == WorldShape.CIRCLE ? WorldShape.SQUARE : WorldShape.CIRCLE).concept();
       case COLOR -> (c.color() == FillColor.BLUE ? FillColor.GREEN : FillColor.BLUE).concept();
-      case STYLE -> (c.style() == TextureStyle.PLAIN ? TextureStyle.STRIPES : TextureStyle.PLAIN)
-          .concept();
+      case STYLE ->
+          (c.style() == TextureStyle.PLAIN ? TextureStyle.STRIPES : TextureStyle.PLAIN).concept();
     };
   }
 
@@ -213,7 +214,8 @@ final class EraseCommand implements Callable<Integer> {
       anchorText = world == null ? null : anchorPrompt(concept, world);
       if (anchorText == null) {
         throw new BadInputException(
-            m + " needs --anchor: a prompt for what the concept should become (e.g. \"a cat\" to"
+            m
+                + " needs --anchor: a prompt for what the concept should become (e.g. \"a cat\" to"
                 + " erase \"a Grumpy Cat\")");
       }
       System.out.println("anchor: \"" + anchorText + "\" (override with --anchor)");

@@ -62,9 +62,7 @@ final class MaskCommand implements Runnable {
     @Option(names = "--mask", required = true, description = "The mask file.")
     Path mask;
 
-    @Option(
-        names = "--model",
-        description = "The base model folder (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", description = "The base model folder (default: ${DEFAULT-VALUE}).")
     Path model = Defaults.model();
 
     @Option(

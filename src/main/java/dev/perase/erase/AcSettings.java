@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.io.BadInputException;
 
 /**
- * Settings of the AC objective (Kumari et al. 2023, "Ablating Concepts", model-based variant;
- * paper Eq. 3). Before training, the frozen original model generates a small pool of images for the
+ * Settings of the AC objective (Kumari et al. 2023, "Ablating Concepts", model-based variant; paper
+ * Eq. 3). Before training, the frozen original model generates a small pool of images for the
  * anchor prompt; each step noises one of them to a random timestep.
  *
  * @param poolSize images generated for the anchor prompt before training
@@ -24,7 +24,8 @@ public record AcSettings(
 
   public AcSettings {
     if (poolSize < 1 || poolSize > 10_000) {
-      throw new BadInputException("AC's anchor pool size must be between 1 and 10000, got " + poolSize);
+      throw new BadInputException(
+          "AC's anchor pool size must be between 1 and 10000, got " + poolSize);
     }
     if (poolSteps < 1 || poolSteps > 1000) {
       throw new BadInputException(

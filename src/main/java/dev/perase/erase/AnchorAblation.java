@@ -15,26 +15,28 @@ import java.util.SplittableRandom;
 
 /**
  * The AC objective (Kumari et al. 2023, "Ablating Concepts in Text-to-Image Diffusion Models",
- * model-based variant; paper Eq. 3): the concept prompt c is mapped onto an anchor prompt c* of
- * the frozen model,
+ * model-based variant; paper Eq. 3): the concept prompt c is mapped onto an anchor prompt c* of the
+ * frozen model,
  *
  * <pre>
  *   target = ε*(x_t, c*, t),   loss ‖ε_θ(x_t, c, t) − ε*(x_t, c*, t)‖²
  * </pre>
  *
  * with x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε (DDPM Eq. 4), x₀ drawn from a pool of images that θ* generated
- * for the anchor prompt before training, t uniform over the training timesteps, ε fresh noise.
- * The pool holds latents (the DDIM loop's final latents): AC encodes its generated images with the
- * VAE, which would only add a decode–encode round trip to the same latents.
+ * for the anchor prompt before training, t uniform over the training timesteps, ε fresh noise. The
+ * pool holds latents (the DDIM loop's final latents): AC encodes its generated images with the VAE,
+ * which would only add a decode–encode round trip to the same latents.
  */
 public final class AnchorAblation implements ErasureObjective {
   private final StableDiffusion sd;
   private final FrozenModel frozen;
   private final AcSettings settings;
+
   /** Embeddings of c and c*, each (1, 77, D). */
   private final NDArray concept;
 
   private final NDArray anchor;
+
   /** Anchor images x₀, (P, C, h, w). */
   private final NDArray pool;
 

@@ -56,7 +56,8 @@ public record EraseSettings(
     if (method.objective() == EraseMethod.Objective.AC) {
       if (anchor == null || anchor.isBlank()) {
         throw new BadInputException(
-            method + " needs an anchor prompt (--anchor), e.g. \"a cat\" to erase \"a Grumpy Cat\"");
+            method
+                + " needs an anchor prompt (--anchor), e.g. \"a cat\" to erase \"a Grumpy Cat\"");
       }
       if (ac == null) {
         throw new BadInputException(method + " needs AC settings");
@@ -98,10 +99,10 @@ public record EraseSettings(
    *       trains with Adam, which is AdamW with λ = 0); lr 1e-5 (ESD's, for SD v1.4) for a UNet of
    *       at least {@link #LARGE_MODEL_PARAMETERS} parameters, and 1e-4 for a small one: the world
    *       model was trained from scratch at 1e-3, and 1e-4 keeps ESD's ratio of fine-tuning to
-   *       pre-training learning rate (SD was trained at 1e-4) — at 1e-5 a few-million-parameter model
-   *       barely moves in 1000 steps;
-   *   <li>ESD: η = 1, start guidance 3, 50 DDIM steps, x_t from the model being erased; AC: a pool of
-   *       8 anchor images, batch 1.
+   *       pre-training learning rate (SD was trained at 1e-4) — at 1e-5 a few-million-parameter
+   *       model barely moves in 1000 steps;
+   *   <li>ESD: η = 1, start guidance 3, 50 DDIM steps, x_t from the model being erased; AC: a pool
+   *       of 8 anchor images, batch 1.
    * </ul>
    *
    * @param unetParameters number of UNet parameters (for the fine-tuning learning rate)
@@ -154,56 +155,155 @@ public record EraseSettings(
 
   public EraseSettings withSteps(int n) {
     return new EraseSettings(
-        method, concept, anchor, selection, n, learningRate, weightDecay, seed, latentSize,
-        checkpointEvery, esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        n,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withLearningRate(double lr) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, lr, weightDecay, seed, latentSize,
-        checkpointEvery, esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        lr,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withWeightDecay(double wd) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, wd, seed, latentSize,
-        checkpointEvery, esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        wd,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withSeed(long s) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, s, latentSize,
-        checkpointEvery, esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        s,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withLatentSize(int size) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, seed, size,
-        checkpointEvery, esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        size,
+        checkpointEvery,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withCheckpointEvery(int n) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, seed, latentSize, n,
-        esd, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        n,
+        esd,
+        ac,
+        mask);
   }
 
   public EraseSettings withEsd(EsdSettings e) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, seed, latentSize,
-        checkpointEvery, e, ac, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        e,
+        ac,
+        mask);
   }
 
   public EraseSettings withAc(AcSettings a) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, seed, latentSize,
-        checkpointEvery, esd, a, mask);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        a,
+        mask);
   }
 
   public EraseSettings withMask(MaskSettings m) {
     return new EraseSettings(
-        method, concept, anchor, selection, steps, learningRate, weightDecay, seed, latentSize,
-        checkpointEvery, esd, ac, m);
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        m);
   }
 
   /**
@@ -217,13 +317,19 @@ public record EraseSettings(
   /** One-line JSON (for metadata of masks, weights and checkpoints). */
   public String toJson() {
     try {
-      return Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this);
+      return Json.MAPPER
+          .writer()
+          .without(SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(this);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** Reads {@link #toJson()} back; malformed text is a {@link BadInputException} naming {@code where}. */
+  /**
+   * Reads {@link #toJson()} back; malformed text is a {@link BadInputException} naming {@code
+   * where}.
+   */
   public static EraseSettings fromJson(String json, String where) {
     try {
       return Json.MAPPER.readValue(json, EraseSettings.class);
@@ -231,7 +337,8 @@ public record EraseSettings(
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new BadInputException(where + ": " + cause.getMessage(), e);
     } catch (JsonProcessingException e) {
-      throw new BadInputException(where + " holds no readable erase settings: " + e.getOriginalMessage(), e);
+      throw new BadInputException(
+          where + " holds no readable erase settings: " + e.getOriginalMessage(), e);
     }
   }
 }

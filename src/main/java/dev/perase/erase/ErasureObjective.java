@@ -67,15 +67,20 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation {
       NDArray pool,
       NDManager manager) {
     return switch (settings.method().objective()) {
-      case ESD -> new Esd(
-          sd, frozen, settings.esd(), settings.concept(), settings.latentSize(), manager);
+      case ESD ->
+          new Esd(sd, frozen, settings.esd(), settings.concept(), settings.latentSize(), manager);
       case AC -> {
         NDArray p =
             pool != null
                 ? pool
                 : AnchorAblation.generatePool(
-                    sd, frozen, settings.ac(), settings.anchor(), settings.latentSize(),
-                    settings.seed(), manager);
+                    sd,
+                    frozen,
+                    settings.ac(),
+                    settings.anchor(),
+                    settings.latentSize(),
+                    settings.seed(),
+                    manager);
         yield new AnchorAblation(
             sd, frozen, settings.ac(), settings.concept(), settings.anchor(), p, manager);
       }

@@ -31,8 +31,8 @@ import java.util.function.Supplier;
  *       Python's {@code round});
  *   <li>x_t: fresh Gaussian noise, DDIM-sampled with the concept prompt at the start guidance (3)
  *       by the model being erased (or by θ* with the "frozen" source). The CompVis sampler's {@code
- *       till_T = k} walks the loop from its noisiest step and stops after the step with index k − 1,
- *       so it runs {@code min(N, N + 1 − k)} steps: all N for k ≤ 1, two for k = N − 1. x_t then
+ *       till_T = k} walks the loop from its noisiest step and stops after the step with index k −
+ *       1, so it runs {@code min(N, N + 1 − k)} steps: all N for k ≤ 1, two for k = N − 1. x_t then
  *       sits a little below the noise level of t (for N = 50 at timestep 20k − 39 for t in [20k,
  *       20k + 20)), not at the opposite end of the schedule as a plain "k steps" would put it.
  * </ol>
@@ -44,8 +44,10 @@ public final class Esd implements ErasureObjective {
   private final FrozenModel frozen;
   private final EsdSettings settings;
   private final int latentSize;
+
   /** [ε-embedding of ""; of c], (2, 77, D): unconditional rows first, as the pipeline's CFG. */
   private final NDArray guide;
+
   /** The embedding of c, (1, 77, D). */
   private final NDArray concept;
 
@@ -114,13 +116,11 @@ public final class Esd implements ErasureObjective {
     int t = interval[0] + rng.nextInt(interval[1] - interval[0]);
     // 2. x_t: DDIM from fresh noise with c at the start guidance, min(N, N + 1 − k) steps
     Torch.seed(rng.nextLong());
-    NDArray start =
-        scope.randomNormal(new Shape(1, sd.latentChannels(), latentSize, latentSize));
+    NDArray start = scope.randomNormal(new Shape(1, sd.latentChannels(), latentSize, latentSize));
     scheduler.setTimesteps(n);
     int[] timesteps = Arrays.copyOf(scheduler.timesteps(), samplingSteps(k, n));
     Supplier<NDArray> sample =
-        () ->
-            sd.denoise(start, guide, (float) settings.startGuidance(), timesteps, scope, null);
+        () -> sd.denoise(start, guide, (float) settings.startGuidance(), timesteps, scope, null);
     NDArray xt =
         settings.xtSource() == EsdSettings.XtSource.FROZEN ? frozen.run(sample) : sample.get();
     // 3. ε*(x_t, c₀, t) and ε*(x_t, c, t) in one batch of two, then Eq. 2

@@ -8,13 +8,13 @@ import java.util.Locale;
 
 /**
  * Settings of the ESD objective (Gandikota et al. 2023; paper Eq. 2), with the original code's
- * defaults ({@code train-esd.py}): negative guidance η = 1, x_t sampled at start guidance 3 along
- * a 50-step DDIM loop.
+ * defaults ({@code train-esd.py}): negative guidance η = 1, x_t sampled at start guidance 3 along a
+ * 50-step DDIM loop.
  *
  * @param negativeGuidance η of Eq. 2: target = ε*(x_t, c₀, t) − η [ε*(x_t, c, t) − ε*(x_t, c₀, t)]
  * @param startGuidance classifier-free guidance of the DDIM sampling that produces x_t
- * @param ddimSteps length N of the DDIM loop x_t is taken from (ESD: 50); the loss timestep is drawn
- *     inside the stretch of the 1000 training timesteps that the chosen DDIM step covers
+ * @param ddimSteps length N of the DDIM loop x_t is taken from (ESD: 50); the loss timestep is
+ *     drawn inside the stretch of the 1000 training timesteps that the chosen DDIM step covers
  * @param xtSource which model samples x_t: the model being erased (ESD) or the frozen original
  */
 public record EsdSettings(
@@ -65,8 +65,7 @@ public record EsdSettings(
           "ESD start guidance must be a finite number ≥ 0, got " + startGuidance);
     }
     if (ddimSteps < 1 || ddimSteps > 1000) {
-      throw new BadInputException(
-          "ESD's DDIM steps must be between 1 and 1000, got " + ddimSteps);
+      throw new BadInputException("ESD's DDIM steps must be between 1 and 1000, got " + ddimSteps);
     }
     if (xtSource == null) {
       throw new BadInputException("ESD needs an x_t source: erased or frozen");

@@ -38,8 +38,8 @@ public final class FineTuneTrainer {
   private FineTuneTrainer() {}
 
   /**
-   * Fine-tunes (or with {@code resume} continues) the selection of {@code settings} on {@code
-   * sd}'s UNet and writes the result to {@code out}; {@code onStep} hears every finished step.
+   * Fine-tunes (or with {@code resume} continues) the selection of {@code settings} on {@code sd}'s
+   * UNet and writes the result to {@code out}; {@code onStep} hears every finished step.
    */
   public static Erasure train(
       StableDiffusion sd, EraseSettings settings, Path out, boolean resume, IntConsumer onStep) {
@@ -51,7 +51,9 @@ public final class FineTuneTrainer {
     List<Param> selected = selection.select(params);
     if (selected.isEmpty()) {
       throw new BadInputException(
-          "layer selection '" + selection.name() + "' matches no conv or linear parameter of the model");
+          "layer selection '"
+              + selection.name()
+              + "' matches no conv or linear parameter of the model");
     }
     String hash = sd.layout().modelHash();
     RunFolder run = RunFolder.open(out, settings, hash, resume);

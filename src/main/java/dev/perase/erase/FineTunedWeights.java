@@ -2,14 +2,13 @@ package dev.perase.erase;
 
 import ai.djl.ndarray.NDArray;
 import dev.perase.io.BadInputException;
-import dev.perase.io.DType;
 import dev.perase.io.SafeTensors;
-import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,22 +23,22 @@ public final class FineTunedWeights {
 
   private FineTunedWeights() {}
 
-  /** Writes the current values of {@code params} (atomically). */
+  /** Writes the current values of {@code params} (atomically, one tensor in the heap at a time). */
   public static void write(
       Path path, List<Param> params, String baseModelHash, EraseSettings settings) {
-    SafeTensorsWriter w =
-        new SafeTensorsWriter()
-            .metadata("format", FORMAT)
-            .metadata("base_model_hash", baseModelHash)
-            .metadata("method", settings.method().json())
-            .metadata("concept", settings.concept())
-            .metadata("selection", settings.selection())
-            .metadata("perase_version", MaskMetadata.currentVersion())
-            .metadata("settings", settings.toJson());
+    Map<String, String> md = new LinkedHashMap<>();
+    md.put("format", FORMAT);
+    md.put("base_model_hash", baseModelHash);
+    md.put("method", settings.method().json());
+    md.put("concept", settings.concept());
+    md.put("selection", settings.selection());
+    md.put("perase_version", MaskMetadata.currentVersion());
+    md.put("settings", settings.toJson());
+    Map<String, NDArray> tensors = new LinkedHashMap<>();
     for (Param p : params) {
-      w.put(p.name(), p.value(), DType.F32);
+      tensors.put(p.name(), p.value());
     }
-    w.write(path);
+    StreamedSafeTensors.write(path, md, tensors);
   }
 
   /**

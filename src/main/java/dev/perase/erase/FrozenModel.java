@@ -11,7 +11,8 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>mask training: every mask switched off ({@link ParamSet#withMasksOff}), as DESIGN.md §4;
- *   <li>fine-tuning: the original values of the selected tensors swapped in ({@link OriginalWeights}).
+ *   <li>fine-tuning: the original values of the selected tensors swapped in ({@link
+ *       OriginalWeights}).
  * </ul>
  */
 @FunctionalInterface

@@ -35,8 +35,8 @@ import java.util.function.IntConsumer;
  *   <li>AdamW on s.
  * </ol>
  *
- * Outputs in the run folder: {@code mask.safetensors}, {@code config.json}, {@code log.jsonl} (loss,
- * lr, mask mean and pruned count per step) and {@code checkpoint.safetensors}.
+ * Outputs in the run folder: {@code mask.safetensors}, {@code config.json}, {@code log.jsonl}
+ * (loss, lr, mask mean and pruned count per step) and {@code checkpoint.safetensors}.
  */
 public final class MaskTrainer {
   public static final String OUTPUT = "mask.safetensors";
@@ -132,7 +132,8 @@ public final class MaskTrainer {
         double dt = (System.nanoTime() - t0) / 1e9;
         seconds += dt;
         lastLoss = loss;
-        ObjectNode line = run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
+        ObjectNode line =
+            run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
         line.put("mask_mean", stats.mean());
         line.put("pruned", stats.pruned());
         run.log(line);
@@ -164,26 +165,41 @@ public final class MaskTrainer {
     }
   }
 
+  /** Logits per group of the statistics pass: few ops per step, bounded scratch memory. */
+  static final long STATS_GROUP_ELEMENTS = 1L << 24;
+
   /**
    * The mask's mean and pruned count, as {@link SoftMask#stats()} computes them (m = σ(T·s), pruned
-   * where ¬(m > τ)), over all logits concatenated: a handful of ops per step instead of a handful
-   * per tensor, which matters for models with hundreds of small tensors.
+   * where ¬(m > τ)), over the logits concatenated in groups of about 16 M elements: a handful of
+   * ops per group instead of per tensor (the world's UNet has hundreds of small tensors), and
+   * bounded scratch memory (SD's selections have hundreds of millions of elements).
    */
   static SoftMask.Stats stats(SoftMask mask, NDManager manager) {
+    return stats(mask, manager, STATS_GROUP_ELEMENTS);
+  }
+
+  static SoftMask.Stats stats(SoftMask mask, NDManager manager, long groupElements) {
     NDList logits = new NDList(mask.logits().toArray(new NDArray[0]));
-    try (StepScope scope = StepScope.open(manager, logits)) {
-      NDManager sm = scope.manager();
-      NDList flat = new NDList(logits.size());
-      for (NDArray s : logits) {
-        flat.add(s.flatten());
+    double sum = 0;
+    long pruned = 0;
+    int i = 0;
+    while (i < logits.size()) {
+      try (StepScope scope = StepScope.open(manager, logits)) {
+        NDManager sm = scope.manager();
+        NDList group = new NDList();
+        long n = 0;
+        while (i < logits.size()
+            && (group.isEmpty() || n + logits.get(i).size() <= groupElements)) {
+          n += logits.get(i).size();
+          group.add(logits.get(i++).flatten());
+        }
+        NDArray all = group.size() == 1 ? group.get(0) : NDArrays.concat(group, 0);
+        NDArray m = Activation.sigmoid(sm.create((float) mask.settings().temperature()).mul(all));
+        sum += m.toType(DataType.FLOAT64, false).sum().getDouble();
+        pruned += m.gt((float) mask.settings().threshold()).logicalNot().countNonzero().getLong();
       }
-      NDArray all = NDArrays.concat(flat, 0);
-      NDArray m = Activation.sigmoid(sm.create((float) mask.settings().temperature()).mul(all));
-      double mean = m.toType(DataType.FLOAT64, false).sum().getDouble() / mask.elementCount();
-      long pruned =
-          m.gt((float) mask.settings().threshold()).logicalNot().countNonzero().getLong();
-      return new SoftMask.Stats(mean, pruned);
     }
+    return new SoftMask.Stats(sum / mask.elementCount(), pruned);
   }
 
   private static Map<String, Object> result(Erasure e, BinaryMask hard) {

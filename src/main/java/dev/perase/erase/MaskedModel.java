@@ -94,7 +94,11 @@ public final class MaskedModel {
     Path tmp =
         out.toAbsolutePath()
             .resolveSibling(
-                "." + out.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+                "."
+                    + out.getFileName()
+                    + "."
+                    + Long.toUnsignedString(RANDOM.nextLong(), 36)
+                    + ".tmp");
     try {
       copyTree(modelDir, tmp, unet);
       Path target = tmp.resolve(modelDir.relativize(unet));
@@ -185,8 +189,7 @@ public final class MaskedModel {
       AtomicFile.write(
           target,
           o -> {
-            o.write(
-                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+            o.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             o.write(headerBytes);
             long pos = 0;
             for (TensorInfo info : infos) {

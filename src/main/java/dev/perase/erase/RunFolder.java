@@ -8,7 +8,6 @@ import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
-import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.tensor.AdamW;
 import java.io.IOException;
@@ -61,7 +60,8 @@ final class RunFolder {
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
-      throw new BadInputException("cannot create the output folder " + dir + ": " + e.getMessage(), e);
+      throw new BadInputException(
+          "cannot create the output folder " + dir + ": " + e.getMessage(), e);
     }
     Path ckpt = dir.resolve(CHECKPOINT);
     if (!Files.exists(ckpt)) {
@@ -90,13 +90,15 @@ final class RunFolder {
                 + modelHash
                 + "); resume with the same --model");
       }
-      EraseSettings before = EraseSettings.fromJson(md.getOrDefault("settings", ""), ckpt.toString());
+      EraseSettings before =
+          EraseSettings.fromJson(md.getOrDefault("settings", ""), ckpt.toString());
       if (!settings.continues(before)) {
         throw new BadInputException(
             ckpt
                 + " was made with other settings ("
                 + before.toJson()
-                + "); resume with the same settings (only --steps may grow) or choose another --out");
+                + "); resume with the same settings (only --steps may grow) or choose another"
+                + " --out");
       }
       try {
         step = Integer.parseInt(md.getOrDefault("step", ""));
@@ -207,24 +209,24 @@ final class RunFolder {
    * pool when given, and the step.
    */
   void saveCheckpoint(int step, Map<String, NDArray> state, AdamW optimizer, NDArray pool) {
-    SafeTensorsWriter w =
-        new SafeTensorsWriter()
-            .metadata("format", FORMAT)
-            .metadata("step", Integer.toString(step))
-            .metadata("base_model_hash", modelHash)
-            .metadata("method", settings.method().json())
-            .metadata("settings", settings.toJson());
+    Map<String, String> md = new LinkedHashMap<>();
+    md.put("format", FORMAT);
+    md.put("step", Integer.toString(step));
+    md.put("base_model_hash", modelHash);
+    md.put("method", settings.method().json());
+    md.put("settings", settings.toJson());
+    Map<String, NDArray> tensors = new LinkedHashMap<>();
     int i = 0;
     for (Map.Entry<String, NDArray> e : state.entrySet()) {
-      w.put("state/" + e.getKey(), e.getValue());
-      w.put("adam_m/" + e.getKey(), optimizer.expAvg().get(i));
-      w.put("adam_v/" + e.getKey(), optimizer.expAvgSq().get(i));
+      tensors.put("state/" + e.getKey(), e.getValue());
+      tensors.put("adam_m/" + e.getKey(), optimizer.expAvg().get(i));
+      tensors.put("adam_v/" + e.getKey(), optimizer.expAvgSq().get(i));
       i++;
     }
     if (pool != null) {
-      w.put("ac_pool", pool);
+      tensors.put("ac_pool", pool);
     }
-    w.write(dir.resolve(CHECKPOINT));
+    StreamedSafeTensors.write(dir.resolve(CHECKPOINT), md, tensors);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -67,7 +67,8 @@ class EraseCliTest {
     assertEquals(Concept.of("star"), EraseCommand.worldConcept("a star"));
     assertEquals(Concept.of("red"), EraseCommand.worldConcept("crimson"));
     assertEquals("circle", EraseCommand.anchorPrompt("star", Concept.of("star")));
-    assertEquals("a circle on grey", EraseCommand.anchorPrompt("a star on grey", Concept.of("star")));
+    assertEquals(
+        "a circle on grey", EraseCommand.anchorPrompt("a star on grey", Concept.of("star")));
     assertEquals("Solano", EraseCommand.anchorPrompt("vortex", Concept.of("Vortex")));
     assertEquals("blue", EraseCommand.anchorPrompt("red", Concept.of("red")));
     assertEquals("square", EraseCommand.anchorPrompt("circle", Concept.of("circle")));
@@ -78,15 +79,30 @@ class EraseCliTest {
   void eraseWritesItsFolderAndResumesOnlyWhenAsked() throws IOException {
     Path out = tmp.resolve("pesd");
     String[] args = {
-      "erase", "--model", Fixtures.tinySd().toString(), "--concept", "a photo of an astronaut",
-      "--method", "p-esd", "--layers", "cross-attn", "--steps", "2", "--ddim-steps", "3",
-      "--latent-size", "8", "--out", out.toString()
+      "erase",
+      "--model",
+      Fixtures.tinySd().toString(),
+      "--concept",
+      "a photo of an astronaut",
+      "--method",
+      "p-esd",
+      "--layers",
+      "cross-attn",
+      "--steps",
+      "2",
+      "--ddim-steps",
+      "3",
+      "--latent-size",
+      "8",
+      "--out",
+      out.toString()
     };
     Object[] r = run(args);
     assertEquals(0, r[0], (String) r[1]);
     String text = (String) r[1];
     assertTrue(text.contains("layers cross-attn: 30 tensors"), text);
-    for (String f : new String[] {"mask.safetensors", "config.json", "log.jsonl", "checkpoint.safetensors"}) {
+    for (String f :
+        new String[] {"mask.safetensors", "config.json", "log.jsonl", "checkpoint.safetensors"}) {
       assertTrue(Files.exists(out.resolve(f)), f);
     }
     assertEquals(2, Files.readAllLines(out.resolve("log.jsonl")).size());
@@ -104,11 +120,26 @@ class EraseCliTest {
     assertEquals(3, Files.readAllLines(out.resolve("log.jsonl")).size());
     // AC on free text needs an anchor; an unknown method is bad input
     assertBadInput(
-        run("erase", "--model", Fixtures.tinySd().toString(), "--concept", "nudity", "--method",
-            "p-ac", "--out", tmp.resolve("ac").toString()),
+        run(
+            "erase",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--concept",
+            "nudity",
+            "--method",
+            "p-ac",
+            "--out",
+            tmp.resolve("ac").toString()),
         "--anchor");
     assertBadInput(
-        run("erase", "--concept", "star", "--method", "magic", "--out", tmp.resolve("x").toString()),
+        run(
+            "erase",
+            "--concept",
+            "star",
+            "--method",
+            "magic",
+            "--out",
+            tmp.resolve("x").toString()),
         "magic");
   }
 
@@ -130,7 +161,9 @@ class EraseCliTest {
       }
     }
     Path unet = dst.resolve("unet/diffusion_pytorch_model.safetensors");
-    try (SafeTensors st = SafeTensors.open(Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"));
+    try (SafeTensors st =
+            SafeTensors.open(
+                Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"));
         NDManager m = Torch.newManager()) {
       SafeTensorsWriter w = new SafeTensorsWriter().metadata("variant", "another model");
       for (String k : st.keys()) {
@@ -141,10 +174,14 @@ class EraseCliTest {
     return dst;
   }
 
-  /** A hand-made mask of the tiny UNet: every third element of two cross-attention weights and a conv. */
+  /**
+   * A hand-made mask of the tiny UNet: every third element of two cross-attention weights and a
+   * conv.
+   */
   private static BinaryMask handMask(String hash, String concept, int offset) {
     Map<String, BinaryMask.Pruned> pruned = new LinkedHashMap<>();
-    try (SafeTensors st = SafeTensors.open(Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"))) {
+    try (SafeTensors st =
+        SafeTensors.open(Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"))) {
       for (String k :
           new String[] {
             "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight",
@@ -161,15 +198,27 @@ class EraseCliTest {
         pruned.put(k, new BinaryMask.Pruned(shape, kind, idx));
       }
     }
-    MaskMetadata md =
-        new MaskMetadata(hash, "regex:hand", "p-esd", 10, 0.5, concept, null, "{}");
+    MaskMetadata md = new MaskMetadata(hash, "regex:hand", "p-esd", 10, 0.5, concept, null, "{}");
     return BinaryMask.of(md, pruned);
   }
 
   private static String[] generateArgs(Path model, Path out, String... extra) {
     String[] base = {
-      "generate", "--model", model.toString(), "--prompt", "a photo of an astronaut", "--seed", "5",
-      "--steps", "3", "--height", "16", "--width", "16", "--out", out.toString()
+      "generate",
+      "--model",
+      model.toString(),
+      "--prompt",
+      "a photo of an astronaut",
+      "--seed",
+      "5",
+      "--steps",
+      "3",
+      "--height",
+      "16",
+      "--width",
+      "16",
+      "--out",
+      out.toString()
     };
     String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
     System.arraycopy(extra, 0, all, base.length, extra.length);
@@ -194,17 +243,33 @@ class EraseCliTest {
         run(generateArgs(other, tmp.resolve("g0"), "--mask", maskFile.toString())), "hash");
     Path baked0 = tmp.resolve("baked0");
     assertBadInput(
-        run("mask", "apply", "--mask", maskFile.toString(), "--model", other.toString(), "--out",
+        run(
+            "mask",
+            "apply",
+            "--mask",
+            maskFile.toString(),
+            "--model",
+            other.toString(),
+            "--out",
             baked0.toString()),
         "hash");
     assertFalse(Files.exists(baked0));
 
     // on its own model: generate --mask equals the model with the mask baked in, bit for bit
-    Object[] g1 = run(generateArgs(Fixtures.tinySd(), tmp.resolve("g1"), "--mask", maskFile.toString()));
+    Object[] g1 =
+        run(generateArgs(Fixtures.tinySd(), tmp.resolve("g1"), "--mask", maskFile.toString()));
     assertEquals(0, g1[0], (String) g1[1]);
     Path baked = tmp.resolve("baked");
-    Object[] a = run("mask", "apply", "--mask", maskFile.toString(), "--model",
-        Fixtures.tinySd().toString(), "--out", baked.toString());
+    Object[] a =
+        run(
+            "mask",
+            "apply",
+            "--mask",
+            maskFile.toString(),
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--out",
+            baked.toString());
     assertEquals(0, a[0], (String) a[1]);
     Object[] g2 = run(generateArgs(baked, tmp.resolve("g2")));
     assertEquals(0, g2[0], (String) g2[1]);
@@ -215,28 +280,42 @@ class EraseCliTest {
         java.util.Arrays.equals(latents(tmp.resolve("g1")), latents(tmp.resolve("g3"))),
         "the mask should change the output");
     // the baked file zeroes exactly the pruned elements, keeps the rest bit for bit
-    try (SafeTensors src = SafeTensors.open(Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"));
-        SafeTensors dst = SafeTensors.open(baked.resolve("unet/diffusion_pytorch_model.safetensors"))) {
+    try (SafeTensors src =
+            SafeTensors.open(
+                Fixtures.tinySd().resolve("unet/diffusion_pytorch_model.safetensors"));
+        SafeTensors dst =
+            SafeTensors.open(baked.resolve("unet/diffusion_pytorch_model.safetensors"))) {
       assertEquals(src.keys(), dst.keys());
       String k = "down_blocks.0.resnets.0.conv1.weight";
       float[] x = src.floats(k);
       float[] y = dst.floats(k);
       for (int i = 0; i < x.length; i++) {
-        assertEquals(Float.floatToRawIntBits(i % 3 == 0 ? x[i] * 0f : x[i]), Float.floatToRawIntBits(y[i]), k + "[" + i + "]");
+        assertEquals(
+            Float.floatToRawIntBits(i % 3 == 0 ? x[i] * 0f : x[i]),
+            Float.floatToRawIntBits(y[i]),
+            k + "[" + i + "]");
       }
       assertEquals("astronaut", dst.metadata().get("perase_mask_concept"));
     }
     // a non-empty --out is refused
     assertBadInput(
-        run("mask", "apply", "--mask", maskFile.toString(), "--model", Fixtures.tinySd().toString(),
-            "--out", baked.toString()),
+        run(
+            "mask",
+            "apply",
+            "--mask",
+            maskFile.toString(),
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--out",
+            baked.toString()),
         "not empty");
 
     // union: every third element from offset 0 and from offset 1
     Path second = tmp.resolve("second.safetensors");
     handMask(hash, "horse", 1).write(second);
     Path union = tmp.resolve("union.safetensors");
-    Object[] u = run("mask", "union", maskFile.toString(), second.toString(), "--out", union.toString());
+    Object[] u =
+        run("mask", "union", maskFile.toString(), second.toString(), "--out", union.toString());
     assertEquals(0, u[0], (String) u[1]);
     BinaryMask joined = BinaryMask.read(union);
     assertEquals(

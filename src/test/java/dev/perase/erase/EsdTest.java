@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The ESD objective: Eq. 2, the reference code's timestep draw, and its wiring on the tiny UNet. */
+/**
+ * The ESD objective: Eq. 2, the reference code's timestep draw, and its wiring on the tiny UNet.
+ */
 class EsdTest {
 
   @Test
@@ -56,8 +58,7 @@ class EsdTest {
         NDManager m = Torch.newManager()) {
       String prompt = "a photo of an astronaut riding a horse on mars";
       EsdSettings settings = EsdSettings.DEFAULT.withDdimSteps(5);
-      Esd esd =
-          new Esd(sd, FrozenModel.masksOff(sd.unet().params()), settings, prompt, 8, m);
+      Esd esd = new Esd(sd, FrozenModel.masksOff(sd.unet().params()), settings, prompt, 8, m);
       NDArray uncond = sd.encodePrompts(List.of(""), m);
       NDArray cond = sd.encodePrompts(List.of(prompt), m);
       double worst = 0;
@@ -67,7 +68,8 @@ class EsdTest {
           int k = s.ddimIndex();
           int t = s.timesteps()[0];
           int[] range = Esd.ddpmInterval(k, 5, 1000);
-          assertTrue(t >= range[0] && t < range[1], "t " + t + " outside " + range[0] + ".." + range[1]);
+          assertTrue(
+              t >= range[0] && t < range[1], "t " + t + " outside " + range[0] + ".." + range[1]);
           assertArrayEquals(new long[] {1, 4, 8, 8}, s.xt().getShape().getShape());
           NDArray tt = scope.create(new float[] {t});
           NDArray e0 = sd.unet().forward(s.xt(), tt, uncond);

@@ -101,9 +101,23 @@ class FineTuneTrainerTest {
     Path images = tmp.resolve("gen");
     Object[] r =
         run(
-            "generate", "--model", Fixtures.tinySd().toString(), "--prompt", gen.prompt(),
-            "--seed", "3", "--steps", "3", "--height", "16", "--width", "16",
-            "--weights", out.resolve("weights.safetensors").toString(), "--out", images.toString());
+            "generate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--prompt",
+            gen.prompt(),
+            "--seed",
+            "3",
+            "--steps",
+            "3",
+            "--height",
+            "16",
+            "--width",
+            "16",
+            "--weights",
+            out.resolve("weights.safetensors").toString(),
+            "--out",
+            images.toString());
     assertEquals(0, r[0], (String) r[1]);
     try (SafeTensors lat = SafeTensors.open(images.resolve("latents.safetensors"))) {
       assertArrayEquals(expected, lat.floats("latents"), "generate --weights vs the trained model");
@@ -112,12 +126,23 @@ class FineTuneTrainerTest {
     // a tensor the UNet does not have: exit 2, naming the key
     Path bogus = tmp.resolve("bogus.safetensors");
     try (NDManager m = Torch.newManager()) {
-      new SafeTensorsWriter().put("down_blocks.9.nothing.weight", m.ones(new ai.djl.ndarray.types.Shape(2))).write(bogus);
+      new SafeTensorsWriter()
+          .put("down_blocks.9.nothing.weight", m.ones(new ai.djl.ndarray.types.Shape(2)))
+          .write(bogus);
     }
     Object[] bad =
         run(
-            "generate", "--model", Fixtures.tinySd().toString(), "--prompt", "x", "--steps", "1",
-            "--weights", bogus.toString(), "--out", tmp.resolve("gen2").toString());
+            "generate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--prompt",
+            "x",
+            "--steps",
+            "1",
+            "--weights",
+            bogus.toString(),
+            "--out",
+            tmp.resolve("gen2").toString());
     assertEquals(Main.BAD_INPUT, bad[0], (String) bad[1]);
     assertTrue(((String) bad[1]).contains("down_blocks.9.nothing.weight"), (String) bad[1]);
   }
