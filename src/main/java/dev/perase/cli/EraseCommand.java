@@ -210,6 +210,10 @@ final class EraseCommand implements Callable<Integer> {
                   + " style)");
     }
     String anchorText = anchor;
+    if (m.objective() == EraseMethod.Objective.ESD && anchorText != null) {
+      throw new BadInputException(
+          "--anchor is the anchor prompt of ac and p-ac; " + m + " erases towards the null prompt");
+    }
     if (m.objective() == EraseMethod.Objective.AC && anchorText == null) {
       anchorText = world == null ? null : anchorPrompt(concept, world);
       if (anchorText == null) {
@@ -254,6 +258,14 @@ final class EraseCommand implements Callable<Integer> {
           s.steps(),
           s.learningRate(),
           s.seed());
+      if (s.ac() != null && !Files.exists(out.resolve("checkpoint.safetensors"))) {
+        System.out.printf(
+            Locale.ROOT,
+            "generating %d anchor images of \"%s\" with the original model (%d DDIM steps each)%n",
+            s.ac().poolSize(),
+            s.anchor(),
+            s.ac().poolSteps());
+      }
       Erasure e;
       try (ProgressBar bar = Progress.bar("erase " + m, s.steps(), "step")) {
         e =
@@ -271,7 +283,7 @@ final class EraseCommand implements Callable<Integer> {
       }
       System.out.printf(
           Locale.ROOT,
-          "last loss %.5f, %.3f s/step; wrote %s%n",
+          "last loss %.4g, %.3f s/step; wrote %s%n",
           e.lastLoss(),
           e.secondsPerStep(),
           e.artifact());

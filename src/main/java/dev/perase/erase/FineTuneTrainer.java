@@ -79,7 +79,7 @@ public final class FineTuneTrainer {
           ErasureObjective.create(sd, originals, settings, run.pool(manager), manager);
       NDArray pool = objective instanceof AnchorAblation ac ? ac.pool() : null;
       Map<String, Object> extra = new LinkedHashMap<>();
-      extra.put("selection", selection.summarize(params));
+      extra.put("selection", RunFolder.summary(selection.summarize(params)));
       extra.put("status", "running");
       run.writeConfig(sd.layout().dir(), extra);
 

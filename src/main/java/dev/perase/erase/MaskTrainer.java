@@ -80,7 +80,7 @@ public final class MaskTrainer {
       boolean sampleMasked =
           objective instanceof Esd esd && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
       Map<String, Object> extra = new LinkedHashMap<>();
-      extra.put("selection", selection.summarize(params));
+      extra.put("selection", RunFolder.summary(selection.summarize(params)));
       extra.put("status", "running");
       run.writeConfig(sd.layout().dir(), extra);
 

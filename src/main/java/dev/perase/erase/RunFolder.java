@@ -280,6 +280,17 @@ final class RunFolder {
     Json.write(dir.resolve(CONFIG), config);
   }
 
+  /** A selection's summary for {@code config.json}, in the config's snake_case. */
+  static Map<String, Object> summary(Selection.Summary s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("selection", s.selection());
+    m.put("tensors", s.tensors());
+    m.put("elements", s.elements());
+    m.put("maskable_elements", s.maskableElements());
+    m.put("share", s.share());
+    return m;
+  }
+
   /** Resident set size of this process in MiB (from /proc), or −1 where unavailable. */
   static long rssMegabytes() {
     Path status = Path.of("/proc/self/status");

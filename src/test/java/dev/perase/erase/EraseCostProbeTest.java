@@ -16,11 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A cost probe, not a check: ms per step of ESD fine-tuning and of P-ESD on the tiny fixture UNet
  * (non-cross-attn, 8×8 latents, x_t from a 5-step DDIM loop, the same seed so both draw the same
- * x_t lengths), and the RSS seen in their logs. Printed for the record; only the step counts are
- * asserted. The world model's numbers belong in the README.
+ * x_t lengths, so both pay the same sampling), and the RSS seen in their logs. Median and minimum,
+ * as other work on the machine makes single steps noisy. Printed for the record; only the step
+ * counts are asserted. The world model's numbers belong in the README.
  */
 class EraseCostProbeTest {
-  static final int STEPS = 6;
+  static final int STEPS = 8;
 
   @TempDir Path tmp;
 
@@ -35,12 +36,22 @@ class EraseCostProbeTest {
       esd = run(sd, EraseMethod.ESD, tmp.resolve("esd"));
     }
     System.out.printf(
-        "cost probe (tiny UNet, non-cross-attn, steps 2..%d): ESD fine-tuning %.1f ms/step (RSS"
-            + " %.0f..%.0f MiB), P-ESD %.1f ms/step (RSS %.0f..%.0f MiB), ratio %.2f%n",
-        STEPS, esd[0], esd[1], esd[2], pesd[0], pesd[1], pesd[2], pesd[0] / esd[0]);
+        "cost probe (tiny UNet, non-cross-attn, steps 2..%d, median / min): ESD fine-tuning %.1f /"
+            + " %.1f ms/step (RSS %.0f..%.0f MiB), P-ESD %.1f / %.1f ms/step (RSS %.0f..%.0f MiB),"
+            + " ratio of medians %.2f%n",
+        STEPS,
+        esd[0],
+        esd[3],
+        esd[1],
+        esd[2],
+        pesd[0],
+        pesd[3],
+        pesd[1],
+        pesd[2],
+        pesd[0] / esd[0]);
   }
 
-  /** {mean ms per step after the first, min RSS, max RSS} from the run's log. */
+  /** {median ms per step after the first, min RSS, max RSS, min ms per step} from the log. */
   private static double[] run(StableDiffusion sd, EraseMethod method, Path out) throws IOException {
     EraseSettings s =
         EraseSettings.defaults(
@@ -60,16 +71,17 @@ class EraseCostProbeTest {
             : FineTuneTrainer.train(sd, s, out, false, null);
     assertEquals(STEPS, e.stepsRun());
     List<String> lines = Files.readAllLines(out.resolve("log.jsonl"));
-    double ms = 0;
+    double[] ms = new double[lines.size() - 1];
     double lo = Double.MAX_VALUE;
     double hi = 0;
     for (int i = 1; i < lines.size(); i++) {
       JsonNode n = Json.MAPPER.readTree(lines.get(i));
-      ms += n.get("seconds").asDouble() * 1000;
+      ms[i - 1] = n.get("seconds").asDouble() * 1000;
       double rss = n.has("rss_mb") ? n.get("rss_mb").asDouble() : Double.NaN;
       lo = Math.min(lo, rss);
       hi = Math.max(hi, rss);
     }
-    return new double[] {ms / (lines.size() - 1), lo, hi};
+    java.util.Arrays.sort(ms);
+    return new double[] {ms[ms.length / 2], lo, hi, ms[0]};
   }
 }
