@@ -2,6 +2,8 @@ package dev.perase.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.perase.erase.BinaryMask;
+import dev.perase.erase.FineTunedWeights;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
 import dev.perase.io.SafeTensorsWriter;
@@ -25,6 +27,8 @@ import picocli.CommandLine.Option;
       "",
       "Examples:",
       "  ./perase generate --prompt \"a crimson star by Vortex\" --seed 1 --out out/star",
+      "  ./perase generate --prompt \"a star\" --mask out/star-pesd/mask.safetensors --out out/no-star",
+      "  ./perase generate --prompt \"a star\" --weights out/star-esd/weights.safetensors --out out/esd",
       "  ./perase generate --model ../shared/fixtures/tiny-sd --prompt \"a photo of an astronaut riding a"
           + " horse on mars\" --seed 30 --steps 50 --guidance 7.5 --height 32 --width 32 --out out/astronaut"
     })
@@ -59,10 +63,27 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output folder.")
   Path out;
 
+  @Option(
+      names = "--mask",
+      description = "A perase mask file (erase --method p-esd|p-ac) to apply to the UNet.")
+  Path mask;
+
+  @Option(
+      names = "--weights",
+      description = "Fine-tuned UNet tensors (erase --method esd|ac) to load over the model's.")
+  Path weights;
+
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
     try (StableDiffusion sd = StableDiffusion.load(model)) {
+      if (weights != null) {
+        int n = FineTunedWeights.applyTo(weights, sd.unet().params(), sd.layout().modelHash());
+        System.out.println("loaded " + n + " fine-tuned UNet tensors from " + weights);
+      }
+      if (mask != null) {
+        BinaryMask.read(mask).applyTo(sd.unet().params(), sd.layout().modelHash());
+      }
       int size = sd.unet().config().sampleSize() * sd.latentFactor();
       GenerateSettings s =
           new GenerateSettings(
@@ -92,6 +113,8 @@ final class GenerateCommand implements Callable<Integer> {
         config.put("version", Defaults.VERSION);
         config.put("model", model.toString());
         config.put("model_hash", sd.layout().modelHash());
+        config.put("mask", mask == null ? null : mask.toString());
+        config.put("weights", weights == null ? null : weights.toString());
         config.put("settings", s);
         config.put("seconds", (System.nanoTime() - start) / 1e9);
         Json.write(out.resolve("config.json"), config);

@@ -1,0 +1,158 @@
+package dev.perase.erase;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.perase.io.BadInputException;
+import dev.perase.model.nn.Param;
+import dev.perase.model.nn.ParamSet;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.AdamW;
+import dev.perase.tensor.StepScope;
+import dev.perase.tensor.Torch;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * The fine-tuning baselines ESD and AC: the selected UNet weights themselves are trained on the
+ * objective with the torch-exact AdamW (ESD uses Adam, which is AdamW with weight decay 0, the
+ * default here). θ* of the objective is the same UNet with the original values of the selected
+ * tensors swapped in ({@link OriginalWeights}: one copy of the selection, not a second UNet).
+ *
+ * <p>Each step runs in its own {@link StepScope}: the objective draws x_t (ESD samples it with the
+ * current weights) and its target without gradient, then the loss runs inside gradient recording
+ * and AdamW updates the selected tensors in place.
+ *
+ * <p>Outputs in the run folder: {@code weights.safetensors} (the selected tensors only, F32, under
+ * diffusers keys; see {@link FineTunedWeights}), {@code config.json}, {@code log.jsonl} and {@code
+ * checkpoint.safetensors}. The pipeline passed in holds the fine-tuned weights afterwards.
+ */
+public final class FineTuneTrainer {
+  public static final String OUTPUT = "weights.safetensors";
+
+  private FineTuneTrainer() {}
+
+  /**
+   * Fine-tunes (or with {@code resume} continues) the selection of {@code settings} on {@code sd}'s
+   * UNet and writes the result to {@code out}; {@code onStep} hears every finished step.
+   */
+  public static Erasure train(
+      StableDiffusion sd, EraseSettings settings, Path out, boolean resume, IntConsumer onStep) {
+    if (settings.method().pruning()) {
+      throw new IllegalArgumentException(settings.method() + " is not a fine-tuning method");
+    }
+    Selection selection = settings.parsedSelection();
+    ParamSet params = sd.unet().params();
+    List<Param> selected = selection.select(params);
+    if (selected.isEmpty()) {
+      throw new BadInputException(
+          "layer selection '"
+              + selection.name()
+              + "' matches no conv or linear parameter of the model");
+    }
+    String hash = sd.layout().modelHash();
+    RunFolder run = RunFolder.open(out, settings, hash, resume);
+    try (NDManager manager = Torch.newManager()) {
+      // θ*: the originals of the selection, copied before anything is trained
+      OriginalWeights originals = new OriginalWeights(selected, manager);
+      Map<String, NDArray> state = new LinkedHashMap<>();
+      List<NDArray> values = new ArrayList<>(selected.size());
+      long elements = 0;
+      for (Param p : selected) {
+        p.value().setRequiresGradient(true);
+        values.add(p.value());
+        state.put(p.name(), p.value());
+        elements += p.numel();
+      }
+      AdamW optimizer =
+          new AdamW(
+              values, manager, settings.learningRate(), 0.9, 0.999, 1e-8, settings.weightDecay());
+      if (run.startStep() > 0) {
+        run.restore(state, optimizer, manager);
+      }
+      ErasureObjective objective =
+          ErasureObjective.create(sd, originals, settings, run.pool(manager), manager);
+      NDArray pool = objective instanceof AnchorAblation ac ? ac.pool() : null;
+      Map<String, Object> extra = new LinkedHashMap<>();
+      extra.put("selection", RunFolder.summary(selection.summarize(params)));
+      extra.put("status", "running");
+      run.writeConfig(sd.layout().dir(), extra);
+
+      NDList persistent = new NDList();
+      persistent.addAll(params.arrays());
+      persistent.addAll(originals.arrays());
+      persistent.addAll(new NDList(optimizer.expAvg().toArray(new NDArray[0])));
+      persistent.addAll(new NDList(optimizer.expAvgSq().toArray(new NDArray[0])));
+      persistent.addAll(objective.arrays());
+
+      float lastLoss = Float.NaN;
+      double seconds = 0;
+      int step = run.startStep();
+      while (step < settings.steps()) {
+        long t0 = System.nanoTime();
+        float loss;
+        int[] timesteps;
+        int k;
+        try (StepScope scope = StepScope.open(manager, persistent)) {
+          // 1. x_t and the target, no gradient
+          ErasureObjective.Step s =
+              objective.prepare(RunFolder.stepRandom(settings.seed(), step), scope.manager());
+          timesteps = s.timesteps();
+          k = s.ddimIndex();
+          // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to the selected weights
+          try (GradientCollector gc = Torch.engine().newGradientCollector()) {
+            NDArray l = ErasureObjective.loss(sd.unet(), s);
+            loss = l.getFloat();
+            gc.backward(l);
+          }
+          if (!Float.isFinite(loss)) {
+            throw new BadInputException(
+                "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
+          }
+          // 3. AdamW on the selected weights, in place
+          optimizer.setLearningRate(settings.learningRate());
+          optimizer.step();
+          optimizer.zeroGrad();
+        }
+        step++;
+        double dt = (System.nanoTime() - t0) / 1e9;
+        seconds += dt;
+        lastLoss = loss;
+        run.log(run.logLine(step, loss, settings.learningRate(), timesteps, k, dt));
+        if (step % settings.checkpointEvery() == 0 || step == settings.steps()) {
+          run.saveCheckpoint(step, state, optimizer, pool);
+        }
+        if (onStep != null) {
+          onStep.accept(step);
+        }
+      }
+      int ran = settings.steps() - run.startStep();
+      Path artifact = out.resolve(OUTPUT);
+      FineTunedWeights.write(artifact, selected, hash, settings);
+      Erasure result =
+          new Erasure(
+              artifact,
+              ran,
+              settings.steps(),
+              lastLoss,
+              ran == 0 ? Double.NaN : seconds / ran,
+              -1,
+              elements);
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("artifact", OUTPUT);
+      r.put("steps_run", ran);
+      r.put("last_loss", Float.isNaN(lastLoss) ? null : lastLoss);
+      r.put("seconds_per_step", ran == 0 ? null : seconds / ran);
+      r.put("selected_elements", elements);
+      extra.put("status", "finished");
+      extra.put("result", r);
+      run.writeConfig(sd.layout().dir(), extra);
+      return result;
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package dev.perase.erase;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.perase.io.AtomicFile;
+import dev.perase.io.BadInputException;
+import dev.perase.io.DiffusersLayout;
+import dev.perase.io.SafeTensors;
+import dev.perase.io.TensorInfo;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code perase mask apply}: a copy of a diffusers model folder with the hard mask baked into the
+ * UNet weights, {@code W ⊙ m}, for tools that cannot read mask files. Every other file is copied as
+ * it is; the UNet file keeps each tensor's dtype (F32, F16 or BF16) and every byte of the tensors
+ * and elements the mask does not prune. A pruned element becomes W · 0 as the masking hook computes
+ * it: zero with W's sign bit (−0 for negative W), so the baked model's outputs equal the masked
+ * model's bit for bit. The new UNet file records the mask in its metadata ({@code perase_mask_*});
+ * its model hash is no longer the base model's, so masks made for the base do not apply to it.
+ *
+ * <p>The weights are streamed tensor by tensor (memory stays at one tensor), the folder is written
+ * under a temporary name and renamed into place.
+ */
+public final class MaskedModel {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private MaskedModel() {}
+
+  /**
+   * Writes the folder {@code out} (which must not exist or be empty): {@code modelDir} with {@code
+   * mask} baked in. Refused when the model's hash is not the mask's base model hash, or when a
+   * masked parameter is missing from the UNet or has another shape.
+   *
+   * @return the number of elements zeroed
+   */
+  public static long write(BinaryMask mask, Path modelDir, Path out) {
+    DiffusersLayout layout = DiffusersLayout.open(modelDir);
+    String hash = layout.modelHash();
+    if (!mask.metadata().baseModelHash().equalsIgnoreCase(hash)) {
+      throw new BadInputException(
+          "the mask was made for the base model with hash "
+              + mask.metadata().baseModelHash()
+              + ", but "
+              + modelDir
+              + " has hash "
+              + hash
+              + "; a mask only applies to the model it was trained on");
+    }
+    Path unet = layout.weights(DiffusersLayout.Component.UNET);
+    try (SafeTensors st = SafeTensors.open(unet)) {
+      for (Map.Entry<String, BinaryMask.Pruned> e : mask.perParameter().entrySet()) {
+        if (!st.has(e.getKey())) {
+          throw new BadInputException(
+              "the mask prunes '"
+                  + e.getKey()
+                  + "', which "
+                  + unet
+                  + " does not hold (a mask for another architecture?)");
+        }
+        TensorInfo info = st.info(e.getKey());
+        if (!Arrays.equals(info.shape(), e.getValue().shape()) || !info.dtype().isFloat()) {
+          throw new BadInputException(
+              unet
+                  + ": '"
+                  + e.getKey()
+                  + "' is "
+                  + info.dtype()
+                  + " "
+                  + info.shapeString()
+                  + " but the mask expects a float tensor of shape "
+                  + Arrays.toString(e.getValue().shape()));
+        }
+      }
+    }
+    prepareTarget(out);
+    Path tmp =
+        out.toAbsolutePath()
+            .resolveSibling(
+                "."
+                    + out.getFileName()
+                    + "."
+                    + Long.toUnsignedString(RANDOM.nextLong(), 36)
+                    + ".tmp");
+    try {
+      copyTree(modelDir, tmp, unet);
+      Path target = tmp.resolve(modelDir.relativize(unet));
+      long zeroed = writeMaskedUnet(unet, target, mask);
+      if (Files.isDirectory(out)) {
+        Files.delete(out); // empty, checked above
+      }
+      Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+      return zeroed;
+    } catch (IOException e) {
+      deleteTree(tmp);
+      throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      deleteTree(tmp);
+      throw e;
+    }
+  }
+
+  private static void prepareTarget(Path out) {
+    if (!Files.exists(out)) {
+      return;
+    }
+    if (!Files.isDirectory(out)) {
+      throw new BadInputException(out + " exists and is not a folder; choose another --out");
+    }
+    try (Stream<Path> s = Files.list(out)) {
+      if (s.findAny().isPresent()) {
+        throw new BadInputException(
+            out + " is not empty; mask apply writes a new model folder, choose another --out");
+      }
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void copyTree(Path from, Path to, Path skip) throws IOException {
+    List<Path> paths;
+    try (Stream<Path> s = Files.walk(from, FileVisitOption.FOLLOW_LINKS)) {
+      paths = s.toList();
+    }
+    for (Path p : paths) {
+      Path q = to.resolve(from.relativize(p).toString());
+      if (Files.isDirectory(p)) {
+        Files.createDirectories(q);
+      } else if (!p.equals(skip)) {
+        Files.copy(p, q);
+      }
+    }
+  }
+
+  /**
+   * Writes {@code target}: the header of {@code unet} with the mask's provenance added to its
+   * metadata, then its data with the pruned elements zeroed (sign bit kept).
+   */
+  private static long writeMaskedUnet(Path unet, Path target, BinaryMask mask) {
+    try (SafeTensors st = SafeTensors.open(unet)) {
+      // 1. header: same tensors, dtypes, shapes and data offsets; metadata extended
+      ObjectNode header = JSON.createObjectNode();
+      ObjectNode md = header.putObject("__metadata__");
+      st.metadata().forEach(md::put);
+      MaskMetadata mm = mask.metadata();
+      md.put("perase_mask_base_model_hash", mm.baseModelHash());
+      md.put("perase_mask_method", mm.method());
+      md.put("perase_mask_concept", mm.concept());
+      md.put("perase_mask_selection", mm.selection());
+      md.put("perase_mask_pruned_count", Long.toString(mask.prunedCount()));
+      List<TensorInfo> infos = new ArrayList<>();
+      for (String k : st.keys()) {
+        TensorInfo info = st.info(k);
+        infos.add(info);
+        ObjectNode t = header.putObject(k);
+        t.put("dtype", info.dtype().name());
+        ArrayNode shape = t.putArray("shape");
+        for (long d : info.shape()) {
+          shape.add(d);
+        }
+        ArrayNode offsets = t.putArray("data_offsets");
+        offsets.add(info.begin());
+        offsets.add(info.end());
+      }
+      byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+      int padded = (json.length + 7) / 8 * 8;
+      byte[] headerBytes = Arrays.copyOf(json, padded);
+      Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
+      infos.sort(Comparator.comparingLong(TensorInfo::begin));
+      long[] zeroed = {0};
+      // 2. data, tensor by tensor in file order
+      AtomicFile.write(
+          target,
+          o -> {
+            o.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+            o.write(headerBytes);
+            long pos = 0;
+            for (TensorInfo info : infos) {
+              if (info.begin() > pos) {
+                o.write(new byte[Math.toIntExact(info.begin() - pos)]);
+              }
+              BinaryMask.Pruned pruned = mask.perParameter().get(info.name());
+              ByteBuffer src = st.bytes(info.name());
+              if (pruned == null || pruned.count() == 0) {
+                copy(src, o);
+              } else {
+                byte[] data = new byte[src.remaining()];
+                src.get(data);
+                int size = info.dtype().bytes;
+                for (int i : pruned.indices()) {
+                  int off = i * size;
+                  // W · 0 = ±0: every bit cleared but the sign (the top bit of the last byte, LE)
+                  Arrays.fill(data, off, off + size - 1, (byte) 0);
+                  data[off + size - 1] &= (byte) 0x80;
+                }
+                zeroed[0] += pruned.count();
+                o.write(data);
+              }
+              pos = Math.max(pos, info.end());
+            }
+          });
+      return zeroed[0];
+    }
+  }
+
+  private static void copy(ByteBuffer src, OutputStream o) throws IOException {
+    byte[] chunk = new byte[1 << 20];
+    while (src.hasRemaining()) {
+      int n = Math.min(chunk.length, src.remaining());
+      src.get(chunk, 0, n);
+      o.write(chunk, 0, n);
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    if (root == null || !Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(root)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException ignored) {
+      // best effort: a leftover temporary folder is harmless
+    }
+  }
+}
