@@ -14,15 +14,11 @@ import picocli.CommandLine.Command;
     },
     subcommands = {
       GenerateCommand.class,
-    subcommands = {
-      GenerateCommand.class,
       EraseCommand.class,
       MaskCommand.class,
       EvaluateCommand.class,
       WorldCommand.class,
       BenchCommand.class,
-      CommandLine.HelpCommand.class
-    })
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
