@@ -6,12 +6,14 @@ import java.util.List;
 
 /**
  * The world detector's architecture and label maps, stored as {@code detector/config.json}: a plain
- * CNN of stride-2 stages and three softmax heads (shape, colour, style).
+ * CNN of stride-2 stages, a fully connected feature layer of {@code feature_dim} and three softmax
+ * heads (shape, colour, style).
  */
 public record DetectorConfig(
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("channels") List<Integer> channels,
     @JsonProperty("norm_num_groups") int normNumGroups,
+    @JsonProperty("feature_dim") int featureDim,
     @JsonProperty("shapes") List<String> shapes,
     @JsonProperty("colors") List<String> colors,
     @JsonProperty("styles") List<String> styles) {
@@ -25,6 +27,9 @@ public record DetectorConfig(
             "detector config: channels " + channels + " must be multiples of norm_num_groups " + normNumGroups);
       }
     }
+    if (featureDim < 1) {
+      throw new BadInputException("detector config needs a positive 'feature_dim'");
+    }
     if (shapes == null || colors == null || styles == null
         || shapes.isEmpty() || colors.isEmpty() || styles.isEmpty()) {
       throw new BadInputException("detector config must name its shape, colour and style labels");
@@ -35,8 +40,8 @@ public record DetectorConfig(
     channels = List.copyOf(channels);
   }
 
-  /** Width of the penultimate features (the FID features of the world). */
-  public int featureDim() {
-    return channels.get(channels.size() - 1);
+  /** Side of the last stage's feature map: the image halved once per stage. */
+  public int finalSize() {
+    return imageSize >> channels.size();
   }
 }

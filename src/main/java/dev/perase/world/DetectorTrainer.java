@@ -26,7 +26,7 @@ public final class DetectorTrainer {
   /** Settings: steps, batch, learning rate, augmentation noise σ, seed. */
   public record Settings(int steps, int batchSize, double learningRate, float noise, long seed) {
     public static Settings defaults() {
-      return new Settings(1500, 64, 2e-3, 0.08f, 7);
+      return new Settings(3000, 64, 2e-3, 0.08f, 7);
     }
   }
 
@@ -47,6 +47,7 @@ public final class DetectorTrainer {
         WorldRenderer.SIZE,
         List.of(32, 64, 128),
         8,
+        256,
         Arrays.stream(WorldShape.values()).map(WorldShape::conceptName).toList(),
         Arrays.stream(FillColor.values()).map(FillColor::conceptName).toList(),
         Arrays.stream(TextureStyle.values()).map(TextureStyle::conceptName).toList());

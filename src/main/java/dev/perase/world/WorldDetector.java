@@ -25,9 +25,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The world's concept detector (its NudeNet / style classifier / ResNet-50): per stage a 3×3 conv,
- * GroupNorm and SiLU, then a stride-2 3×3 conv; global average pooling gives the penultimate features
- * (used for the world's Fréchet distance); three linear heads give shape, colour and style logits.
+ * The world's concept detector (its NudeNet / style classifier / ResNet-50): per stage two 3×3 convs
+ * and a stride-2 3×3 conv, each followed by GroupNorm and SiLU; the last map is flattened (shape needs
+ * the spatial layout, which global pooling would blur) into a linear feature layer with SiLU, the
+ * penultimate features used for the world's Fréchet distance; three linear heads give shape, colour and
+ * style logits.
  */
 public final class WorldDetector {
   public static final String WEIGHTS = "model.safetensors";
@@ -36,12 +38,14 @@ public final class WorldDetector {
   private final DetectorConfig config;
   private final ParamSet params;
   private final List<Stage> stages = new ArrayList<>();
+  private final Linear featureLayer;
   private final Linear shapeHead;
   private final Linear colorHead;
   private final Linear styleHead;
 
-  /** One stage: conv → norm → SiLU → stride-2 conv → norm → SiLU. */
-  private record Stage(Conv2d conv, GroupNorm norm, Conv2d down, GroupNorm downNorm) {}
+  /** One stage: (conv → norm → SiLU) × 2 → stride-2 conv → norm → SiLU. */
+  private record Stage(
+      Conv2d conv, GroupNorm norm, Conv2d conv2, GroupNorm norm2, Conv2d down, GroupNorm downNorm) {}
 
   /** Logits of the three heads, each (B, labels). */
   public record Logits(NDArray shape, NDArray color, NDArray style) {}
@@ -58,13 +62,18 @@ public final class WorldDetector {
           new Stage(
               Conv2d.load(s.child("conv"), in, c, 3, 1, 1),
               GroupNorm.load(s.child("norm"), g, c, 1e-5f),
+              Conv2d.load(s.child("conv2"), c, c, 3, 1, 1),
+              GroupNorm.load(s.child("norm2"), g, c, 1e-5f),
               Conv2d.load(s.child("down"), c, c, 3, 2, 1),
               GroupNorm.load(s.child("down_norm"), g, c, 1e-5f)));
       in = c;
     }
-    shapeHead = Linear.load(w.child("shape_head"), in, config.shapes().size());
-    colorHead = Linear.load(w.child("color_head"), in, config.colors().size());
-    styleHead = Linear.load(w.child("style_head"), in, config.styles().size());
+    int flat = in * config.finalSize() * config.finalSize();
+    featureLayer = Linear.load(w.child("features"), flat, config.featureDim());
+    int f = config.featureDim();
+    shapeHead = Linear.load(w.child("shape_head"), f, config.shapes().size());
+    colorHead = Linear.load(w.child("color_head"), f, config.colors().size());
+    styleHead = Linear.load(w.child("style_head"), f, config.styles().size());
     sd.requireAllUsed();
     this.params = sd.params();
   }
@@ -90,13 +99,18 @@ public final class WorldDetector {
       String p = "stages." + i + ".";
       putConv(t, manager, p + "conv", in, c);
       putNorm(t, manager, p + "norm", c);
+      putConv(t, manager, p + "conv2", c, c);
+      putNorm(t, manager, p + "norm2", c);
       putConv(t, manager, p + "down", c, c);
       putNorm(t, manager, p + "down_norm", c);
       in = c;
     }
-    putLinear(t, manager, "shape_head", in, config.shapes().size());
-    putLinear(t, manager, "color_head", in, config.colors().size());
-    putLinear(t, manager, "style_head", in, config.styles().size());
+    int flat = in * config.finalSize() * config.finalSize();
+    putLinear(t, manager, "features", flat, config.featureDim());
+    int f = config.featureDim();
+    putLinear(t, manager, "shape_head", f, config.shapes().size());
+    putLinear(t, manager, "color_head", f, config.colors().size());
+    putLinear(t, manager, "style_head", f, config.styles().size());
     return new WorldDetector(config, new StateDict("initial detector", t));
   }
 
@@ -134,10 +148,10 @@ public final class WorldDetector {
     NDArray h = images;
     for (Stage s : stages) {
       h = Ops.silu(s.norm().forward(s.conv().forward(h)));
+      h = Ops.silu(s.norm2().forward(s.conv2().forward(h)));
       h = Ops.silu(s.downNorm().forward(s.down().forward(h)));
     }
-    Shape s = h.getShape();
-    return h.reshape(s.get(0), s.get(1), -1).mean(new int[] {2}); // global average pool
+    return Ops.silu(featureLayer.forward(h.reshape(h.getShape().get(0), -1))); // (B, C·s·s) → (B, F)
   }
 
   public Logits forward(NDArray images) {
