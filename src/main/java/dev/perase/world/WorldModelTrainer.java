@@ -61,6 +61,9 @@ public final class WorldModelTrainer {
   private final List<NDArray> ema = new ArrayList<>();
   private final AdamW optimizer;
   private int step;
+  private int skipped;
+  private int skippedInARow;
+  private static final int MAX_SKIPPED_IN_A_ROW = 5;
 
   private WorldModelTrainer(Path out, WorldTrainSettings settings, NDManager manager) {
     this.out = out;
@@ -210,9 +213,16 @@ public final class WorldModelTrainer {
       loss = l.getFloat();
       gc.backward(l);
     }
-    if (!Float.isFinite(loss)) {
-      throw new IllegalStateException("training diverged at step " + step + " (loss " + loss + ")");
+    // a non-finite loss or gradient skips the update (as a loss scaler does); several in a row abort
+    if (!Float.isFinite(loss) || !gradientsFinite()) {
+      optimizer.zeroGrad();
+      if (++skippedInARow > MAX_SKIPPED_IN_A_ROW) {
+        throw new IllegalStateException("training diverged at step " + step + " (loss " + loss + ")");
+      }
+      skipped++;
+      return loss;
     }
+    skippedInARow = 0;
     optimizer.step();
     optimizer.zeroGrad();
     // 4. EMA: θ̄ ← d θ̄ + (1 − d) θ, d = min(decay, (1 + n) / (10 + n)) as diffusers' EMAModel
@@ -223,9 +233,28 @@ public final class WorldModelTrainer {
     return loss;
   }
 
+  private boolean gradientsFinite() {
+    for (Param p : params) {
+      try (NDArray g = p.value().getGradient();
+          NDArray s = g.abs().sum()) {
+        if (!Float.isFinite(s.getFloat())) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   private static void appendLog(Path log, int step, float loss, double seconds) {
     String line =
-        String.format(java.util.Locale.ROOT, "{\"step\":%d,\"loss\":%.6f,\"seconds\":%.2f}%n", step, loss, seconds);
+        Float.isFinite(loss)
+            ? String.format(
+                java.util.Locale.ROOT, "{\"step\":%d,\"loss\":%.6f,\"seconds\":%.2f}%n", step, loss, seconds)
+            : String.format(
+                java.util.Locale.ROOT,
+                "{\"step\":%d,\"loss\":null,\"skipped\":true,\"seconds\":%.2f}%n",
+                step,
+                seconds);
     try {
       Files.writeString(
           log, line, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
@@ -308,6 +337,13 @@ public final class WorldModelTrainer {
 
   /** Writes the EMA weights as F16 safetensors under diffusers keys. */
   private void saveModel() {
+    for (int i = 0; i < params.size(); i++) {
+      try (NDArray sum = ema.get(i).abs().sum()) {
+        if (!Float.isFinite(sum.getFloat())) {
+          throw new IllegalStateException("EMA weights of " + params.get(i).name() + " are not finite");
+        }
+      }
+    }
     Map<String, NDArray> text = new LinkedHashMap<>();
     Map<String, NDArray> u = new LinkedHashMap<>();
     for (int i = 0; i < params.size(); i++) {
