@@ -102,13 +102,12 @@ public final class AdversarialTokens {
     ids.add(tokenizer.padId());
     for (String word : excludedWords) {
       for (String piece : tokenizer.tokenize(word)) {
-        if (!piece.codePoints().anyMatch(Character::isLetterOrDigit)) {
+        String bare = piece.endsWith("</w>") ? piece.substring(0, piece.length() - 4) : piece;
+        if (!bare.codePoints().anyMatch(Character::isLetterOrDigit)) {
           continue;
         }
         addIfKnown(tokenizer, piece, ids);
-        if (piece.endsWith("</w>") && piece.length() > 4) {
-          addIfKnown(tokenizer, piece.substring(0, piece.length() - 4), ids);
-        }
+        addIfKnown(tokenizer, bare, ids);
       }
     }
     return new ArrayList<>(ids);
@@ -213,7 +212,7 @@ public final class AdversarialTokens {
         }
         grad[i] = gi + decay * p[i]; // torch.optim.Adam: grad = grad.add(param, alpha=weight_decay)
       }
-      g.set(grad);
+      overwrite(g, grad);
     }
     adam.step();
     adam.zeroGrad();
@@ -224,7 +223,18 @@ public final class AdversarialTokens {
       SimplexProjection.project(row, allowed);
       System.arraycopy(row, 0, next, r * vocab, vocab);
     }
-    rows.set(next);
+    overwrite(rows, next);
+  }
+
+  /**
+   * Writes {@code values} into {@code target}'s own storage by in-place arithmetic. (DJL's {@code
+   * NDArray.set(Buffer)} repoints the tensor at a Java buffer instead of copying into it: on a
+   * gradient handle that buffer dies with the handle, leaving the gradient on freed memory.)
+   */
+  private static void overwrite(NDArray target, float[] values) {
+    try (NDArray v = target.getManager().create(values, target.getShape())) {
+      target.muli(0).addi(v);
+    }
   }
 
   /** The argmax projection: per row the allowed token with the largest weight (ties: lowest id). */

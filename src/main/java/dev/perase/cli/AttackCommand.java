@@ -8,6 +8,7 @@ import dev.perase.attack.AttemptSchedule;
 import dev.perase.attack.Relaxation;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.Evaluation;
+import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.world.Concept;
 import dev.perase.world.Wording;
@@ -133,6 +134,10 @@ final class AttackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (mask != null && weights != null) {
+      throw new BadInputException(
+          "give either --mask or --weights: an attack targets one edit of the base model");
+    }
     Concept c = Evaluation.conceptOf(concept, PromptCsv.read(prompts), prompts);
     int k = tokens != null ? tokens : AttackSettings.defaultTokens(c.kind());
     AttackSettings s =
@@ -209,7 +214,7 @@ final class AttackCommand implements Callable<Integer> {
     public AttackMethod convert(String value) {
       try {
         return AttackMethod.parse(value);
-      } catch (dev.perase.io.BadInputException e) {
+      } catch (BadInputException e) {
         throw new picocli.CommandLine.TypeConversionException(e.getMessage());
       }
     }
