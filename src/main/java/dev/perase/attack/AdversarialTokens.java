@@ -82,8 +82,8 @@ public final class AdversarialTokens {
   /**
    * Which token ids an adversarial token may take: every id but the special tokens (start, end,
    * padding) and the tokens of {@code excludedWords}. A word's tokens are the pieces of its BPE
-   * split that hold a letter or digit, each also in its word-inner form (without {@code </w>})
-   * when the vocabulary has it.
+   * split that hold a letter or digit, each also in its word-inner form (without {@code </w>}) when
+   * the vocabulary has it.
    */
   public static boolean[] allowedTokens(CLIPTokenizer tokenizer, List<String> excludedWords) {
     boolean[] allowed = new boolean[tokenizer.vocabSize()];
@@ -156,8 +156,8 @@ public final class AdversarialTokens {
   /**
    * What the text encoder reads at the adversarial positions, (k, V), inside gradient recording:
    * for {@link Relaxation#SOFT} the rows; for {@link Relaxation#SAMPLED} h + (p − sg(p)) — the
-   * value of a one-hot h drawn from the rows with {@code sampleSeed}, the gradient reaching p as the
-   * identity (clipped in {@link #update}).
+   * value of a one-hot h drawn from the rows with {@code sampleSeed}, the gradient reaching p as
+   * the identity (clipped in {@link #update}).
    */
   public NDArray input(long sampleSeed, NDManager scope) {
     if (relaxation == Relaxation.SOFT) {
@@ -174,7 +174,9 @@ public final class AdversarialTokens {
     return rows.sub(rows.stopGradient()).add(h);
   }
 
-  /** The first allowed token whose cumulative probability passes u (the last positive one at worst). */
+  /**
+   * The first allowed token whose cumulative probability passes u (the last positive one at worst).
+   */
   private int sample(float[] flat, int offset, double u) {
     double total = 0;
     for (int v = 0; v < vocab; v++) {
@@ -207,6 +209,14 @@ public final class AdversarialTokens {
       float decay = (float) weightDecay;
       for (int i = 0; i < grad.length; i++) {
         float gi = grad[i];
+        if (!Float.isFinite(gi)) {
+          throw new IllegalStateException(
+              "the gradient reaching the adversarial tokens is "
+                  + gi
+                  + " (token "
+                  + i % vocab
+                  + ")");
+        }
         if (relaxation == Relaxation.SAMPLED) {
           gi = Math.max(-1f, Math.min(1f, gi)); // hardtanh
         }

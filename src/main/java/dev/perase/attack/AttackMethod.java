@@ -13,8 +13,8 @@ public enum AttackMethod {
    */
   UNLEARNDIFF("unlearndiff"),
   /**
-   * P4D (Chin et al. 2023): the attacked model's noise prediction for the adversarial prompt matched
-   * to the original model's for the original prompt.
+   * P4D (Chin et al. 2023): the attacked model's noise prediction for the adversarial prompt
+   * matched to the original model's for the original prompt.
    */
   P4D("p4d");
 
@@ -38,7 +38,6 @@ public enum AttackMethod {
         return m;
       }
     }
-    throw new BadInputException(
-        "unknown attack method '" + text + "'; use unlearndiff or p4d");
+    throw new BadInputException("unknown attack method '" + text + "'; use unlearndiff or p4d");
   }
 }

@@ -6,13 +6,13 @@ import ai.djl.ndarray.NDManager;
 
 /**
  * The loss an attack minimises over the adversarial tokens, given the text conditioning of the
- * attacked prompt; computed on the attacked model (the UNet as it is, edit applied) inside
- * gradient recording.
+ * attacked prompt; computed on the attacked model (the UNet as it is, edit applied) inside gradient
+ * recording.
  */
 public sealed interface AttackObjective permits UnlearnDiffObjective, P4dObjective {
   /**
-   * The scalar loss of iteration {@code iteration} of attempt {@code attempt} (both 0-based) for the
-   * conditioning {@code condition} (1, L, D), in {@code scope}.
+   * The scalar loss of iteration {@code iteration} of attempt {@code attempt} (both 0-based) for
+   * the conditioning {@code condition} (1, L, D), in {@code scope}.
    */
   NDArray loss(NDArray condition, int attempt, int iteration, NDManager scope);
 

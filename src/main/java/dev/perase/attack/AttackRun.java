@@ -77,6 +77,7 @@ public final class AttackRun {
   static final String REFERENCE = "reference.safetensors";
   static final String REFERENCE_PNG = "reference.png";
   static final String PRE_ATTACK_PNG = "pre_attack.png";
+
   /** Changes when the format of the run's files does, so that old folders are not mixed in. */
   static final String FORMAT = "perase attack 1";
 
@@ -115,8 +116,8 @@ public final class AttackRun {
       @JsonProperty("timing") PromptTiming timing) {}
 
   /**
-   * Loads the model and the world's detector named by the settings and runs the attack. The
-   * concept is {@code s.concept()}, else the CSV's {@code concept} column.
+   * Loads the model and the world's detector named by the settings and runs the attack. The concept
+   * is {@code s.concept()}, else the CSV's {@code concept} column.
    */
   public static AttackResults run(AttackSettings s, Listener listener) {
     if (s.model() == null || s.detector() == null) {
@@ -133,9 +134,9 @@ public final class AttackRun {
   }
 
   /**
-   * Attacks every prompt of the settings' file on {@code sd} (the base model θ*; the settings'
-   * mask or weights are applied for phase 2 and removed after it) with {@code detector}. The
-   * settings' model, detector, concept and rule are only recorded.
+   * Attacks every prompt of the settings' file on {@code sd} (the base model θ*; the settings' mask
+   * or weights are applied for phase 2 and removed after it) with {@code detector}. The settings'
+   * model, detector, concept and rule are only recorded.
    */
   public static AttackResults run(
       StableDiffusion sd, Detector detector, AttackSettings s, Listener listener) {
@@ -556,7 +557,10 @@ public final class AttackRun {
   private static void appendJournal(Path journal, JournalLine l) {
     try (FileChannel ch =
         FileChannel.open(
-            journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            journal,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND)) {
       ch.write(ByteBuffer.wrap((line(l) + "\n").getBytes(StandardCharsets.UTF_8)));
       ch.force(false);
     } catch (IOException e) {

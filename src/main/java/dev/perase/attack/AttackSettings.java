@@ -29,8 +29,8 @@ import java.util.List;
  *     it ({@link AttemptSchedule})
  * @param attempts attempts per prompt, at evenly spaced timesteps (paper: 10)
  * @param learningRate Adam's learning rate (paper: 0.01)
- * @param weightDecay Adam's L2 weight decay, added to the gradient as {@code torch.optim.Adam}
- *     does (paper: 0.1)
+ * @param weightDecay Adam's L2 weight decay, added to the gradient as {@code torch.optim.Adam} does
+ *     (paper: 0.1)
  * @param relaxation what the text encoder reads while the rows are optimised
  * @param excludedWords words whose tokens the adversarial tokens may not take (e.g. the concept's
  *     own words); the special tokens are always excluded

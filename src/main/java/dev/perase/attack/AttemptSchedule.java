@@ -89,7 +89,10 @@ public record AttemptSchedule(int steps, int[] ddimIndices, int[] timesteps) {
 
   @Override
   public String toString() {
-    return "AttemptSchedule[steps=" + steps + ", timesteps=" + java.util.Arrays.toString(timesteps)
+    return "AttemptSchedule[steps="
+        + steps
+        + ", timesteps="
+        + java.util.Arrays.toString(timesteps)
         + "]";
   }
 }

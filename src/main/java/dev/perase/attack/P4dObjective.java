@@ -7,8 +7,8 @@ import dev.perase.pipeline.StableDiffusion;
 
 /**
  * P4D's loss (Chin et al. 2023, "Prompting4Debugging", Eq. 2): the attacked model's noise
- * prediction for the adversarial prompt matched to the original model's for the original prompt,
- * at the point x_t of θ*'s own guided trajectory for the prompt and seed where the attempt sits:
+ * prediction for the adversarial prompt matched to the original model's for the original prompt, at
+ * the point x_t of θ*'s own guided trajectory for the prompt and seed where the attempt sits:
  *
  * <pre>
  *   L = mean (ε_θ(x_t, c_adv, t) − ε*(x_t, c, t))²

@@ -26,15 +26,16 @@ import java.util.Map;
  *
  * <ol>
  *   <li>{@code iterations} updates of the adversarial tokens ({@link AdversarialTokens}): the text
- *       encoder reads [start, input × embedding table, prompt, end], the objective gives the loss on
- *       the attacked model, its gradient reaches the rows, Adam and the simplex projection follow;
+ *       encoder reads [start, input × embedding table, prompt, end], the objective gives the loss
+ *       on the attacked model, its gradient reaches the rows, Adam and the simplex projection
+ *       follow;
  *   <li>the argmax tokens make the attacked prompt, whose image (the row's seed and guidance, DDIM)
  *       goes to the detector;
  *   <li>the prompt is broken at the first flagged image, and the attempts stop.
  * </ol>
  *
- * The rows and their Adam state carry over from one attempt to the next. The model is only read:
- * no weight or mask changes, and the weights get no gradients.
+ * The rows and their Adam state carry over from one attempt to the next. The model is only read: no
+ * weight or mask changes, and the weights get no gradients.
  */
 public final class PromptAttack {
   private PromptAttack() {}
@@ -90,7 +91,10 @@ public final class PromptAttack {
       Observer observer) {
     if (!layout.fits()) {
       throw new BadInputException(
-          "the prompt '" + row.prompt() + "' has " + layout.attackedTokens()
+          "the prompt '"
+              + row.prompt()
+              + "' has "
+              + layout.attackedTokens()
               + " tokens with the adversarial ones, more than the tokenizer's limit");
     }
     CLIPTextModel textEncoder = sd.textEncoder();
@@ -127,8 +131,13 @@ public final class PromptAttack {
             }
             if (!Float.isFinite(loss)) {
               throw new IllegalStateException(
-                  "the attack's loss became " + loss + " (attempt " + (j + 1) + ", iteration "
-                      + (i + 1) + ")");
+                  "the attack's loss became "
+                      + loss
+                      + " (attempt "
+                      + (j + 1)
+                      + ", iteration "
+                      + (i + 1)
+                      + ")");
             }
             tokens.update();
           }
@@ -177,9 +186,9 @@ public final class PromptAttack {
 
   /**
    * The image (1, 3, H, W) in [-1, 1] of a prompt given by its ids (L), with the row's seed and
-   * guidance, as {@link StableDiffusion#generate} makes it from text: unconditional embedding of "",
-   * DDIM over {@code steps}, decoding. Ids, not text, because decoded tokens need not encode back to
-   * the same ids.
+   * guidance, as {@link StableDiffusion#generate} makes it from text: unconditional embedding of
+   * "", DDIM over {@code steps}, decoding. Ids, not text, because decoded tokens need not encode
+   * back to the same ids.
    */
   public static NDArray generate(
       StableDiffusion sd, long[] ids, PromptRow row, int steps, int size, NDManager into) {

@@ -25,8 +25,7 @@ import java.util.Map;
  * @param adversarialPrompt the last attempt's attacked prompt (the breaking one when broken by an
  *     attempt), or null when no attempt ran
  * @param adversarialIds its k adversarial token ids (empty when no attempt ran)
- * @param folder the prompt's folder relative to the output folder: images and {@code
- *     attempts.json}
+ * @param folder the prompt's folder relative to the output folder: images and {@code attempts.json}
  */
 public record PromptAttackResult(
     @JsonProperty("index") int index,

@@ -77,8 +77,8 @@ public final class PromptLayout {
   }
 
   /**
-   * Token embeddings (1, L, D) of the attacked prompt with {@code adversarial} (k, D) at positions 1
-   * … k and the table's rows elsewhere; gradients flow back to {@code adversarial}. In {@code
+   * Token embeddings (1, L, D) of the attacked prompt with {@code adversarial} (k, D) at positions
+   * 1 … k and the table's rows elsewhere; gradients flow back to {@code adversarial}. In {@code
    * adversarial}'s manager.
    */
   public NDArray embeds(NDArray adversarial, CLIPTextModel textEncoder) {

@@ -4,8 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
  * Where the time of one prompt's attack went, in seconds: the original model's reference run, the
- * attacked model's pre-attack image, the token optimisation, the attempts' images and the
- * detector.
+ * attacked model's pre-attack image, the token optimisation, the attempts' images and the detector.
  */
 public record PromptTiming(
     @JsonProperty("index") int index,

@@ -24,8 +24,8 @@ import java.util.List;
  *   <li>{@code x0} (1, C, h, w): the final latents — UnlearnDiff's reference image of the concept
  *       (the UnlearnDiff code VAE-encodes the saved image; the latents themselves skip that round
  *       trip and its 8-bit rounding);
- *   <li>{@code trajectory} (A, C, h, w): the latents entering the loop step of each attempt, x_{t_j}
- *       on θ*'s own trajectory (P4D);
+ *   <li>{@code trajectory} (A, C, h, w): the latents entering the loop step of each attempt,
+ *       x_{t_j} on θ*'s own trajectory (P4D);
  *   <li>{@code targets} (A, C, h, w), P4D only: θ*'s conditional noise prediction ε*(x_{t_j}, c,
  *       t_j) for the original prompt c there;
  *   <li>{@code image} (1, 3, H, W): the decoded image, in [-1, 1].

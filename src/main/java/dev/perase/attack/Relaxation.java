@@ -7,14 +7,14 @@ import java.util.Locale;
 
 /**
  * What the text encoder reads at the adversarial positions while the relaxed rows p (k × V, each on
- * the simplex) are optimised; either way it is a (k × V) matrix times the token-embedding table,
- * so gradients reach p.
+ * the simplex) are optimised; either way it is a (k × V) matrix times the token-embedding table, so
+ * gradients reach p.
  */
 public enum Relaxation {
   /**
    * The UnlearnDiff code's estimator: a one-hot h drawn from each row (token v with probability
-   * p_v), so the loss is always that of real tokens; straight-through gradient ∂L/∂p :=
-   * clip(∂L/∂h, −1, 1) (the code's hardtanh).
+   * p_v), so the loss is always that of real tokens; straight-through gradient ∂L/∂p := clip(∂L/∂h,
+   * −1, 1) (the code's hardtanh).
    */
   SAMPLED("sampled"),
   /** The rows themselves: the embedding is the p-weighted mean of the token embeddings. */

@@ -27,10 +27,10 @@ import picocli.CommandLine.Option;
     description = {
       "Attacks a model with adversarial prompts (paper appendix B.2): k optimised tokens are"
           + " prepended to each prompt of a CSV, with UnlearnDiff (match the original model's image"
-          + " of the prompt) or P4D (match the original model's noise predictions). Each prompt gets"
-          + " up to --attempts attempts at timesteps spread over the --steps DDIM steps; after each,"
-          + " an image of the adversarial prompt goes to the concept detector, and the prompt is"
-          + " broken at the first flagged image (or when the prompt alone is flagged already).",
+          + " of the prompt) or P4D (match the original model's noise predictions). Each prompt"
+          + " gets up to --attempts attempts at timesteps spread over the --steps DDIM steps; after"
+          + " each, an image of the adversarial prompt goes to the concept detector, and the prompt"
+          + " is broken at the first flagged image (or when the prompt alone is flagged already).",
       "The original model is --model itself; the attacked model is --model with --mask or"
           + " --weights applied (neither: the base model).",
       "Writes OUT/config.json, OUT/prompts/NNNN/ (reference, pre-attack and attempt images,"
@@ -41,15 +41,19 @@ import picocli.CommandLine.Option;
     footer = {
       "",
       "Examples:",
-      "  ./perase attack --method unlearndiff --prompts models/world/prompts/star.csv \\",
-      "      --mask out/pesd-star/mask.safetensors --steps 20 --out out/attack/star-pesd-ud",
+      "  ./perase attack --method unlearndiff \\",
+      "      --prompts models/world/prompts/star.csv --steps 20 \\",
+      "      --mask out/pesd-star/mask.safetensors --out out/attack/star-pesd-ud",
       "  ./perase attack --method p4d --prompts models/world/prompts/red.csv \\",
-      "      --weights out/esd-red/unet.safetensors --steps 20 --out out/attack/red-esd-p4d",
+      "      --weights out/esd-red/unet.safetensors --steps 20 \\",
+      "      --out out/attack/red-esd-p4d",
       "",
-      "Attempt timesteps: with N steps and A attempts, stride s = max(1, N / A); attempt j",
-      "  (0-based) sits at loop index N - 1 - s/2 - j*s, least noisy first: N = 50 gives",
-      "  t = 41, 141, ..., 941 (the paper's 10 attempts 5 steps apart).",
-      "Default --tokens: 5 for colours (the world's nudity-like concept), 3 for shapes and styles."
+      "Attempt timesteps: N steps, A attempts, stride s = max(1, N / A);",
+      "  attempt j (0-based) sits at loop index N - 1 - s/2 - j*s, least noisy",
+      "  first: N = 50 gives t = 41, 141, ..., 941 (the paper's 10 attempts,",
+      "  5 steps apart).",
+      "Default --tokens: 5 for colours (the world's nudity-like concept),",
+      "  3 for shapes and styles."
     })
 final class AttackCommand implements Callable<Integer> {
   @Option(
@@ -101,9 +105,7 @@ final class AttackCommand implements Callable<Integer> {
       description = "Adam iterations per attempt (default: ${DEFAULT-VALUE}).")
   int iterations = AttackSettings.DEFAULT_ITERATIONS;
 
-  @Option(
-      names = "--steps",
-      description = "DDIM steps of every image (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", description = "DDIM steps of every image (default: ${DEFAULT-VALUE}).")
   int steps = AttackSettings.DEFAULT_STEPS;
 
   @Option(names = "--attempts", description = "Attempts per prompt (default: ${DEFAULT-VALUE}).")

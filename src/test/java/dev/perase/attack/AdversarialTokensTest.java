@@ -79,8 +79,7 @@ class AdversarialTokensTest {
     }
     Reference ref = new Reference(k, allowed);
     try (NDManager m = Torch.newManager()) {
-      AdversarialTokens t =
-          new AdversarialTokens(k, allowed, Relaxation.SOFT, LR, WD, m);
+      AdversarialTokens t = new AdversarialTokens(k, allowed, Relaxation.SOFT, LR, WD, m);
       NDArray cost = m.create(c).reshape(k, vocab);
       for (int step = 0; step < 5; step++) {
         try (GradientCollector gc = Torch.engine().newGradientCollector()) {
@@ -98,7 +97,8 @@ class AdversarialTokensTest {
         float[][] rows = t.rowValues();
         for (int r = 0; r < k; r++) {
           for (int j = 0; j < vocab; j++) {
-            assertEquals(ref.p[r][j], rows[r][j], 1e-6, "step " + step + " p[" + r + "][" + j + "]");
+            assertEquals(
+                ref.p[r][j], rows[r][j], 1e-6, "step " + step + " p[" + r + "][" + j + "]");
           }
         }
       }
@@ -182,7 +182,6 @@ class AdversarialTokensTest {
     for (boolean a : allowed) {
       excluded += a ? 0 : 1;
     }
-    assertEquals(
-        AdversarialTokens.excludedIds(tok, List.of("cat", "blood-red")).size(), excluded);
+    assertEquals(AdversarialTokens.excludedIds(tok, List.of("cat", "blood-red")).size(), excluded);
   }
 }

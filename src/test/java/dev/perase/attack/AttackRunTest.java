@@ -41,8 +41,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Attack runs on the tiny fixture model (32×32 images, 4 DDIM steps, 2 attempts of 2 iterations):
- * a never-erased model is broken on a prompt naming the concept; the weights and the mask are the
+ * Attack runs on the tiny fixture model (32×32 images, 4 DDIM steps, 2 attempts of 2 iterations): a
+ * never-erased model is broken on a prompt naming the concept; the weights and the mask are the
  * same before and after; a resumed run writes the same results as an uninterrupted one; prompts too
  * long for the adversarial tokens are skipped and listed.
  */
@@ -50,7 +50,8 @@ class AttackRunTest {
   private static final int SIZE = PromptAttackTest.SIZE;
   private static final int STEPS = PromptAttackTest.STEPS;
   private static final String CONV_OUT_BIAS = "conv_out.bias";
-  private static final String TO_K = "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight";
+  private static final String TO_K =
+      "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight";
 
   private static StableDiffusion sd;
   @TempDir Path tmp;
@@ -150,7 +151,8 @@ class AttackRunTest {
     // the pre-attack image of the never-erased model is θ*'s reference image, pixel for pixel
     byte[] ref = Files.readAllBytes(out.resolve("prompts/0000/reference.png"));
     assertArrayEquals(ref, Files.readAllBytes(out.resolve("prompts/0000/pre_attack.png")));
-    assertEquals(0, Json.MAPPER.readTree(out.resolve("prompts/0000/attempts.json").toFile()).size());
+    assertEquals(
+        0, Json.MAPPER.readTree(out.resolve("prompts/0000/attempts.json").toFile()).size());
   }
 
   @Test
@@ -208,7 +210,9 @@ class AttackRunTest {
     Path prompts = csv("p.csv", "0,a photo of a cat,3,7.5\n");
     Detector never = new ScriptedDetector(Integer.MAX_VALUE);
     AttackRun.run(
-        sd, never, settings(AttackMethod.P4D, prompts, maskFile, null, tmp.resolve("m")),
+        sd,
+        never,
+        settings(AttackMethod.P4D, prompts, maskFile, null, tmp.resolve("m")),
         AttackRun.Listener.NONE);
     assertEquals(before, modelDigest());
     AttackResults w =
@@ -263,7 +267,8 @@ class AttackRunTest {
     Path prompts =
         csv(
             "resume.csv",
-            "10,a photo of a cat,5,7.5\n11,\"a red star, by Vortex\",1,5.0\n12," + longPrompt
+            "10,a photo of a cat,5,7.5\n11,\"a red star, by Vortex\",1,5.0\n12,"
+                + longPrompt
                 + ",2,7.5\n13,a dog,2,7.5\n");
     // deterministic detector: flags images close to the base model's grey-ish mean picture
     float[] grey = new float[3 * SIZE * SIZE];
@@ -272,7 +277,9 @@ class AttackRunTest {
     Path whole = tmp.resolve("whole");
     AttackResults first =
         AttackRun.run(
-            sd, detector, settings(AttackMethod.P4D, prompts, null, null, whole),
+            sd,
+            detector,
+            settings(AttackMethod.P4D, prompts, null, null, whole),
             AttackRun.Listener.NONE);
 
     Path parts = tmp.resolve("parts");

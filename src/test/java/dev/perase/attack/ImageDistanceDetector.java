@@ -63,7 +63,8 @@ final class ImageDistanceDetector implements Detector {
     float[] x = images.toFloatArray();
     int per = x.length / b;
     if (per != picture.length) {
-      throw new IllegalArgumentException("image of " + per + " values, picture of " + picture.length);
+      throw new IllegalArgumentException(
+          "image of " + per + " values, picture of " + picture.length);
     }
     double[][][] out = new double[b][1][];
     for (int i = 0; i < b; i++) {

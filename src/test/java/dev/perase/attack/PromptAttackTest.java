@@ -65,15 +65,16 @@ class PromptAttackTest {
         "test");
   }
 
-  /** Runs the attempts of one prompt with {@code detector}, checking the rows after every update. */
+  /**
+   * Runs the attempts of one prompt with {@code detector}, checking the rows after every update.
+   */
   private static PromptAttack.Outcome attack(
       AttackSettings s, PromptRow row, ScriptedDetector detector, List<float[]> seenRows) {
     AttemptSchedule schedule = AttemptSchedule.of(sd.scheduler(), s.steps(), s.attempts());
     boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), s.excludedWords());
     PromptLayout layout = new PromptLayout(sd.tokenizer(), row.prompt(), s.tokens());
     try (NDManager m = Torch.newManager()) {
-      Reference ref =
-          Reference.compute(sd, row, schedule, SIZE, s.method() == AttackMethod.P4D, m);
+      Reference ref = Reference.compute(sd, row, schedule, SIZE, s.method() == AttackMethod.P4D, m);
       AttackObjective objective = AttackObjective.of(s.method(), sd, ref, schedule, row.seed());
       return PromptAttack.run(
           sd,
@@ -156,7 +157,8 @@ class PromptAttackTest {
             assertTrue(
                 id != tok.bosId() && id != tok.eosId() && id != tok.padId() && id != cat,
                 what + ": excluded id " + id);
-            assertEquals(tok.tokenOf(id), a.adversarialTokens().get(a.adversarialIds().indexOf(id)));
+            assertEquals(
+                tok.tokenOf(id), a.adversarialTokens().get(a.adversarialIds().indexOf(id)));
           }
           // [start, a1 a2 a3, prompt tokens, end]
           List<Long> ids = a.promptIds();

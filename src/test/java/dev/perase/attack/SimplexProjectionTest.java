@@ -9,8 +9,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Euclidean projection onto the simplex: on the simplex, the optimality (KKT) conditions of
- * the projection, agreement with the UnlearnDiff code's bisection, and excluded coordinates.
+ * The Euclidean projection onto the simplex: on the simplex, the optimality (KKT) conditions of the
+ * projection, agreement with the UnlearnDiff code's bisection, and excluded coordinates.
  */
 class SimplexProjectionTest {
   private static final double SUM_TOL = 1e-5;

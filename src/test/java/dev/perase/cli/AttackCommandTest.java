@@ -23,9 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code perase attack} on the tiny fixture model with an untrained world detector: the concept
- * and the default k come from the CSV, outputs are written, a too-long prompt is reported; bad
- * input exits 2 with one sentence.
+ * {@code perase attack} on the tiny fixture model with an untrained world detector: the concept and
+ * the default k come from the CSV, outputs are written, a too-long prompt is reported; bad input
+ * exits 2 with one sentence.
  */
 class AttackCommandTest {
   @TempDir Path tmp;
@@ -159,7 +159,8 @@ class AttackCommandTest {
             "--out",
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, tokens[0]);
-    assertTrue(((String) tokens[2]).contains("--tokens must be between 1 and 20"), (String) tokens[2]);
+    assertTrue(
+        ((String) tokens[2]).contains("--tokens must be between 1 and 20"), (String) tokens[2]);
     Object[] help = run("attack", "--help");
     assertEquals(0, help[0]);
     assertTrue(((String) help[1]).contains("t = 41, 141, ..., 941"), (String) help[1]);
