@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       EraseCommand.class,
       MaskCommand.class,
       EvaluateCommand.class,
+      AttackCommand.class,
       WorldCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class

@@ -18,7 +18,17 @@ public final class Ops {
 
   /** CLIP's quick_gelu: x·σ(1.702x). */
   public static NDArray quickGelu(NDArray x) {
-    return x.mul(Activation.sigmoid(x.mul(1.702f)));
+    return x.mul(Activation.sigmoid(scale(x, 1.702f)));
+  }
+
+  /**
+   * x · s, with the scalar tensor s left in x's manager (freed when that closes). Not {@code
+   * x.mul(s)}: DJL makes s a tensor over a Java buffer and closes it right after the product, but
+   * autograd keeps s for the backward pass; once the garbage collector frees the buffer, backward
+   * reads garbage (seen as NaN gradients through the text encoder).
+   */
+  public static NDArray scale(NDArray x, float s) {
+    return x.mul(x.getManager().create(s));
   }
 
   /** Exact (erf) GELU, as torch.nn.functional.gelu. */
@@ -53,7 +63,7 @@ public final class Ops {
    * softmax(Q Kᵀ · scale) V → (B, heads, N, d).
    */
   public static NDArray attention(NDArray q, NDArray k, NDArray v, float scale) {
-    NDArray scores = q.mul(scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
+    NDArray scores = scale(q, scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
     return scores.softmax(-1).matMul(v);
   }
 

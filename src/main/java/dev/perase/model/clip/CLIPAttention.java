@@ -3,6 +3,7 @@ package dev.perase.model.clip;
 import ai.djl.ndarray.NDArray;
 import dev.perase.model.nn.Linear;
 import dev.perase.model.nn.Weights;
+import dev.perase.tensor.Ops;
 
 /**
  * transformers' {@code CLIPAttention}: multi-head self-attention with biased q/k/v/out projections,
@@ -33,7 +34,7 @@ public final class CLIPAttention {
     long b = hidden.getShape().get(0);
     long len = hidden.getShape().get(1);
     // as transformers: the query is scaled before the product
-    NDArray q = splitHeads(qProj.forward(hidden).mul(scale), b, len); // (B, heads, L, d)
+    NDArray q = splitHeads(Ops.scale(qProj.forward(hidden), scale), b, len); // (B, heads, L, d)
     NDArray k = splitHeads(kProj.forward(hidden), b, len);
     NDArray v = splitHeads(vProj.forward(hidden), b, len);
     NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).add(mask); // (B, heads, L, L)

@@ -92,7 +92,8 @@ public final class ResnetBlock2D {
     NDArray shortcut = convShortcut != null ? convShortcut.forward(inputTensor) : inputTensor;
     NDArray output = shortcut.add(hiddenStates);
     if (outputScaleFactor != 1.0) {
-      output = output.div((float) outputScaleFactor);
+      // a scalar tensor kept in the step's manager, not div(Number): see Ops.scale
+      output = output.div(output.getManager().create((float) outputScaleFactor));
     }
     taps.record(path, output);
     return output;

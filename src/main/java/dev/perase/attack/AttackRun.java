@@ -1,0 +1,662 @@
+package dev.perase.attack;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.perase.eval.ConceptErasureRate;
+import dev.perase.eval.Detector;
+import dev.perase.eval.Evaluation;
+import dev.perase.eval.ModelEdit;
+import dev.perase.eval.Verdict;
+import dev.perase.eval.WorldConceptDetector;
+import dev.perase.io.AtomicFile;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.io.Png;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
+import dev.perase.io.SafeTensors;
+import dev.perase.pipeline.GenerateSettings;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.Torch;
+import dev.perase.world.Concept;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * An attack run over a prompt file ({@code perase attack}): every prompt is attacked with
+ * UnlearnDiff or P4D ({@link PromptAttack}) on the base model with the settings' mask or weights
+ * applied, θ* being the base model itself.
+ *
+ * <p>Two phases: (1) with no edit, θ*'s reference run of every prompt ({@link Reference}); (2) with
+ * the edit applied, per prompt the pre-attack image and verdict, then the attempts. Output folder:
+ *
+ * <ul>
+ *   <li>{@code config.json}: the settings, the model hash, the detector's fingerprint, SHA-256 of
+ *       every input file and the run key they make up;
+ *   <li>{@code prompts/NNNN/}: for prompt row NNNN, {@code reference.png} (θ*'s image), {@code
+ *       reference.safetensors} (θ*'s latents), {@code pre_attack.png}, {@code attempt_JJ.png} and
+ *       {@code attempts.json} (per attempt: timestep, loss per iteration, adversarial tokens and
+ *       prompt, detector scores, image);
+ *   <li>{@code results.json} ({@link AttackResults}) and {@code results.csv}: per prompt success,
+ *       the skipped prompts, the CER before and under attack;
+ *   <li>{@code timing.json}: seconds per prompt and the share of generation and optimisation;
+ *   <li>{@code per_prompt.jsonl}: the journal (one line per finished prompt) that makes the run
+ *       resumable: started again with the same settings it goes on at the next prompt.
+ * </ul>
+ *
+ * Prompts whose tokens with the k adversarial ones exceed the tokenizer's limit are skipped and
+ * listed. Every file is written to a temporary name and renamed into place.
+ */
+public final class AttackRun {
+  public static final String CONFIG = "config.json";
+  public static final String RESULTS = "results.json";
+  public static final String RESULTS_CSV = "results.csv";
+  public static final String TIMING = "timing.json";
+  public static final String JOURNAL = "per_prompt.jsonl";
+  public static final String PROMPTS = "prompts";
+  public static final String ATTEMPTS = "attempts.json";
+  static final String REFERENCE = "reference.safetensors";
+  static final String REFERENCE_PNG = "reference.png";
+  static final String PRE_ATTACK_PNG = "pre_attack.png";
+
+  /** Changes when the format of the run's files does, so that old folders are not mixed in. */
+  static final String FORMAT = "perase attack 1";
+
+  private static final ObjectWriter LINE =
+      Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
+
+  private AttackRun() {}
+
+  /** Progress of a run, for progress bars; and the end of each prompt. */
+  public interface Listener {
+    /** A phase starts: {@code references} or {@code attack}, with its total in {@code unit}s. */
+    void phase(String name, long total, String unit);
+
+    /** Done so far in the current phase (resumed prompts count as done). */
+    void progress(long done);
+
+    /** Attempt {@code attempt} of {@code attempts} of the current prompt starts (1-based). */
+    default void attempt(int attempt, int attempts) {}
+
+    /** A prompt's attack is finished and journalled. */
+    default void promptDone(PromptAttackResult result) {}
+
+    Listener NONE =
+        new Listener() {
+          @Override
+          public void phase(String name, long total, String unit) {}
+
+          @Override
+          public void progress(long done) {}
+        };
+  }
+
+  /** One journal line: a prompt's result and its timing. */
+  record JournalLine(
+      @JsonProperty("result") PromptAttackResult result,
+      @JsonProperty("timing") PromptTiming timing) {}
+
+  /**
+   * Loads the model and the world's detector named by the settings and runs the attack. The concept
+   * is {@code s.concept()}, else the CSV's {@code concept} column.
+   */
+  public static AttackResults run(AttackSettings s, Listener listener) {
+    if (s.model() == null || s.detector() == null) {
+      throw new BadInputException("an attack needs a model folder and a detector folder");
+    }
+    List<PromptRow> rows = PromptCsv.read(s.prompts());
+    Concept concept = Evaluation.conceptOf(s.concept(), rows, s.prompts());
+    try (StableDiffusion sd = StableDiffusion.load(s.model());
+        NDManager detectorManager = Torch.newManager()) {
+      Detector detector =
+          WorldConceptDetector.load(s.detector(), detectorManager, concept, s.rule());
+      return run(sd, detector, s, listener);
+    }
+  }
+
+  /**
+   * Attacks every prompt of the settings' file on {@code sd} (the base model θ*; the settings' mask
+   * or weights are applied for phase 2 and removed after it) with {@code detector}. The settings'
+   * model, detector, concept and rule are only recorded.
+   */
+  public static AttackResults run(
+      StableDiffusion sd, Detector detector, AttackSettings s, Listener listener) {
+    detector.rule().check(detector.heads(), detector.concept());
+    List<PromptRow> rows = PromptCsv.read(s.prompts());
+    if (rows.isEmpty()) {
+      throw new BadInputException(s.prompts() + " has no prompts");
+    }
+    String modelHash = sd.layout().modelHash();
+    int size =
+        s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
+    if (size % sd.latentFactor() != 0) {
+      throw new BadInputException("--size must be a multiple of " + sd.latentFactor());
+    }
+    AttemptSchedule schedule = AttemptSchedule.of(sd.scheduler(), s.steps(), s.attempts());
+    List<Long> excluded = AdversarialTokens.excludedIds(sd.tokenizer(), s.excludedWords());
+    boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), s.excludedWords());
+    Path out = s.out();
+
+    // 1. which prompts fit k more tokens
+    Map<Integer, PromptLayout> layouts = new TreeMap<>();
+    List<AttackResults.SkippedPrompt> skipped = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      PromptLayout layout = new PromptLayout(sd.tokenizer(), rows.get(i).prompt(), s.tokens());
+      if (layout.fits()) {
+        layouts.put(i, layout);
+      } else {
+        skipped.add(
+            new AttackResults.SkippedPrompt(
+                i,
+                rows.get(i).caseNumber(),
+                rows.get(i).prompt(),
+                layout.promptTokens(),
+                sd.tokenizer().maxLength()));
+      }
+    }
+    if (layouts.isEmpty()) {
+      throw new BadInputException(
+          "every prompt of "
+              + s.prompts()
+              + " is too long to take "
+              + s.tokens()
+              + " adversarial tokens within the tokenizer's limit of "
+              + sd.tokenizer().maxLength()
+              + " tokens");
+    }
+
+    // 2. config.json and the run key; refuse to mix two runs in one folder
+    Map<String, String> inputs = new LinkedHashMap<>();
+    inputs.put("format", FORMAT);
+    inputs.put("model_hash", modelHash);
+    inputs.put("detector", detector.name());
+    inputs.put("detector_fingerprint", detector.fingerprint());
+    inputs.put("concept", detector.concept());
+    inputs.put("rule", detector.rule().text());
+    inputs.put("method", s.method().label());
+    inputs.put("tokens", Integer.toString(s.tokens()));
+    inputs.put("iterations", Integer.toString(s.iterations()));
+    inputs.put("steps", Integer.toString(s.steps()));
+    inputs.put("attempts", Integer.toString(s.attempts()));
+    inputs.put("learning_rate", Double.toString(s.learningRate()));
+    inputs.put("weight_decay", Double.toString(s.weightDecay()));
+    inputs.put("relaxation", s.relaxation().label());
+    inputs.put("excluded_tokens", excluded.toString());
+    inputs.put("image_size", Integer.toString(size));
+    inputs.put("edit", s.editKind());
+    inputs.put("prompts_sha256", sha256File(s.prompts()));
+    if (s.mask() != null) {
+      inputs.put("mask_sha256", sha256File(s.mask()));
+    }
+    if (s.weights() != null) {
+      inputs.put("weights_sha256", sha256File(s.weights()));
+    }
+    String runKey = sha256(inputs.toString());
+    prepareFolder(out, runKey);
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("command", "attack");
+    config.put("perase_version", s.peraseVersion());
+    config.put("settings", s);
+    config.put("attempt_timesteps", schedule.timesteps());
+    config.put("attempt_ddim_indices", schedule.ddimIndices());
+    config.put("inputs", inputs);
+    config.put("run_key", runKey);
+    Json.write(out.resolve(CONFIG), config);
+    Map<Integer, JournalLine> done = readJournal(out, rows);
+    rewriteJournal(out.resolve(JOURNAL), done);
+
+    // 3. phase 1, no edit: θ*'s reference run of every prompt still to attack
+    boolean targets = s.method() == AttackMethod.P4D;
+    Map<Integer, Double> referenceSeconds = new TreeMap<>();
+    listener.phase("references", layouts.size(), "prompt");
+    long count = 0;
+    for (int i : layouts.keySet()) {
+      if (!done.containsKey(i)) {
+        referenceSeconds.put(
+            i, ensureReference(sd, rows.get(i), i, schedule, size, targets, runKey, out));
+      }
+      listener.progress(++count);
+    }
+
+    // 4. phase 2, edit applied: pre-attack verdict and attempts
+    List<PromptAttackResult> results = new ArrayList<>();
+    List<PromptTiming> timings = new ArrayList<>();
+    listener.phase("attack", layouts.size(), "prompt");
+    count = 0;
+    try (ModelEdit edit = applyEdit(sd, s, modelHash)) {
+      for (Map.Entry<Integer, PromptLayout> e : layouts.entrySet()) {
+        int i = e.getKey();
+        JournalLine line = done.get(i);
+        if (line == null) {
+          line =
+              attackPrompt(
+                  sd,
+                  detector,
+                  s,
+                  rows.get(i),
+                  i,
+                  e.getValue(),
+                  schedule,
+                  size,
+                  allowed,
+                  runKey,
+                  referenceSeconds.getOrDefault(i, 0.0),
+                  out,
+                  listener);
+          appendJournal(out.resolve(JOURNAL), line);
+          listener.promptDone(line.result());
+        }
+        results.add(line.result());
+        timings.add(line.timing());
+        listener.progress(++count);
+      }
+    }
+
+    // 5. outputs
+    int flaggedBefore = 0;
+    int broken = 0;
+    for (PromptAttackResult r : results) {
+      flaggedBefore += r.preAttackFlagged() ? 1 : 0;
+      broken += r.broken() ? 1 : 0;
+    }
+    int n = results.size();
+    List<Integer> timesteps = new ArrayList<>();
+    for (int t : schedule.timesteps()) {
+      timesteps.add(t);
+    }
+    AttackResults summary =
+        new AttackResults(
+            s.method(),
+            detector.concept(),
+            detector.name(),
+            detector.rule(),
+            s.editKind(),
+            s.tokens(),
+            s.iterations(),
+            s.steps(),
+            timesteps,
+            s.relaxation(),
+            excluded.size(),
+            rows.size(),
+            n,
+            new ConceptErasureRate(n, flaggedBefore, (n - flaggedBefore) / (double) n),
+            new ConceptErasureRate(n, broken, (n - broken) / (double) n),
+            skipped,
+            results);
+    Json.write(out.resolve(RESULTS), summary);
+    AtomicFile.writeString(out.resolve(RESULTS_CSV), csv(results));
+    Json.write(out.resolve(TIMING), AttackTiming.of(timings));
+    return summary;
+  }
+
+  /** The relative folder of prompt row i: {@code prompts/0003}. */
+  public static String folder(int index) {
+    return PROMPTS + "/" + String.format("%04d", index);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Phases
+
+  /** Makes θ*'s reference of row i unless a valid one is on disk; returns the seconds it took. */
+  private static double ensureReference(
+      StableDiffusion sd,
+      PromptRow row,
+      int index,
+      AttemptSchedule schedule,
+      int size,
+      boolean targets,
+      String runKey,
+      Path out) {
+    Path dir = out.resolve(folder(index));
+    Path file = dir.resolve(REFERENCE);
+    String key = referenceKey(runKey, row);
+    try (NDManager m = Torch.newManager()) {
+      if (Reference.read(file, key, targets, m) != null) {
+        return referenceSeconds(file);
+      }
+      long t0 = System.nanoTime();
+      Reference ref = Reference.compute(sd, row, schedule, size, targets, m);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      Png.write(dir.resolve(REFERENCE_PNG), ref.image());
+      ref.write(file, key, seconds);
+      return seconds;
+    }
+  }
+
+  private static double referenceSeconds(Path file) {
+    try (SafeTensors st = SafeTensors.open(file)) {
+      return Double.parseDouble(st.metadata().getOrDefault(Reference.SECONDS, "0"));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** The key a reference file is valid for: the run and the row. */
+  private static String referenceKey(String runKey, PromptRow row) {
+    return sha256(runKey + "\n" + row.seed() + "\t" + row.guidance() + "\t" + row.prompt());
+  }
+
+  private static JournalLine attackPrompt(
+      StableDiffusion sd,
+      Detector detector,
+      AttackSettings s,
+      PromptRow row,
+      int index,
+      PromptLayout layout,
+      AttemptSchedule schedule,
+      int size,
+      boolean[] allowed,
+      String runKey,
+      double referenceSeconds,
+      Path out,
+      Listener listener) {
+    String folder = folder(index);
+    Path dir = out.resolve(folder);
+    boolean targets = s.method() == AttackMethod.P4D;
+    try (NDManager m = Torch.newManager()) {
+      Reference ref = Reference.read(dir.resolve(REFERENCE), referenceKey(runKey, row), targets, m);
+      if (ref == null) {
+        throw new IllegalStateException("the reference of prompt " + index + " is missing");
+      }
+      // 1. the attacked model's image of the prompt itself
+      long t0 = System.nanoTime();
+      GenerateSettings g =
+          new GenerateSettings(
+              row.prompt(), null, row.seed(), s.steps(), (float) row.guidance(), size, size, 1);
+      NDArray image = sd.generate(g, m, null).images();
+      double preSeconds = (System.nanoTime() - t0) / 1e9;
+      long t1 = System.nanoTime();
+      Verdict pre = detector.detect(image).get(0);
+      double detectSeconds = (System.nanoTime() - t1) / 1e9;
+      Png.write(dir.resolve(PRE_ATTACK_PNG), image);
+      Map<String, String> preTop = PromptAttack.topLabels(detector, pre);
+
+      // 2. the attempts, unless the prompt is broken already
+      List<AttemptResult> attempts = List.of();
+      double optimisation = 0;
+      double generation = 0;
+      if (!pre.flagged()) {
+        AttackObjective objective = AttackObjective.of(s.method(), sd, ref, schedule, row.seed());
+        PromptAttack.Outcome o =
+            PromptAttack.run(
+                sd,
+                detector,
+                objective,
+                layout,
+                schedule,
+                row,
+                size,
+                allowed,
+                s,
+                folder + "/",
+                new PromptAttack.Observer() {
+                  @Override
+                  public void iteration(
+                      int attempt, int iteration, float loss, AdversarialTokens tokens) {
+                    if (iteration == 0) {
+                      listener.attempt(attempt + 1, schedule.size());
+                    }
+                  }
+
+                  @Override
+                  public void attempt(AttemptResult result, NDArray attemptImage) {
+                    Png.write(out.resolve(result.image()), attemptImage);
+                  }
+                });
+        attempts = o.attempts();
+        optimisation = o.optimisationSeconds();
+        generation = o.generationSeconds();
+        detectSeconds += o.detectorSeconds();
+      }
+      Json.write(dir.resolve(ATTEMPTS), attempts);
+
+      // 3. the prompt's result
+      int brokenAt = pre.flagged() ? 0 : -1;
+      for (AttemptResult a : attempts) {
+        if (a.flagged()) {
+          brokenAt = a.attempt();
+          break;
+        }
+      }
+      AttemptResult last = attempts.isEmpty() ? null : attempts.get(attempts.size() - 1);
+      PromptAttackResult result =
+          new PromptAttackResult(
+              index,
+              row.caseNumber(),
+              row.prompt(),
+              row.seed(),
+              row.guidance(),
+              pre.flagged(),
+              pre.conceptScore(),
+              preTop,
+              brokenAt >= 0,
+              brokenAt,
+              attempts.size(),
+              last == null ? null : last.adversarialPrompt(),
+              last == null ? List.of() : last.adversarialIds(),
+              folder);
+      PromptTiming timing =
+          new PromptTiming(
+              index,
+              referenceSeconds,
+              preSeconds,
+              optimisation,
+              generation,
+              detectSeconds,
+              attempts.size());
+      return new JournalLine(result, timing);
+    }
+  }
+
+  private static ModelEdit applyEdit(StableDiffusion sd, AttackSettings s, String modelHash) {
+    if (s.mask() != null) {
+      return ModelEdit.mask(sd.unet().params(), modelHash, s.mask());
+    }
+    if (s.weights() != null) {
+      return ModelEdit.weights(sd.unet().params(), modelHash, s.weights());
+    }
+    return ModelEdit.none(sd.unet().params());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Folder, journal, CSV
+
+  /** Creates the folder; refuses one whose journal belongs to another run (another run key). */
+  private static void prepareFolder(Path out, String runKey) {
+    try {
+      Files.createDirectories(out.resolve(PROMPTS));
+    } catch (IOException e) {
+      throw new BadInputException(
+          "cannot create the output folder " + out + ": " + e.getMessage(), e);
+    }
+    Path config = out.resolve(CONFIG);
+    if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
+      String previous;
+      try {
+        previous = Json.MAPPER.readTree(config.toFile()).path("run_key").asText("");
+      } catch (IOException e) {
+        previous = "";
+      }
+      if (!previous.equals(runKey)) {
+        throw new BadInputException(
+            out
+                + " holds the results of another attack (other model, edit, detector, prompts or"
+                + " settings); choose another --out or delete that folder");
+      }
+    }
+  }
+
+  /**
+   * The journal's lines that still hold: their row is unchanged and their {@code attempts.json}
+   * exists. A torn last line (a crash mid-write) is dropped.
+   */
+  private static Map<Integer, JournalLine> readJournal(Path out, List<PromptRow> rows) {
+    Path journal = out.resolve(JOURNAL);
+    Map<Integer, JournalLine> done = new TreeMap<>();
+    if (!Files.exists(journal)) {
+      return done;
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + journal + ": " + e.getMessage(), e);
+    }
+    for (String text : lines) {
+      JournalLine line;
+      try {
+        line = Json.MAPPER.readValue(text, JournalLine.class);
+      } catch (JsonProcessingException e) {
+        continue;
+      }
+      PromptAttackResult r = line.result();
+      if (r == null || line.timing() == null || r.index() < 0 || r.index() >= rows.size()) {
+        continue;
+      }
+      PromptRow row = rows.get(r.index());
+      boolean same =
+          row.caseNumber() == r.caseNumber()
+              && row.prompt().equals(r.prompt())
+              && row.seed() == r.seed()
+              && row.guidance() == r.guidance();
+      if (same && Files.isRegularFile(out.resolve(r.folder()).resolve(ATTEMPTS))) {
+        done.put(r.index(), line);
+      }
+    }
+    return done;
+  }
+
+  /** Rewrites the journal with only its valid lines, so that appends follow a whole line. */
+  private static void rewriteJournal(Path journal, Map<Integer, JournalLine> done) {
+    StringBuilder sb = new StringBuilder();
+    for (JournalLine l : done.values()) {
+      sb.append(line(l)).append('\n');
+    }
+    AtomicFile.writeString(journal, sb.toString());
+  }
+
+  private static void appendJournal(Path journal, JournalLine l) {
+    try (FileChannel ch =
+        FileChannel.open(
+            journal,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND)) {
+      ch.write(ByteBuffer.wrap((line(l) + "\n").getBytes(StandardCharsets.UTF_8)));
+      ch.force(false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + journal + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String line(JournalLine l) {
+    try {
+      return LINE.writeValueAsString(l);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** index, case_number, prompt, seed, pre_attack_flagged, broken, broken_at, attempts, prompt. */
+  static String csv(List<PromptAttackResult> results) {
+    StringBuilder sb = new StringBuilder();
+    csvLine(
+        sb,
+        List.of(
+            "index",
+            "case_number",
+            "prompt",
+            "seed",
+            "guidance",
+            "pre_attack_flagged",
+            "broken",
+            "broken_at",
+            "attempts_run",
+            "adversarial_prompt"));
+    for (PromptAttackResult r : results) {
+      csvLine(
+          sb,
+          List.of(
+              Integer.toString(r.index()),
+              Integer.toString(r.caseNumber()),
+              r.prompt(),
+              Long.toString(r.seed()),
+              Double.toString(r.guidance()),
+              Boolean.toString(r.preAttackFlagged()),
+              Boolean.toString(r.broken()),
+              Integer.toString(r.brokenAt()),
+              Integer.toString(r.attemptsRun()),
+              r.adversarialPrompt() == null ? "" : r.adversarialPrompt()));
+    }
+    return sb.toString();
+  }
+
+  /** One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled. */
+  private static void csvLine(StringBuilder sb, List<String> fields) {
+    for (int i = 0; i < fields.size(); i++) {
+      if (i > 0) {
+        sb.append(',');
+      }
+      String v = fields.get(i);
+      if (v.indexOf(',') >= 0
+          || v.indexOf('"') >= 0
+          || v.indexOf('\n') >= 0
+          || v.indexOf('\r') >= 0) {
+        sb.append('"').append(v.replace("\"", "\"\"")).append('"');
+      } else {
+        sb.append(v);
+      }
+    }
+    sb.append("\r\n");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hashes
+
+  static String sha256(String text) {
+    return HexFormat.of().formatHex(digest().digest(text.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** SHA-256 (hex) of a file's bytes; a missing file is bad input. */
+  static String sha256File(Path file) {
+    MessageDigest sha = digest();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        sha.update(buf, 0, n);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new BadInputException("file not found: " + file);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  private static MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package dev.perase.attack;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.perase.eval.ConceptRule;
+import dev.perase.io.BadInputException;
+import dev.perase.world.ConceptKind;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Settings of one attack run ({@code perase attack}): the attack, the prompts, the model and its
+ * edit, the detector, and the budget of the discrete prompt optimisation (paper appendix B.2).
+ *
+ * @param method UnlearnDiff or P4D
+ * @param prompts the prompt CSV (UnlearnDiff or I2P layout); each row is attacked with its seed and
+ *     guidance
+ * @param mask a hard mask file to apply to the UNet (the attacked model is base ⊙ mask), or null
+ * @param weights a safetensors file of fine-tuned UNet tensors (ESD, AC, …), or null
+ * @param model the base model folder, the original model θ* (recorded only)
+ * @param detector the detector folder (recorded only), or null for a caller-supplied detector
+ * @param concept the concept, or null to take it from the CSV (recorded only)
+ * @param rule the detector rule (recorded only)
+ * @param tokens k, the adversarial tokens prepended to every prompt (paper: 5 for nudity, 3 for
+ *     styles and objects; {@link #defaultTokens})
+ * @param iterations Adam iterations per attempt (paper: 40)
+ * @param steps DDIM sampling steps of every image (paper: 50); the attempts' timesteps scale with
+ *     it ({@link AttemptSchedule})
+ * @param attempts attempts per prompt, at evenly spaced timesteps (paper: 10)
+ * @param learningRate Adam's learning rate (paper: 0.01)
+ * @param weightDecay Adam's L2 weight decay, added to the gradient as {@code torch.optim.Adam} does
+ *     (paper: 0.1)
+ * @param relaxation what the text encoder reads while the rows are optimised
+ * @param excludedWords words whose tokens the adversarial tokens may not take (e.g. the concept's
+ *     own words); the special tokens are always excluded
+ * @param imageSize height and width of the images in pixels, or 0 for the model's own size
+ * @param out the output folder
+ * @param peraseVersion the version of perase that runs it, for {@code config.json}
+ */
+public record AttackSettings(
+    @JsonProperty("method") AttackMethod method,
+    @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
+    @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
+    @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
+    @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("detector") @JsonSerialize(using = ToStringSerializer.class) Path detector,
+    @JsonProperty("concept") String concept,
+    @JsonProperty("rule") ConceptRule rule,
+    @JsonProperty("tokens") int tokens,
+    @JsonProperty("iterations") int iterations,
+    @JsonProperty("steps") int steps,
+    @JsonProperty("attempts") int attempts,
+    @JsonProperty("learning_rate") double learningRate,
+    @JsonProperty("weight_decay") double weightDecay,
+    @JsonProperty("relaxation") Relaxation relaxation,
+    @JsonProperty("excluded_words") List<String> excludedWords,
+    @JsonProperty("image_size") int imageSize,
+    @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
+    @JsonProperty("perase_version") String peraseVersion) {
+  public static final int DEFAULT_ITERATIONS = 40;
+  public static final int DEFAULT_STEPS = 50;
+  public static final double DEFAULT_LEARNING_RATE = 0.01;
+  public static final double DEFAULT_WEIGHT_DECAY = 0.1;
+
+  public AttackSettings {
+    if (method == null) {
+      throw new BadInputException("an attack method is required (--method unlearndiff|p4d)");
+    }
+    if (prompts == null) {
+      throw new BadInputException("a prompt file is required (--prompts FILE.csv)");
+    }
+    if (out == null) {
+      throw new BadInputException("an output folder is required (--out DIR)");
+    }
+    if (mask != null && weights != null) {
+      throw new BadInputException(
+          "give either --mask or --weights: an attack targets one edit of the base model");
+    }
+    if (tokens < 1 || tokens > 20) {
+      throw new BadInputException("--tokens must be between 1 and 20, got " + tokens);
+    }
+    if (iterations < 1 || iterations > 10_000) {
+      throw new BadInputException("--iterations must be between 1 and 10000, got " + iterations);
+    }
+    if (steps < 1 || steps > 1000) {
+      throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
+    }
+    if (attempts < 1 || attempts > 1000) {
+      throw new BadInputException("--attempts must be between 1 and 1000, got " + attempts);
+    }
+    if (!(learningRate > 0 && learningRate < 10)) {
+      throw new BadInputException("the learning rate must be in (0, 10), got " + learningRate);
+    }
+    if (!(weightDecay >= 0 && weightDecay < 10)) {
+      throw new BadInputException("the weight decay must be in [0, 10), got " + weightDecay);
+    }
+    if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
+      throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
+    }
+    if (rule == null) {
+      rule = ConceptRule.TOP1;
+    }
+    if (relaxation == null) {
+      relaxation = Relaxation.SAMPLED;
+    }
+    excludedWords = excludedWords == null ? List.of() : List.copyOf(excludedWords);
+  }
+
+  /**
+   * The paper's k for a concept kind: 5 for the nudity-like implicit concept (the world's colours),
+   * 3 for styles and objects.
+   */
+  public static int defaultTokens(ConceptKind kind) {
+    return kind == ConceptKind.COLOR ? 5 : 3;
+  }
+
+  /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */
+  public String editKind() {
+    return mask != null ? "mask" : weights != null ? "weights" : "none";
+  }
+}

@@ -1,0 +1,257 @@
+package dev.perase.cli;
+
+import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackResults;
+import dev.perase.attack.AttackRun;
+import dev.perase.attack.AttackSettings;
+import dev.perase.attack.AttemptSchedule;
+import dev.perase.attack.Relaxation;
+import dev.perase.eval.ConceptRule;
+import dev.perase.eval.Evaluation;
+import dev.perase.io.BadInputException;
+import dev.perase.io.PromptCsv;
+import dev.perase.world.Concept;
+import dev.perase.world.Wording;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "attack",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Attacks a model with adversarial prompts (paper appendix B.2): k optimised tokens are"
+          + " prepended to each prompt of a CSV, with UnlearnDiff (match the original model's image"
+          + " of the prompt) or P4D (match the original model's noise predictions). Each prompt"
+          + " gets up to --attempts attempts at timesteps spread over the --steps DDIM steps; after"
+          + " each, an image of the adversarial prompt goes to the concept detector, and the prompt"
+          + " is broken at the first flagged image (or when the prompt alone is flagged already).",
+      "The original model is --model itself; the attacked model is --model with --mask or"
+          + " --weights applied (neither: the base model).",
+      "Writes OUT/config.json, OUT/prompts/NNNN/ (reference, pre-attack and attempt images,"
+          + " attempts.json), OUT/results.json and results.csv (per-prompt success, CER before and"
+          + " under attack, skipped prompts) and OUT/timing.json; an interrupted run goes on at the"
+          + " next prompt when started again with the same settings."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  ./perase attack --method unlearndiff \\",
+      "      --prompts models/world/prompts/star.csv --steps 20 \\",
+      "      --mask out/pesd-star/mask.safetensors --out out/attack/star-pesd-ud",
+      "  ./perase attack --method p4d --prompts models/world/prompts/red.csv \\",
+      "      --weights out/esd-red/unet.safetensors --steps 20 \\",
+      "      --out out/attack/red-esd-p4d",
+      "",
+      "Attempt timesteps: N steps, A attempts, stride s = max(1, N / A);",
+      "  attempt j (0-based) sits at loop index N - 1 - s/2 - j*s, least noisy",
+      "  first: N = 50 gives t = 41, 141, ..., 941 (the paper's 10 attempts,",
+      "  5 steps apart).",
+      "Default --tokens: 5 for colours (the world's nudity-like concept),",
+      "  3 for shapes and styles."
+    })
+final class AttackCommand implements Callable<Integer> {
+  @Option(
+      names = "--method",
+      required = true,
+      description = "unlearndiff or p4d.",
+      converter = MethodConverter.class)
+  AttackMethod method;
+
+  @Option(
+      names = "--prompts",
+      required = true,
+      description = "Prompt CSV (UnlearnDiff or I2P layout).")
+  Path prompts;
+
+  @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
+  Path mask;
+
+  @Option(
+      names = "--weights",
+      description =
+          "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
+  Path weights;
+
+  @Option(
+      names = "--model",
+      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
+  Path model = Defaults.model();
+
+  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
+  Path detector = Defaults.detector();
+
+  @Option(
+      names = "--concept",
+      description =
+          "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
+  String concept;
+
+  @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
+  String rule = "top1";
+
+  @Option(
+      names = "--tokens",
+      description = "Adversarial tokens k (default: 5 for colours, 3 for shapes and styles).")
+  Integer tokens;
+
+  @Option(
+      names = "--iterations",
+      description = "Adam iterations per attempt (default: ${DEFAULT-VALUE}).")
+  int iterations = AttackSettings.DEFAULT_ITERATIONS;
+
+  @Option(names = "--steps", description = "DDIM steps of every image (default: ${DEFAULT-VALUE}).")
+  int steps = AttackSettings.DEFAULT_STEPS;
+
+  @Option(names = "--attempts", description = "Attempts per prompt (default: ${DEFAULT-VALUE}).")
+  int attempts = AttemptSchedule.PAPER_ATTEMPTS;
+
+  @Option(
+      names = "--relaxation",
+      description =
+          "What the text encoder reads while optimising: sampled (one-hot tokens drawn from the"
+              + " rows, straight-through gradient, as the UnlearnDiff code) or soft (the rows'"
+              + " mean embedding) (default: ${DEFAULT-VALUE}).")
+  String relaxation = Relaxation.SAMPLED.label();
+
+  @Option(
+      names = "--exclude-concept-words",
+      description =
+          "Forbid the adversarial tokens the concept's own words (its name and one-word"
+              + " synonyms: red, crimson, scarlet, ...).")
+  boolean excludeConceptWords;
+
+  @Option(
+      names = "--size",
+      description = "Image height and width in pixels (default: the model's own size).")
+  int size = 0;
+
+  @Option(names = "--out", required = true, description = "Output folder.")
+  Path out;
+
+  @Override
+  public Integer call() {
+    if (mask != null && weights != null) {
+      throw new BadInputException(
+          "give either --mask or --weights: an attack targets one edit of the base model");
+    }
+    Concept c = Evaluation.conceptOf(concept, PromptCsv.read(prompts), prompts);
+    int k = tokens != null ? tokens : AttackSettings.defaultTokens(c.kind());
+    AttackSettings s =
+        new AttackSettings(
+            method,
+            prompts,
+            mask,
+            weights,
+            model,
+            detector,
+            c.name(),
+            ConceptRule.parse(rule),
+            k,
+            iterations,
+            steps,
+            attempts,
+            AttackSettings.DEFAULT_LEARNING_RATE,
+            AttackSettings.DEFAULT_WEIGHT_DECAY,
+            Relaxation.parse(relaxation),
+            excludeConceptWords ? conceptWords(c) : List.of(),
+            size,
+            out,
+            Defaults.VERSION);
+    Bars bars = new Bars();
+    AttackResults r;
+    try {
+      r = AttackRun.run(s, bars);
+    } finally {
+      bars.close();
+    }
+    for (AttackResults.SkippedPrompt p : r.skipped()) {
+      System.out.printf(
+          Locale.ROOT,
+          "skipped prompt %d (case %d): %d tokens + %d adversarial exceed the limit of %d%n",
+          p.index(),
+          p.caseNumber(),
+          p.tokens(),
+          r.tokens(),
+          p.limit());
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%s on %s (%s): CER %.4f before the attack, %.4f under attack (%d of %d prompts broken)%n",
+        r.method().label(),
+        r.concept(),
+        r.edit(),
+        r.preAttack().rate(),
+        r.underAttack().rate(),
+        r.underAttack().flagged(),
+        r.attacked());
+    System.out.println("wrote " + out.resolve(AttackRun.RESULTS));
+    return 0;
+  }
+
+  /** The concept's name and its one-word wordings (nouns, adjectives, names). */
+  static List<String> conceptWords(Concept c) {
+    List<String> words = new ArrayList<>();
+    words.add(c.ownWord());
+    for (Wording w : c.wordings()) {
+      boolean oneWord = !w.text().contains(" ");
+      boolean slot =
+          w.slot() == Wording.Slot.NOUN
+              || w.slot() == Wording.Slot.ADJ
+              || w.slot() == Wording.Slot.NAME;
+      if (oneWord && slot && !words.contains(w.text().toLowerCase(Locale.ROOT))) {
+        words.add(w.text().toLowerCase(Locale.ROOT));
+      }
+    }
+    return words;
+  }
+
+  static final class MethodConverter implements picocli.CommandLine.ITypeConverter<AttackMethod> {
+    @Override
+    public AttackMethod convert(String value) {
+      try {
+        return AttackMethod.parse(value);
+      } catch (BadInputException e) {
+        throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** One progress bar per phase; the attempt of the current prompt as its extra message. */
+  private static final class Bars implements AttackRun.Listener {
+    private ProgressBar bar;
+
+    @Override
+    public void phase(String name, long total, String unit) {
+      close();
+      bar = Progress.bar(name, total, unit);
+    }
+
+    @Override
+    public void progress(long done) {
+      if (bar != null) {
+        bar.stepTo(done);
+        bar.setExtraMessage("");
+      }
+    }
+
+    @Override
+    public void attempt(int attempt, int attempts) {
+      if (bar != null) {
+        bar.setExtraMessage("attempt " + attempt + "/" + attempts);
+      }
+    }
+
+    void close() {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+    }
+  }
+}
