@@ -24,7 +24,6 @@ import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,10 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -203,14 +199,14 @@ public final class AttackRun {
     inputs.put("excluded_tokens", excluded.toString());
     inputs.put("image_size", Integer.toString(size));
     inputs.put("edit", s.editKind());
-    inputs.put("prompts_sha256", sha256File(s.prompts()));
+    inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
     if (s.mask() != null) {
-      inputs.put("mask_sha256", sha256File(s.mask()));
+      inputs.put("mask_sha256", dev.perase.io.Hashes.sha256File(s.mask()));
     }
     if (s.weights() != null) {
-      inputs.put("weights_sha256", sha256File(s.weights()));
+      inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
     }
-    String runKey = sha256(inputs.toString());
+    String runKey = dev.perase.io.Hashes.sha256(inputs.toString());
     prepareFolder(out, runKey);
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("command", "attack");
@@ -352,7 +348,7 @@ public final class AttackRun {
 
   /** The key a reference file is valid for: the run and the row. */
   private static String referenceKey(String runKey, PromptRow row) {
-    return sha256(runKey + "\n" + row.seed() + "\t" + row.guidance() + "\t" + row.prompt());
+    return dev.perase.io.Hashes.sha256(runKey + "\n" + row.seed() + "\t" + row.guidance() + "\t" + row.prompt());
   }
 
   private static JournalLine attackPrompt(
@@ -579,7 +575,7 @@ public final class AttackRun {
   /** index, case_number, prompt, seed, pre_attack_flagged, broken, broken_at, attempts, prompt. */
   static String csv(List<PromptAttackResult> results) {
     StringBuilder sb = new StringBuilder();
-    csvLine(
+    dev.perase.io.Csv.record(
         sb,
         List.of(
             "index",
@@ -593,7 +589,7 @@ public final class AttackRun {
             "attempts_run",
             "adversarial_prompt"));
     for (PromptAttackResult r : results) {
-      csvLine(
+      dev.perase.io.Csv.record(
           sb,
           List.of(
               Integer.toString(r.index()),
@@ -608,55 +604,5 @@ public final class AttackRun {
               r.adversarialPrompt() == null ? "" : r.adversarialPrompt()));
     }
     return sb.toString();
-  }
-
-  /** One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled. */
-  private static void csvLine(StringBuilder sb, List<String> fields) {
-    for (int i = 0; i < fields.size(); i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      String v = fields.get(i);
-      if (v.indexOf(',') >= 0
-          || v.indexOf('"') >= 0
-          || v.indexOf('\n') >= 0
-          || v.indexOf('\r') >= 0) {
-        sb.append('"').append(v.replace("\"", "\"\"")).append('"');
-      } else {
-        sb.append(v);
-      }
-    }
-    sb.append("\r\n");
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Hashes
-
-  static String sha256(String text) {
-    return HexFormat.of().formatHex(digest().digest(text.getBytes(StandardCharsets.UTF_8)));
-  }
-
-  /** SHA-256 (hex) of a file's bytes; a missing file is bad input. */
-  static String sha256File(Path file) {
-    MessageDigest sha = digest();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        sha.update(buf, 0, n);
-      }
-    } catch (java.nio.file.NoSuchFileException e) {
-      throw new BadInputException("file not found: " + file);
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-    return HexFormat.of().formatHex(sha.digest());
-  }
-
-  private static MessageDigest digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime has SHA-256", e);
-    }
   }
 }

@@ -22,16 +22,12 @@ import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -227,17 +223,17 @@ public final class Evaluation {
     inputs.put("steps", Integer.toString(s.steps()));
     inputs.put("image_size", Integer.toString(size));
     inputs.put("edit", s.editKind());
-    inputs.put("prompts_sha256", sha256File(s.prompts()));
+    inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
     if (s.mask() != null) {
-      inputs.put("mask_sha256", sha256File(s.mask()));
+      inputs.put("mask_sha256", dev.perase.io.Hashes.sha256File(s.mask()));
     }
     if (s.weights() != null) {
-      inputs.put("weights_sha256", sha256File(s.weights()));
+      inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
     }
     if (retain != null) {
-      inputs.put("retain_sha256", sha256File(s.retain()));
+      inputs.put("retain_sha256", dev.perase.io.Hashes.sha256File(s.retain()));
     }
-    String runKey = sha256(inputs.toString());
+    String runKey = dev.perase.io.Hashes.sha256(inputs.toString());
     prepareFolder(out, runKey);
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("command", "evaluate");
@@ -516,7 +512,7 @@ public final class Evaluation {
           .append(r.prompt())
           .append('\n');
     }
-    String hash = sha256(key.toString());
+    String hash = dev.perase.io.Hashes.sha256(key.toString());
     Path dir = cache.resolve("retain-base-" + hash.substring(0, 16));
     Path file = dir.resolve(FEATURES);
     float[][] cached = readFeatures(file, hash, retain.size());
@@ -655,7 +651,7 @@ public final class Evaluation {
       header.add("top_" + h.name());
     }
     header.add("image");
-    csvLine(sb, header);
+    dev.perase.io.Csv.record(sb, header);
     for (PromptResult r : results) {
       List<String> f = new ArrayList<>();
       f.add(Integer.toString(r.index()));
@@ -669,55 +665,8 @@ public final class Evaluation {
         f.add(r.topLabels().getOrDefault(h.name(), ""));
       }
       f.add(r.image());
-      csvLine(sb, f);
+      dev.perase.io.Csv.record(sb, f);
     }
     return sb.toString();
-  }
-
-  /** One RFC 4180 record: fields with a comma, quote or line break are quoted, quotes doubled. */
-  private static void csvLine(StringBuilder sb, List<String> fields) {
-    for (int i = 0; i < fields.size(); i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      String v = fields.get(i);
-      if (v.indexOf(',') >= 0
-          || v.indexOf('"') >= 0
-          || v.indexOf('\n') >= 0
-          || v.indexOf('\r') >= 0) {
-        sb.append('"').append(v.replace("\"", "\"\"")).append('"');
-      } else {
-        sb.append(v);
-      }
-    }
-    sb.append("\r\n");
-  }
-
-  static String sha256(String text) {
-    return HexFormat.of().formatHex(digest().digest(text.getBytes(StandardCharsets.UTF_8)));
-  }
-
-  /** SHA-256 (hex) of a file's bytes; a missing file is bad input. */
-  static String sha256File(Path file) {
-    MessageDigest sha = digest();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        sha.update(buf, 0, n);
-      }
-    } catch (java.nio.file.NoSuchFileException e) {
-      throw new BadInputException("file not found: " + file);
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-    return HexFormat.of().formatHex(sha.digest());
-  }
-
-  private static MessageDigest digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime has SHA-256", e);
-    }
   }
 }

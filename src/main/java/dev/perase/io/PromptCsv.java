@@ -153,7 +153,7 @@ public final class PromptCsv {
     List<String> header =
         new ArrayList<>(List.of("case_number", "prompt", "evaluation_seed", "evaluation_guidance"));
     header.addAll(extraCols);
-    line(sb, header);
+    Csv.record(sb, header);
     for (PromptRow r : rows) {
       List<String> f = new ArrayList<>(header.size());
       f.add(Integer.toString(r.caseNumber()));
@@ -163,30 +163,9 @@ public final class PromptCsv {
       for (String c : extraCols) {
         f.add(r.extra().getOrDefault(c, ""));
       }
-      line(sb, f);
+      Csv.record(sb, f);
     }
     return sb.toString();
-  }
-
-  private static void line(StringBuilder sb, List<String> fields) {
-    for (int i = 0; i < fields.size(); i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      String v = fields.get(i);
-      boolean quote =
-          v.indexOf(',') >= 0
-              || v.indexOf('"') >= 0
-              || v.indexOf('\n') >= 0
-              || v.indexOf('\r') >= 0
-              || (!v.isEmpty() && v.strip().length() != v.length());
-      if (quote) {
-        sb.append('"').append(v.replace("\"", "\"\"")).append('"');
-      } else {
-        sb.append(v);
-      }
-    }
-    sb.append("\r\n");
   }
 
   private static String first(Map<String, Integer> col, List<String> names) {

@@ -173,8 +173,8 @@ class AttackRunTest {
       b.attach(m);
       new SafeTensorsWriter().put(CONV_OUT_BIAS, b.add(0.25f)).write(weightsFile);
     }
-    String maskSha = AttackRun.sha256File(maskFile);
-    String weightsSha = AttackRun.sha256File(weightsFile);
+    String maskSha = dev.perase.io.Hashes.sha256File(maskFile);
+    String weightsSha = dev.perase.io.Hashes.sha256File(weightsFile);
     String before = modelDigest();
 
     // with the edit applied, the attempt loop leaves values, masks and effective weights alone
@@ -223,8 +223,8 @@ class AttackRunTest {
             AttackRun.Listener.NONE);
     assertEquals("weights", w.edit());
     assertEquals(before, modelDigest());
-    assertEquals(maskSha, AttackRun.sha256File(maskFile));
-    assertEquals(weightsSha, AttackRun.sha256File(weightsFile));
+    assertEquals(maskSha, dev.perase.io.Hashes.sha256File(maskFile));
+    assertEquals(weightsSha, dev.perase.io.Hashes.sha256File(weightsFile));
   }
 
   /**
