@@ -317,7 +317,8 @@ public final class WorldModelTrainer {
   private void copyInto(SafeTensors st, String key, NDArray target) {
     try (NDManager tmp = manager.newSubManager()) {
       NDArray v = st.load(key, tmp);
-      target.set(v.toFloatArray());
+      // in place: NDArray.set(float[]) would repoint the tensor at a Java buffer that later dies
+      target.muli(0).addi(v);
     }
   }
 
