@@ -238,7 +238,7 @@ public final class AttackRun {
     List<PromptTiming> timings = new ArrayList<>();
     listener.phase("attack", layouts.size(), "prompt");
     count = 0;
-    try (ModelEdit edit = applyEdit(sd, s, modelHash)) {
+    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
       for (Map.Entry<Integer, PromptLayout> e : layouts.entrySet()) {
         int i = e.getKey();
         JournalLine line = done.get(i);
@@ -461,16 +461,6 @@ public final class AttackRun {
               attempts.size());
       return new JournalLine(result, timing);
     }
-  }
-
-  private static ModelEdit applyEdit(StableDiffusion sd, AttackSettings s, String modelHash) {
-    if (s.mask() != null) {
-      return ModelEdit.mask(sd.unet().params(), modelHash, s.mask());
-    }
-    if (s.weights() != null) {
-      return ModelEdit.weights(sd.unet().params(), modelHash, s.weights());
-    }
-    return ModelEdit.none(sd.unet().params());
   }
 
   // ---------------------------------------------------------------------------------------------

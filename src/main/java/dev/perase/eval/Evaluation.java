@@ -248,7 +248,7 @@ public final class Evaluation {
     List<PromptResult> results;
     int resumed;
     float[][] edited = null;
-    try (ModelEdit edit = applyEdit(sd, s, modelHash)) {
+    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
       Map<Integer, PromptResult> done = readJournal(out, rows);
       resumed = done.size();
       results = testPrompts(sd, detector, rows, s.steps(), size, out, done, listener);
@@ -297,16 +297,6 @@ public final class Evaluation {
             results);
     Json.write(out.resolve(RESULTS), result);
     return result;
-  }
-
-  private static ModelEdit applyEdit(StableDiffusion sd, EvaluateSettings s, String modelHash) {
-    if (s.mask() != null) {
-      return ModelEdit.mask(sd.unet().params(), modelHash, s.mask());
-    }
-    if (s.weights() != null) {
-      return ModelEdit.weights(sd.unet().params(), modelHash, s.weights());
-    }
-    return ModelEdit.none(sd.unet().params());
   }
 
   /**

@@ -32,6 +32,20 @@ public final class ModelEdit implements AutoCloseable {
     this.replaced = replaced;
   }
 
+  /**
+   * The edit a run asks for: the mask file when given, else the weights file, else none (callers
+   * refuse both at once when parsing options).
+   */
+  public static ModelEdit of(ParamSet unet, String modelHash, Path mask, Path weights) {
+    if (mask != null) {
+      return mask(unet, modelHash, mask);
+    }
+    if (weights != null) {
+      return weights(unet, modelHash, weights);
+    }
+    return none(unet);
+  }
+
   /** No edit: the base model. */
   public static ModelEdit none(ParamSet unet) {
     return new ModelEdit(unet, null, new LinkedHashMap<>());
