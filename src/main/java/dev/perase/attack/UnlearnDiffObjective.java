@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.perase.pipeline.StableDiffusion;
-import dev.perase.scheduler.DdpmSchedule;
+import dev.perase.scheduler.DdimScheduler;
 import dev.perase.tensor.Torch;
 
 /**
@@ -16,6 +16,8 @@ import dev.perase.tensor.Torch;
  *   ε ~ N(0, I) (fresh every iteration),   x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε
  *   L = mean (ε − ε_θ(x_t, c_adv, t))²
  * </pre>
+ *
+ * (for a v-prediction model the target is v = √ᾱ_t ε − √(1−ᾱ_t) x₀ instead of ε.)
  *
  * ε is drawn from torch's generator seeded per (prompt seed, attempt, iteration), so a run repeats.
  */
@@ -36,13 +38,14 @@ public final class UnlearnDiffObjective implements AttackObjective {
   @Override
   public NDArray loss(NDArray condition, int attempt, int iteration, NDManager scope) {
     int t = schedule.timestep(attempt);
-    DdpmSchedule ddpm = sd.scheduler().schedule();
+    DdimScheduler scheduler = sd.scheduler();
     NDArray x0 = reference.x0();
     Torch.seed(Seeds.derive(noiseSeed, Seeds.NOISE, attempt, iteration));
     NDArray noise = scope.randomNormal(x0.getShape());
-    NDArray xt = ddpm.addNoise(x0, noise, new int[] {t});
+    int[] ts = {t};
+    NDArray xt = scheduler.schedule().addNoise(x0, noise, ts);
     NDArray pred = sd.unet().forward(xt, scope.create(new float[] {t}), condition);
-    NDArray diff = pred.sub(noise);
+    NDArray diff = pred.sub(scheduler.target(x0, noise, ts));
     return diff.mul(diff).mean();
   }
 

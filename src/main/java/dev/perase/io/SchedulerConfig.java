@@ -12,8 +12,8 @@ import java.util.Arrays;
  * diffusers' {@code DDIMScheduler}. Keys a config omits take {@code DDIMScheduler.__init__}'s
  * defaults (diffusers 0.30), which is what {@code DDIMScheduler.from_pretrained} does too, also for
  * the {@code PNDMScheduler} configs that SD v1.x checkpoints ship. Settings perase does not
- * implement ({@code trained_betas}, {@code thresholding}, {@code rescale_betas_zero_snr}, a
- * prediction type other than epsilon) are refused instead of ignored, so a loaded schedule is never
+ * implement ({@code trained_betas}, {@code thresholding}, {@code rescale_betas_zero_snr}, the
+ * {@code sample} prediction type) are refused instead of ignored, so a loaded schedule is never
  * silently wrong.
  */
 public record SchedulerConfig(
@@ -55,9 +55,13 @@ public record SchedulerConfig(
     }
   }
 
-  /** What the model predicts. Only ε (SD v1.x) is supported. */
+  /**
+   * What the model predicts: the noise ε (SD v1.x) or the velocity v = √ᾱ ε − √(1−ᾱ) x₀ (Salimans
+   * and Ho 2022; SD 2.x and the built-in world).
+   */
   public enum PredictionType implements Named {
-    EPSILON("epsilon");
+    EPSILON("epsilon"),
+    V_PREDICTION("v_prediction");
 
     private final String json;
 

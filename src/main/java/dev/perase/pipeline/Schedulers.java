@@ -5,10 +5,10 @@ import dev.perase.scheduler.DdimScheduler;
 import dev.perase.scheduler.DdpmSchedule;
 
 /** Builds the sampler a model folder's scheduler config describes. */
-final class Schedulers {
+public final class Schedulers {
   private Schedulers() {}
 
-  static DdimScheduler ddim(SchedulerConfig c) {
+  public static DdimScheduler ddim(SchedulerConfig c) {
     DdpmSchedule schedule =
         new DdpmSchedule(
             c.numTrainTimesteps(), (float) c.betaStart(), (float) c.betaEnd(), c.betaSchedule().json());
@@ -18,6 +18,7 @@ final class Schedulers {
         c.stepsOffset(),
         c.timestepSpacing().json(),
         c.clipSample(),
-        (float) c.clipSampleRange());
+        (float) c.clipSampleRange(),
+        c.predictionType());
   }
 }

@@ -2,11 +2,13 @@ package dev.perase.scheduler;
 
 import ai.djl.ndarray.NDArray;
 import dev.perase.io.BadInputException;
+import dev.perase.io.SchedulerConfig.PredictionType;
 
 /**
  * DDIM sampling (Song et al. 2021) as diffusers' {@code scheduling_ddim.py}, eta = 0 (deterministic):
  * {@code setTimesteps} with "leading" / "trailing" / "linspace" spacing and {@code steps_offset}, and
- * {@code step}, which maps x_t to x_{t−Δ} by DDIM Eq. 12 with σ_t = 0.
+ * {@code step}, which maps x_t to x_{t−Δ} by DDIM Eq. 12 with σ_t = 0. The model's output is ε or
+ * the velocity v = √ᾱ_t ε − √(1−ᾱ_t) x₀, as the scheduler config's {@code prediction_type} says.
  */
 public final class DdimScheduler {
   private final DdpmSchedule schedule;
@@ -15,6 +17,7 @@ public final class DdimScheduler {
   private final String timestepSpacing;
   private final boolean clipSample;
   private final float clipSampleRange;
+  private final PredictionType prediction;
   /** ᾱ used for the step past t = 0: 1 with set_alpha_to_one, else ᾱ_0. */
   private final float finalAlphaCumprod;
 
@@ -27,7 +30,8 @@ public final class DdimScheduler {
       int stepsOffset,
       String timestepSpacing,
       boolean clipSample,
-      float clipSampleRange) {
+      float clipSampleRange,
+      PredictionType prediction) {
     if (!timestepSpacing.equals("leading")
         && !timestepSpacing.equals("trailing")
         && !timestepSpacing.equals("linspace")) {
@@ -40,16 +44,33 @@ public final class DdimScheduler {
     this.timestepSpacing = timestepSpacing;
     this.clipSample = clipSample;
     this.clipSampleRange = clipSampleRange;
+    this.prediction = prediction;
     this.finalAlphaCumprod = setAlphaToOne ? 1f : schedule.alphaCumprod(0);
   }
 
   /** Stable Diffusion v1.x: scaled_linear betas, steps_offset 1, set_alpha_to_one false, leading. */
   public static DdimScheduler stableDiffusion() {
-    return new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "leading", false, 1f);
+    return new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "leading", false, 1f, PredictionType.EPSILON);
   }
 
   public DdpmSchedule schedule() {
     return schedule;
+  }
+
+  public PredictionType prediction() {
+    return prediction;
+  }
+
+  /**
+   * What the model should output for x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε: ε itself, or v = √ᾱ_t ε −
+   * √(1−ᾱ_t) x₀. The regression target of training and of UnlearnDiff's denoising loss.
+   */
+  public NDArray target(NDArray original, NDArray noise, int[] timesteps) {
+    if (prediction == PredictionType.EPSILON) {
+      return noise;
+    }
+    // v = √ᾱ ε − √(1−ᾱ) x₀: addNoise with the roles of x₀ and ε swapped and x₀ negated
+    return schedule.addNoise(noise, original.neg(), timesteps);
   }
 
   /** Chooses the {@code n} timesteps of the sampling loop, largest first. */
@@ -113,10 +134,17 @@ public final class DdimScheduler {
     float alphaProdT = schedule.alphaCumprod(t);
     float alphaProdTPrev = prevT >= 0 ? schedule.alphaCumprod(prevT) : finalAlphaCumprod;
     float betaProdT = 1f - alphaProdT;
-    // 3. predicted x_0, "predicted x_0" of DDIM Eq. 12 (epsilon prediction)
-    NDArray predOriginal =
-        sample.sub(modelOutput.mul(sqrt(betaProdT))).div(sqrt(alphaProdT));
-    NDArray predEpsilon = modelOutput;
+    // 3. predicted x_0, "predicted x_0" of DDIM Eq. 12, and predicted ε
+    NDArray predOriginal;
+    NDArray predEpsilon;
+    if (prediction == PredictionType.EPSILON) {
+      predOriginal = sample.sub(modelOutput.mul(sqrt(betaProdT))).div(sqrt(alphaProdT));
+      predEpsilon = modelOutput;
+    } else {
+      // x₀ = √ᾱ x_t − √(1−ᾱ) v,  ε = √ᾱ v + √(1−ᾱ) x_t
+      predOriginal = sample.mul(sqrt(alphaProdT)).sub(modelOutput.mul(sqrt(betaProdT)));
+      predEpsilon = modelOutput.mul(sqrt(alphaProdT)).add(sample.mul(sqrt(betaProdT)));
+    }
     // 4. clip x_0 (off for SD)
     if (clipSample) {
       predOriginal = predOriginal.clip(-clipSampleRange, clipSampleRange);

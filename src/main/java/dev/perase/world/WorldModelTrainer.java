@@ -11,6 +11,7 @@ import dev.perase.io.DType;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
+import dev.perase.io.SchedulerConfig;
 import dev.perase.model.clip.CLIPTextConfig;
 import dev.perase.model.clip.CLIPTextModel;
 import dev.perase.model.clip.CLIPTokenizer;
@@ -19,6 +20,8 @@ import dev.perase.model.nn.Param;
 import dev.perase.model.nn.StateDict;
 import dev.perase.model.unet.UNet2DConditionConfig;
 import dev.perase.model.unet.UNet2DConditionModel;
+import dev.perase.pipeline.Schedulers;
+import dev.perase.scheduler.DdimScheduler;
 import dev.perase.scheduler.DdpmSchedule;
 import dev.perase.tensor.AdamW;
 import dev.perase.tensor.StepScope;
@@ -39,7 +42,8 @@ import java.util.function.IntConsumer;
 /**
  * Trains the built-in world's text-to-image model from scratch: the same UNet2DConditionModel and
  * CLIPTextModel classes as Stable Diffusion, in pixel space (no VAE), jointly, with the DDPM
- * ε-prediction loss ‖ε − ε_θ(√ᾱ_t x₀ + √(1−ᾱ_t) ε, t, c)‖² (DDPM Eq. 14), AdamW, caption dropout for
+ * regression loss ‖y − f_θ(√ᾱ_t x₀ + √(1−ᾱ_t) ε, t, c)‖² where y is ε (DDPM Eq. 14) or, for the
+ * world's scheduler config, the velocity v = √ᾱ_t ε − √(1−ᾱ_t) x₀, AdamW, caption dropout for
  * classifier-free guidance and an EMA of the weights. Every step's randomness is derived from (seed,
  * step), so a run resumed from its checkpoint continues exactly as an uninterrupted one.
  *
@@ -56,6 +60,7 @@ public final class WorldModelTrainer {
   private final CLIPTokenizer tokenizer;
   private final CLIPTextModel textEncoder;
   private final UNet2DConditionModel unet;
+  private final DdimScheduler scheduler;
   private final DdpmSchedule schedule;
   private final List<Param> params = new ArrayList<>();
   private final List<NDArray> ema = new ArrayList<>();
@@ -75,10 +80,9 @@ public final class WorldModelTrainer {
         Json.read(out.resolve("text_encoder/config.json"), CLIPTextConfig.class);
     UNet2DConditionConfig unetConfig =
         Json.read(out.resolve("unet/config.json"), UNet2DConditionConfig.class);
-    var sc = dev.perase.io.SchedulerConfig.read(out.resolve("scheduler/scheduler_config.json"));
-    this.schedule =
-        new DdpmSchedule(
-            sc.numTrainTimesteps(), (float) sc.betaStart(), (float) sc.betaEnd(), sc.betaSchedule().json());
+    this.scheduler =
+        Schedulers.ddim(SchedulerConfig.read(out.resolve("scheduler/scheduler_config.json")));
+    this.schedule = scheduler.schedule();
     Torch.seed(settings.seed());
     this.textEncoder =
         CLIPTextModel.fromStateDict(
@@ -202,13 +206,14 @@ public final class WorldModelTrainer {
     NDArray noise = m.randomNormal(x0.getShape());
     NDArray xt = schedule.addNoise(x0, noise, t);
     NDArray timesteps = m.create(tf);
+    NDArray target = scheduler.target(x0, noise, t);
     // 3. loss and update
     optimizer.setLearningRate(settings.learningRateAt(step));
     float loss;
     try (GradientCollector gc = Torch.engine().newGradientCollector()) {
       NDArray context = textEncoder.forward(ids);
       NDArray pred = unet.forward(xt, timesteps, context);
-      NDArray diff = pred.sub(noise);
+      NDArray diff = pred.sub(target);
       NDArray l = diff.mul(diff).mean();
       loss = l.getFloat();
       gc.backward(l);

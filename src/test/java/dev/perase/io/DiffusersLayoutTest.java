@@ -176,7 +176,7 @@ class DiffusersLayoutTest {
 
   @Test
   void schedulerConfigRefusesUnsupportedSettings() throws IOException {
-    assertSchedulerBad("{\"prediction_type\": \"v_prediction\"}", "v_prediction");
+    assertSchedulerBad("{\"prediction_type\": \"sample\"}", "sample");
     assertSchedulerBad("{\"beta_schedule\": \"sigmoid\"}", "sigmoid");
     assertSchedulerBad("{\"timestep_spacing\": \"karras\"}", "karras");
     assertSchedulerBad("{\"trained_betas\": [0.1, 0.2]}", "trained_betas");

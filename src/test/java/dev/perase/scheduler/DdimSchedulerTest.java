@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
+import dev.perase.io.SchedulerConfig.PredictionType;
 import dev.perase.io.SafeTensors;
 import dev.perase.tensor.Torch;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class DdimSchedulerTest {
   @Test
   void stepsOffsetGivesDiffusersTimesteps() {
     DdimScheduler s =
-        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 1, "leading", true, 1f);
+        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 1, "leading", true, 1f, PredictionType.EPSILON);
     s.setTimesteps(5);
     assertArrayEquals(new int[] {801, 601, 401, 201, 1}, s.timesteps());
   }
@@ -30,7 +31,7 @@ class DdimSchedulerTest {
   @Test
   void ddimFullLoopMatchesDiffusersGoldenNumbers() {
     DdimScheduler s =
-        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 0, "leading", true, 1f);
+        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 0, "leading", true, 1f, PredictionType.EPSILON);
     s.setTimesteps(10);
     try (NDManager m = Torch.newManager()) {
       // dummy_sample_deter: arange(4·3·8·8).reshape(3, 8, 8, 4) / n, permuted to (4, 3, 8, 8)
@@ -44,6 +45,64 @@ class DdimSchedulerTest {
       double mean = sample.abs().mean().getFloat();
       assertEquals(172.0067, sum, 1e-2);
       assertEquals(0.223967, mean, 1e-3);
+    }
+  }
+
+  /**
+   * A model that outputs the exact target of training (ε, or v = √ᾱ ε − √(1−ᾱ) x₀) lets a DDIM step
+   * land exactly on x_{t−Δ} = √ᾱ_{t−Δ} x₀ + √(1−ᾱ_{t−Δ}) ε, for either prediction type.
+   */
+  @Test
+  void stepWithTheExactTargetLandsOnTheNoisedSampleForBothPredictionTypes() {
+    for (PredictionType p : PredictionType.values()) {
+      DdimScheduler s =
+          new DdimScheduler(
+              new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), false, 1, "leading", false, 1f, p);
+      s.setTimesteps(10);
+      try (NDManager m = Torch.newManager()) {
+        Torch.seed(3);
+        NDArray x0 = m.randomUniform(-1f, 1f, new ai.djl.ndarray.types.Shape(2, 3, 4, 4));
+        NDArray eps = m.randomNormal(x0.getShape());
+        for (int t : s.timesteps()) {
+          int[] ts = {t};
+          NDArray xt = s.schedule().addNoise(x0, eps, ts);
+          NDArray next = s.step(s.target(x0, eps, ts), t, xt);
+          int prev = s.previousTimestep(t);
+          NDArray expected =
+              prev >= 0
+                  ? s.schedule().addNoise(x0, eps, new int[] {prev})
+                  : x0.mul((float) Math.sqrt(s.schedule().alphaCumprod(0)))
+                      .add(eps.mul((float) Math.sqrt(1 - s.schedule().alphaCumprod(0))));
+          float err = next.sub(expected).abs().max().getFloat();
+          // x₀ from ε divides by √ᾱ_t (≈ 0.006 at t = 901), so ε prediction loses more bits there
+          assertEquals(0, err, p == PredictionType.EPSILON ? 2e-4 : 2e-6, p + " at t=" + t);
+        }
+      }
+    }
+  }
+
+  /** diffusers test_full_loop_with_v_prediction (DDIM, same dummy model and sample as above). */
+  @Test
+  void ddimVPredictionLoopMatchesDiffusersGoldenNumbers() {
+    DdimScheduler s =
+        new DdimScheduler(
+            new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"),
+            true,
+            0,
+            "leading",
+            true,
+            1f,
+            PredictionType.V_PREDICTION);
+    s.setTimesteps(10);
+    try (NDManager m = Torch.newManager()) {
+      int n = 4 * 3 * 8 * 8;
+      NDArray sample = m.arange(0f, n, 1f).reshape(3, 8, 8, 4).div(n).transpose(3, 0, 1, 2);
+      for (int t : s.timesteps()) {
+        NDArray residual = sample.mul((float) t).div((float) t + 1);
+        sample = s.step(residual, t, sample);
+      }
+      assertEquals(52.5302, sample.abs().sum().getFloat(), 1e-2);
+      assertEquals(0.0684, sample.abs().mean().getFloat(), 1e-3);
     }
   }
 
@@ -104,7 +163,7 @@ class DdimSchedulerTest {
     assertThrows(BadInputException.class, () -> new DdpmSchedule(1000, 0.1f, 0.2f, "cubic"));
     assertThrows(
         BadInputException.class,
-        () -> new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "sideways", false, 1f));
+        () -> new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "sideways", false, 1f, PredictionType.EPSILON));
     assertThrows(BadInputException.class, () -> DdimScheduler.stableDiffusion().setTimesteps(0));
   }
 }
