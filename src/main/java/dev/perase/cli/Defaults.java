@@ -4,7 +4,7 @@ import java.nio.file.Path;
 
 /** Defaults shared by commands: the built-in world's model folder, resolved from the checkout. */
 final class Defaults {
-  static final String VERSION = "0.1.0";
+  static final String VERSION = dev.perase.Version.NAME;
 
   private Defaults() {}
 

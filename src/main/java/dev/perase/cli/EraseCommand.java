@@ -6,22 +6,15 @@ import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MaskTrainer;
+import dev.perase.erase.PaperDefaults;
 import dev.perase.erase.Selection;
 import dev.perase.io.BadInputException;
 import dev.perase.pipeline.StableDiffusion;
-import dev.perase.world.CaptionGrammar;
 import dev.perase.world.Concept;
-import dev.perase.world.ConceptKind;
-import dev.perase.world.FillColor;
-import dev.perase.world.TextureStyle;
-import dev.perase.world.WorldShape;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -134,66 +127,20 @@ final class EraseCommand implements Callable<Integer> {
       description = "Side of the training latents (default: the UNet's sample_size).")
   Integer latentSize;
 
-  /** The anchor concept of AC per kind of world concept. */
-  static Concept anchorFor(Concept c) {
-    return switch (c.kind()) {
-      case SHAPE ->
-          (c.shape() == WorldShape.CIRCLE ? WorldShape.SQUARE : WorldShape.CIRCLE).concept();
-      case COLOR -> (c.color() == FillColor.BLUE ? FillColor.GREEN : FillColor.BLUE).concept();
-      case STYLE ->
-          (c.style() == TextureStyle.PLAIN ? TextureStyle.STRIPES : TextureStyle.PLAIN).concept();
-    };
-  }
-
-  /**
-   * The world concept a prompt is about: the name itself ("star", "vortex"), or the single concept
-   * a short prompt mentions ("a star", "by Vortex"); null for free text.
-   */
-  static Concept worldConcept(String text) {
-    try {
-      return Concept.of(text);
-    } catch (BadInputException notAName) {
-      List<Concept> mentioned = CaptionGrammar.mentions(text);
-      return mentioned.size() == 1 ? mentioned.get(0) : null;
-    }
-  }
-
-  /** The paper's default layers by concept kind (styles: cross-attn; the rest: non-cross-attn). */
-  static Selection defaultLayers(Concept c) {
-    return c != null && c.kind() == ConceptKind.STYLE
-        ? Selection.parse("cross-attn")
-        : Selection.parse("non-cross-attn");
-  }
-
-  /**
-   * The concept prompt with the world concept's own word replaced by the anchor concept's; null
-   * when the prompt does not contain the word (then --anchor is needed).
-   */
-  static String anchorPrompt(String prompt, Concept c) {
-    Concept a = anchorFor(c);
-    if (prompt.strip().equalsIgnoreCase(c.name())) {
-      return a.name();
-    }
-    Matcher m =
-        Pattern.compile("\\b" + Pattern.quote(c.ownWord()) + "\\b", Pattern.CASE_INSENSITIVE)
-            .matcher(prompt);
-    return m.find() ? m.replaceAll(Matcher.quoteReplacement(a.name())) : null;
-  }
-
   @Override
   public Integer call() {
     EraseMethod m = EraseMethod.parse(method);
     if (layers != null && layersRegex != null) {
       throw new BadInputException("give either --layers or --layers-regex, not both");
     }
-    Concept world = worldConcept(concept);
+    Concept world = PaperDefaults.worldConcept(concept);
     Selection selection;
     if (layersRegex != null) {
       selection = Selection.regex(layersRegex);
     } else if (layers != null) {
       selection = Selection.parse(layers);
     } else {
-      selection = defaultLayers(world);
+      selection = PaperDefaults.layers(world);
       System.out.println(
           world != null
               ? "layers: "
@@ -215,7 +162,7 @@ final class EraseCommand implements Callable<Integer> {
           "--anchor is the anchor prompt of ac and p-ac; " + m + " erases towards the null prompt");
     }
     if (m.objective() == EraseMethod.Objective.AC && anchorText == null) {
-      anchorText = world == null ? null : anchorPrompt(concept, world);
+      anchorText = world == null ? null : PaperDefaults.anchorPrompt(concept, world);
       if (anchorText == null) {
         throw new BadInputException(
             m

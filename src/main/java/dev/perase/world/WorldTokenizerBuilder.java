@@ -40,6 +40,13 @@ import java.util.TreeMap;
  * <|startoftext|>} and {@code <|endoftext|>}.
  */
 public final class WorldTokenizerBuilder {
+  /**
+   * The world's prompts are short (captions at most 20 tokens, test prompts fewer than 27 with five
+   * adversarial tokens prepended), so the context is 32 tokens rather than SD's 77: fewer end-token
+   * padding positions dilute the prompt in cross-attention while the model learns to read it.
+   */
+  public static final int MAX_LENGTH = 32;
+
   public static final String START_OF_TEXT = "<|startoftext|>";
   public static final String END_OF_TEXT = "<|endoftext|>";
   public static final String END_OF_WORD = "</w>";
@@ -308,7 +315,7 @@ public final class WorldTokenizerBuilder {
     m.put("do_lower_case", true);
     m.put("eos_token", addedToken(END_OF_TEXT, true));
     m.put("errors", "replace");
-    m.put("model_max_length", 77);
+    m.put("model_max_length", MAX_LENGTH);
     m.put("name_or_path", "perase/world");
     m.put("pad_token", END_OF_TEXT);
     m.put("special_tokens_map_file", "./special_tokens_map.json");

@@ -59,20 +59,20 @@ class EraseCliTest {
 
   @Test
   void defaultsFollowTheConceptKind() {
-    assertEquals("cross-attn", EraseCommand.defaultLayers(Concept.of("Vortex")).name());
-    assertEquals("non-cross-attn", EraseCommand.defaultLayers(Concept.of("star")).name());
-    assertEquals("non-cross-attn", EraseCommand.defaultLayers(Concept.of("red")).name());
+    assertEquals("cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("Vortex")).name());
+    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
+    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("red")).name());
     assertNull(EraseCommand.worldConcept("nudity"));
-    assertEquals("non-cross-attn", EraseCommand.defaultLayers(null).name());
+    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(null).name());
     assertEquals(Concept.of("star"), EraseCommand.worldConcept("a star"));
     assertEquals(Concept.of("red"), EraseCommand.worldConcept("crimson"));
-    assertEquals("circle", EraseCommand.anchorPrompt("star", Concept.of("star")));
+    assertEquals("circle", dev.perase.erase.PaperDefaults.anchorPrompt("star", Concept.of("star")));
     assertEquals(
-        "a circle on grey", EraseCommand.anchorPrompt("a star on grey", Concept.of("star")));
-    assertEquals("Solano", EraseCommand.anchorPrompt("vortex", Concept.of("Vortex")));
-    assertEquals("blue", EraseCommand.anchorPrompt("red", Concept.of("red")));
-    assertEquals("square", EraseCommand.anchorPrompt("circle", Concept.of("circle")));
-    assertNull(EraseCommand.anchorPrompt("a pentagram", Concept.of("star")));
+        "a circle on grey", dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
+    assertEquals("Solano", dev.perase.erase.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
+    assertEquals("blue", dev.perase.erase.PaperDefaults.anchorPrompt("red", Concept.of("red")));
+    assertEquals("square", dev.perase.erase.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
+    assertNull(dev.perase.erase.PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
   }
 
   @Test

@@ -1,0 +1,333 @@
+package dev.perase.demo;
+
+import dev.perase.Version;
+import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackResults;
+import dev.perase.attack.AttackRun;
+import dev.perase.attack.AttackSettings;
+import dev.perase.attack.Relaxation;
+import dev.perase.erase.EraseMethod;
+import dev.perase.erase.EraseSettings;
+import dev.perase.erase.Erasure;
+import dev.perase.erase.FineTuneTrainer;
+import dev.perase.erase.MaskTrainer;
+import dev.perase.erase.PaperDefaults;
+import dev.perase.erase.Selection;
+import dev.perase.eval.ConceptRule;
+import dev.perase.eval.EvaluateSettings;
+import dev.perase.eval.Evaluation;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.world.Concept;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.DoubleConsumer;
+
+/**
+ * {@code perase demo}: the paper's study on the built-in world. For each test bed it erases the
+ * concept with every method, measures each model (base included) on the test prompts (concept
+ * erasure rate) and the retain prompts (Fréchet distance to the base model), attacks each with
+ * UnlearnDiff and P4D, and gathers everything into {@link StudyResults}. Every step writes its own
+ * folder and is skipped when its output exists, so an interrupted demo resumes where it stopped.
+ *
+ * <p>Layout: {@code OUT/<bed>/prompts/{test,retain,attack}.csv}, {@code OUT/<bed>/<method>/erase}
+ * (the mask or weights), {@code OUT/<bed>/<model>/evaluate}, {@code
+ * OUT/<bed>/<model>/attack-{unlearndiff,p4d}}, {@code OUT/timings.json}, {@code OUT/study.json}.
+ */
+public final class Demo {
+  public static final String BASE = "base";
+  public static final String TIMINGS = "timings.json";
+  public static final String STUDY = "study.json";
+
+  private final DemoSettings s;
+  private final Listener listener;
+  private final Map<String, Double> timings = new LinkedHashMap<>();
+
+  /** Overall progress, for a progress bar with time left. */
+  public interface Listener {
+    /** Task {@code index} of {@code total} ({@code name}) starts; {@code skipped} if already done. */
+    void task(int index, int total, String name, boolean skipped);
+
+    /** Fraction of all the work done, by the plan's estimated cost of each task. */
+    void progress(double fraction);
+  }
+
+  /** One step of the plan: its estimated cost (seconds at the full scale), done check and run. */
+  private record Task(String name, double cost, java.util.function.BooleanSupplier done, Step run) {}
+
+  @FunctionalInterface
+  private interface Step {
+    void run(DoubleConsumer fraction);
+  }
+
+  private Demo(DemoSettings s, Listener listener) {
+    this.s = s;
+    this.listener = listener;
+  }
+
+  /** Runs (or resumes) the study and returns its results, also written to {@code OUT/study.json}. */
+  public static StudyResults run(DemoSettings s, Listener listener) {
+    return new Demo(s, listener).run();
+  }
+
+  private StudyResults run() {
+    try {
+      Files.createDirectories(s.out());
+      Path timingsFile = s.out().resolve(TIMINGS);
+      if (Files.exists(timingsFile)) {
+        Map<String, Double> earlier =
+            Json.MAPPER.readValue(
+                timingsFile.toFile(),
+                Json.MAPPER.getTypeFactory().constructMapType(LinkedHashMap.class, String.class, Double.class));
+        timings.putAll(earlier);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Json.write(s.out().resolve("config.json"), s);
+    List<Task> plan = plan();
+    double total = plan.stream().mapToDouble(Task::cost).sum();
+    double done = 0;
+    for (int i = 0; i < plan.size(); i++) {
+      Task t = plan.get(i);
+      boolean skip = t.done().getAsBoolean();
+      listener.task(i + 1, plan.size(), t.name(), skip);
+      if (!skip) {
+        final double before = done;
+        long t0 = System.nanoTime();
+        t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
+        timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
+        Json.write(s.out().resolve(TIMINGS), timings);
+      }
+      done += t.cost();
+      listener.progress(done / total);
+    }
+    StudyResults results = StudyResults.gather(s, timings);
+    Json.write(s.out().resolve(STUDY), results);
+    return results;
+  }
+
+  /** The models of a bed: the base model, then one per method. */
+  static List<String> models(DemoSettings s) {
+    List<String> m = new ArrayList<>();
+    m.add(BASE);
+    for (EraseMethod e : s.methods()) {
+      m.add(e.json());
+    }
+    return m;
+  }
+
+  static Path bedDir(DemoSettings s, String bed) {
+    return s.out().resolve(bed.toLowerCase(Locale.ROOT));
+  }
+
+  static Path promptFile(DemoSettings s, String bed, String set) {
+    return bedDir(s, bed).resolve("prompts").resolve(set + ".csv");
+  }
+
+  static Path eraseDir(DemoSettings s, String bed, EraseMethod m) {
+    return bedDir(s, bed).resolve(m.json()).resolve("erase");
+  }
+
+  static Path evaluateDir(DemoSettings s, String bed, String model) {
+    return bedDir(s, bed).resolve(model).resolve("evaluate");
+  }
+
+  static Path attackDir(DemoSettings s, String bed, String model, AttackMethod a) {
+    return bedDir(s, bed).resolve(model).resolve("attack-" + a.label());
+  }
+
+  /** The mask or weights file a method's erase step writes. */
+  static Path artifact(DemoSettings s, String bed, EraseMethod m) {
+    return eraseDir(s, bed, m).resolve(m.pruning() ? MaskTrainer.OUTPUT : FineTuneTrainer.OUTPUT);
+  }
+
+  private List<Task> plan() {
+    List<Task> plan = new ArrayList<>();
+    for (String bed : s.beds()) {
+      Concept concept = Concept.of(bed);
+      plan.add(
+          new Task(
+              bed + ": prompts",
+              1,
+              () -> Files.exists(promptFile(s, bed, "attack")),
+              f -> writePrompts(bed)));
+      for (EraseMethod m : s.methods()) {
+        plan.add(
+            new Task(
+                bed + ": erase " + m.json(),
+                eraseCost(m),
+                () -> Files.exists(artifact(s, bed, m)),
+                f -> erase(bed, concept, m, f)));
+      }
+      for (String model : models(s)) {
+        plan.add(
+            new Task(
+                bed + ": evaluate " + model,
+                (s.testPrompts() + 2.0 * s.retainPrompts()) * s.steps() * 0.02,
+                () -> Files.exists(evaluateDir(s, bed, model).resolve(Evaluation.RESULTS)),
+                f -> evaluate(bed, concept, model, f)));
+      }
+      for (String model : models(s)) {
+        for (AttackMethod a : AttackMethod.values()) {
+          plan.add(
+              new Task(
+                  bed + ": " + a.label() + " on " + model,
+                  s.attackPrompts()
+                      * s.attackAttempts()
+                      * (s.attackIterations() * 0.05 + s.steps() * 0.02),
+                  () -> Files.exists(attackDir(s, bed, model, a).resolve(AttackRun.RESULTS)),
+                  f -> attack(bed, concept, model, a, f)));
+        }
+      }
+    }
+    return plan;
+  }
+
+  private double eraseCost(EraseMethod m) {
+    // seconds per step on the world model, measured: ESD-based steps sample x_t by DDIM first
+    double perStep = m.objective() == EraseMethod.Objective.ESD ? 0.6 : 0.15;
+    return s.eraseSteps(m) * perStep;
+  }
+
+  /** The first N rows of the bed's committed test and retain sets; the attack set is a prefix. */
+  private void writePrompts(String bed) {
+    String name = bed.toLowerCase(Locale.ROOT);
+    List<PromptRow> test = PromptCsv.read(s.promptSets().resolve(name + ".csv"));
+    List<PromptRow> retain = PromptCsv.read(s.promptSets().resolve(name + "_retain.csv"));
+    if (test.size() < s.testPrompts() || retain.size() < s.retainPrompts()) {
+      throw new BadInputException(
+          "the prompt sets of "
+              + bed
+              + " in "
+              + s.promptSets()
+              + " have fewer rows than the demo asks for");
+    }
+    PromptCsv.write(promptFile(s, bed, "test"), test.subList(0, s.testPrompts()));
+    PromptCsv.write(promptFile(s, bed, "retain"), retain.subList(0, s.retainPrompts()));
+    PromptCsv.write(
+        promptFile(s, bed, "attack"), test.subList(0, Math.min(s.attackPrompts(), test.size())));
+  }
+
+  private void erase(String bed, Concept concept, EraseMethod m, DoubleConsumer fraction) {
+    Path out = eraseDir(s, bed, m);
+    boolean resume = Files.exists(out.resolve("checkpoint.safetensors"));
+    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
+      Selection selection = PaperDefaults.layers(concept);
+      String anchor =
+          m.objective() == EraseMethod.Objective.AC
+              ? PaperDefaults.anchorPrompt(concept.name(), concept)
+              : null;
+      EraseSettings settings =
+          EraseSettings.defaults(
+                  m,
+                  concept.name(),
+                  anchor,
+                  selection,
+                  sd.unet().params().numel(),
+                  sd.unet().config().sampleSize())
+              .withSteps(s.eraseSteps(m))
+              .withCheckpointEvery(Math.max(1, s.eraseSteps(m) / 4));
+      int total = settings.steps();
+      Erasure e =
+          m.pruning()
+              ? MaskTrainer.train(sd, settings, out, resume, k -> fraction.accept((double) k / total))
+              : FineTuneTrainer.train(
+                  sd, settings, out, resume, k -> fraction.accept((double) k / total));
+      timings.put(bed + ": erase " + m.json() + " s/step", e.secondsPerStep());
+    }
+  }
+
+  private Path[] edit(String bed, String model) {
+    if (model.equals(BASE)) {
+      return new Path[] {null, null};
+    }
+    EraseMethod m = EraseMethod.parse(model);
+    Path a = artifact(s, bed, m);
+    return m.pruning() ? new Path[] {a, null} : new Path[] {null, a};
+  }
+
+  private void evaluate(String bed, Concept concept, String model, DoubleConsumer fraction) {
+    Path[] e = edit(bed, model);
+    EvaluateSettings es =
+        new EvaluateSettings(
+            promptFile(s, bed, "test"),
+            e[0],
+            e[1],
+            s.model(),
+            s.detector(),
+            concept.name(),
+            ConceptRule.TOP1,
+            s.retainPrompts() > 0 ? promptFile(s, bed, "retain") : null,
+            s.steps(),
+            0,
+            evaluateDir(s, bed, model),
+            bedDir(s, bed).resolve("retain-cache"),
+            Version.NAME);
+    long[] phaseTotal = {1};
+    Evaluation.run(
+        es,
+        new Evaluation.Listener() {
+          @Override
+          public void phase(String name, long totalSteps) {
+            phaseTotal[0] = Math.max(1, totalSteps);
+          }
+
+          @Override
+          public void progress(long stepsDone) {
+            fraction.accept((double) stepsDone / phaseTotal[0]);
+          }
+        });
+  }
+
+  private void attack(
+      String bed, Concept concept, String model, AttackMethod a, DoubleConsumer fraction) {
+    Path[] e = edit(bed, model);
+    AttackSettings as =
+        new AttackSettings(
+            a,
+            promptFile(s, bed, "attack"),
+            e[0],
+            e[1],
+            s.model(),
+            s.detector(),
+            concept.name(),
+            ConceptRule.TOP1,
+            AttackSettings.defaultTokens(concept.kind()),
+            s.attackIterations(),
+            s.steps(),
+            s.attackAttempts(),
+            AttackSettings.DEFAULT_LEARNING_RATE,
+            AttackSettings.DEFAULT_WEIGHT_DECAY,
+            Relaxation.SAMPLED,
+            List.of(),
+            0,
+            attackDir(s, bed, model, a),
+            Version.NAME);
+    long[] phaseTotal = {1};
+    AttackResults unused =
+        AttackRun.run(
+            as,
+            new AttackRun.Listener() {
+              @Override
+              public void phase(String name, long total, String unit) {
+                phaseTotal[0] = Math.max(1, total);
+              }
+
+              @Override
+              public void progress(long done) {
+                fraction.accept((double) done / phaseTotal[0]);
+              }
+            });
+  }
+}

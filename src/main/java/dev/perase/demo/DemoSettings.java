@@ -1,0 +1,115 @@
+package dev.perase.demo;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.perase.erase.EraseMethod;
+import dev.perase.io.BadInputException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code perase demo} runs: the paper's study on the built-in world, scaled to a time budget.
+ *
+ * @param out the study folder (one sub-folder per test bed, the report at its top)
+ * @param model the base model folder
+ * @param detector the world's detector folder
+ * @param promptSets the folder with the test-bed prompt sets ({@code star.csv}, {@code
+ *     star_retain.csv}, …)
+ * @param quick the smoke-test scale of {@code --quick}
+ * @param beds the test beds, by world concept name (the paper's object, style and implicit concept)
+ * @param methods the erasing methods compared with the base model
+ * @param eraseSteps optimisation steps per method (by its command-line name)
+ * @param testPrompts test prompts per bed for the concept erasure rate
+ * @param retainPrompts retain prompts per bed for the Fréchet distance (0: none)
+ * @param attackPrompts test prompts per bed that each model is attacked on
+ * @param steps DDIM steps of every generation (evaluation, attacks, references)
+ * @param attackIterations optimisation iterations per attack attempt (paper: 40)
+ * @param attackAttempts attempts per prompt (paper: 10)
+ */
+public record DemoSettings(
+    @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
+    @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("detector") @JsonSerialize(using = ToStringSerializer.class) Path detector,
+    @JsonProperty("prompt_sets") @JsonSerialize(using = ToStringSerializer.class) Path promptSets,
+    @JsonProperty("quick") boolean quick,
+    @JsonProperty("beds") List<String> beds,
+    @JsonProperty("methods") List<EraseMethod> methods,
+    @JsonProperty("erase_steps") Map<String, Integer> eraseSteps,
+    @JsonProperty("test_prompts") int testPrompts,
+    @JsonProperty("retain_prompts") int retainPrompts,
+    @JsonProperty("attack_prompts") int attackPrompts,
+    @JsonProperty("steps") int steps,
+    @JsonProperty("attack_iterations") int attackIterations,
+    @JsonProperty("attack_attempts") int attackAttempts) {
+  /** The paper's three test beds in the world: an object, a style and an implicit colour. */
+  public static final List<String> BEDS = List.of("star", "Vortex", "red");
+
+  public DemoSettings {
+    if (out == null || model == null || detector == null || promptSets == null) {
+      throw new BadInputException("the demo needs an output, model, detector and prompt folder");
+    }
+    beds = List.copyOf(beds);
+    methods = List.copyOf(methods);
+    eraseSteps = Map.copyOf(eraseSteps);
+    for (EraseMethod m : methods) {
+      if (!eraseSteps.containsKey(m.json())) {
+        throw new BadInputException("no step count for method " + m.json());
+      }
+    }
+    if (testPrompts < 1 || retainPrompts < 0 || attackPrompts < 0 || steps < 1) {
+      throw new BadInputException("prompt counts must be non-negative and steps positive");
+    }
+    if (attackIterations < 1 || attackAttempts < 1) {
+      throw new BadInputException("attack iterations and attempts must be positive");
+    }
+  }
+
+  /**
+   * The full study: all three beds, base + ESD, P-ESD, AC, P-AC. Prompt counts and optimisation
+   * budgets are scaled so that it finishes in about half an hour on a 2-core laptop CPU; the paper's
+   * values are kept where they fit (P-ESD's 250 mask steps at lr 0.1, P-AC's lr 0.01, attack
+   * learning rate, tokens) and cut where they do not (see the report's settings table).
+   */
+  public static DemoSettings full(Path out, Path model, Path detector, Path promptSets) {
+    return new DemoSettings(
+        out,
+        model,
+        detector,
+        promptSets,
+        false,
+        BEDS,
+        List.of(EraseMethod.ESD, EraseMethod.P_ESD, EraseMethod.AC, EraseMethod.P_AC),
+        Map.of("esd", 200, "p-esd", 100, "ac", 200, "p-ac", 200),
+        50,
+        50,
+        8,
+        25,
+        10,
+        5);
+  }
+
+  /** {@code --quick}: every step of the full study at a toy scale, in about three minutes. */
+  public static DemoSettings quick(Path out, Path model, Path detector, Path promptSets) {
+    return new DemoSettings(
+        out,
+        model,
+        detector,
+        promptSets,
+        true,
+        BEDS,
+        List.of(EraseMethod.ESD, EraseMethod.P_ESD, EraseMethod.AC, EraseMethod.P_AC),
+        Map.of("esd", 5, "p-esd", 5, "ac", 5, "p-ac", 5),
+        4,
+        4,
+        1,
+        5,
+        2,
+        2);
+  }
+
+  public int eraseSteps(EraseMethod m) {
+    return eraseSteps.get(m.json());
+  }
+}

@@ -1,0 +1,132 @@
+package dev.perase.demo;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackRun;
+import dev.perase.erase.BinaryMask;
+import dev.perase.erase.EraseMethod;
+import dev.perase.eval.Evaluation;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The numbers of a study, read back from the files its steps wrote: per test bed, per model, the
+ * world's version of the paper's Tables 1, 3 and 5.
+ *
+ * @param beds one entry per test bed
+ * @param timings wall seconds of every step of the plan (and erasing seconds per step)
+ */
+public record StudyResults(
+    @JsonProperty("beds") List<Bed> beds, @JsonProperty("timings") Map<String, Double> timings) {
+
+  /**
+   * A test bed's rows.
+   *
+   * @param concept the erased world concept
+   * @param kind shape, color or style
+   * @param testPrompts prompts of the concept erasure rate
+   * @param attackPrompts prompts attacked per model
+   * @param rows base model first, then one per method
+   */
+  public record Bed(
+      @JsonProperty("concept") String concept,
+      @JsonProperty("kind") String kind,
+      @JsonProperty("test_prompts") int testPrompts,
+      @JsonProperty("attack_prompts") int attackPrompts,
+      @JsonProperty("retain_prompts") int retainPrompts,
+      @JsonProperty("rows") List<Row> rows) {}
+
+  /**
+   * One model of a bed. Rates are concept erasure rates (share of images the detector does not flag
+   * as the concept); null where the step has not run.
+   *
+   * @param model {@code base} or the method's name
+   * @param cerTest on the test prompts
+   * @param cerPreAttack on the attacked prompts before the attack (UnlearnDiff's run)
+   * @param cerUnlearnDiff on the attacked prompts under UnlearnDiff
+   * @param cerP4d on the attacked prompts under P4D
+   * @param retainFrechet Fréchet distance (detector features) to the base model's images of the
+   *     retain prompts
+   * @param prunedRatio pruned share of the selected weights (masks only)
+   * @param pruned pruned elements (masks only)
+   */
+  public record Row(
+      @JsonProperty("model") String model,
+      @JsonProperty("cer_test") Double cerTest,
+      @JsonProperty("cer_pre_attack") Double cerPreAttack,
+      @JsonProperty("cer_unlearndiff") Double cerUnlearnDiff,
+      @JsonProperty("cer_p4d") Double cerP4d,
+      @JsonProperty("retain_frechet") Double retainFrechet,
+      @JsonProperty("pruned_ratio") Double prunedRatio,
+      @JsonProperty("pruned") Long pruned) {}
+
+  /** Reads every finished step's results of the study {@code s}. */
+  public static StudyResults gather(DemoSettings s, Map<String, Double> timings) {
+    List<Bed> beds = new ArrayList<>();
+    for (String bed : s.beds()) {
+      List<Row> rows = new ArrayList<>();
+      for (String model : Demo.models(s)) {
+        JsonNode eval = readJson(Demo.evaluateDir(s, bed, model).resolve(Evaluation.RESULTS));
+        JsonNode ud =
+            readJson(Demo.attackDir(s, bed, model, AttackMethod.UNLEARNDIFF).resolve(AttackRun.RESULTS));
+        JsonNode p4d = readJson(Demo.attackDir(s, bed, model, AttackMethod.P4D).resolve(AttackRun.RESULTS));
+        Double ratio = null;
+        Long pruned = null;
+        if (!model.equals(Demo.BASE)) {
+          EraseMethod m = EraseMethod.parse(model);
+          Path a = Demo.artifact(s, bed, m);
+          if (m.pruning() && Files.exists(a)) {
+            BinaryMask mask = BinaryMask.read(a);
+            ratio = mask.ratio();
+            pruned = mask.prunedCount();
+          }
+        }
+        rows.add(
+            new Row(
+                model,
+                number(eval, "cer"),
+                ud == null ? null : number(ud.get("pre_attack"), "cer"),
+                ud == null ? null : number(ud.get("under_attack"), "cer"),
+                p4d == null ? null : number(p4d.get("under_attack"), "cer"),
+                eval == null ? null : number(eval.get("retain"), "frechet_distance"),
+                ratio,
+                pruned));
+      }
+      dev.perase.world.Concept c = dev.perase.world.Concept.of(bed);
+      beds.add(
+          new Bed(
+              c.name(),
+              c.kind().label(),
+              s.testPrompts(),
+              s.attackPrompts(),
+              s.retainPrompts(),
+              rows));
+    }
+    return new StudyResults(beds, Map.copyOf(timings));
+  }
+
+  private static JsonNode readJson(Path file) {
+    if (!Files.exists(file)) {
+      return null;
+    }
+    try {
+      return Json.MAPPER.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Double number(JsonNode node, String field) {
+    if (node == null || node.get(field) == null || !node.get(field).isNumber()) {
+      return null;
+    }
+    return node.get(field).asDouble();
+  }
+}
