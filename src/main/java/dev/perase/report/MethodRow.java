@@ -1,0 +1,54 @@
+package dev.perase.report;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.perase.io.BadInputException;
+
+/**
+ * One row of a test bed's results table, laid out like the paper's Tables 1, 3 and 5 (there the
+ * methods are columns; here they are rows). Every number may be null, shown as "—": the base model
+ * has no pruned ratio, a fine-tuned model none either, a run without attacks no attack CER.
+ *
+ * @param method the method as shown: {@code base}, {@code ESD}, {@code P-ESD}, {@code AC}, …
+ * @param base true for the unedited model: shown for reference, never marked best
+ * @param cerTest concept erasure rate on the test prompts, in [0, 1] (higher is better)
+ * @param cerUnlearnDiff CER under the UnlearnDiff attack, in [0, 1]
+ * @param cerP4d CER under the P4D attack, in [0, 1]
+ * @param retainFd Fréchet distance between this model's and the base model's images of the retain
+ *     prompts (lower is better; the paper's COCO-30k FID)
+ * @param prunedRatio pruned weights over the weights of the selected layers, in [0, 1]
+ * @param wallSeconds wall time of erasing, in seconds
+ */
+public record MethodRow(
+    @JsonProperty("method") String method,
+    @JsonProperty("base") boolean base,
+    @JsonProperty("cer_test") Double cerTest,
+    @JsonProperty("cer_unlearndiff") Double cerUnlearnDiff,
+    @JsonProperty("cer_p4d") Double cerP4d,
+    @JsonProperty("retain_fd") Double retainFd,
+    @JsonProperty("pruned_ratio") Double prunedRatio,
+    @JsonProperty("wall_seconds") Double wallSeconds) {
+  public MethodRow {
+    if (method == null || method.isBlank()) {
+      throw new BadInputException("a results row needs a method name");
+    }
+    unit(method, "cer_test", cerTest);
+    unit(method, "cer_unlearndiff", cerUnlearnDiff);
+    unit(method, "cer_p4d", cerP4d);
+    unit(method, "pruned_ratio", prunedRatio);
+    nonNegative(method, "retain_fd", retainFd);
+    nonNegative(method, "wall_seconds", wallSeconds);
+  }
+
+  private static void unit(String method, String name, Double v) {
+    if (v != null && !(v >= 0 && v <= 1)) {
+      throw new BadInputException(method + ": " + name + " must lie in [0, 1], got " + v);
+    }
+  }
+
+  private static void nonNegative(String method, String name, Double v) {
+    if (v != null && !(v >= 0 && Double.isFinite(v))) {
+      throw new BadInputException(
+          method + ": " + name + " must be a finite number ≥ 0, got " + v);
+    }
+  }
+}

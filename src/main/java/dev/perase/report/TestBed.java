@@ -1,0 +1,45 @@
+package dev.perase.report;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.perase.io.BadInputException;
+import java.util.List;
+
+/**
+ * One test bed of a study (the paper's §4.2–4.4: nudity, a style, objects; the built-in world's
+ * red, Vortex and star): its results table and its figures.
+ *
+ * @param name the test bed's name, e.g. {@code star}
+ * @param concept the erased concept as a phrase, e.g. {@code a star}
+ * @param kind {@code object}, {@code style} or {@code implicit}
+ * @param promptCount the number of test prompts (and attacked prompts)
+ * @param rows the results table, one row per method, in display order
+ * @param grids image grids (Figs. 1 and 4)
+ * @param heatMaps concept-neuron heat maps (Fig. 3)
+ * @param sensitivity neuron sensitivity per step (Figs. 2 and 5), or null
+ * @param prunedWeights pruned weights by layer, one per pruning method (Fig. 6)
+ * @param note free text shown under the heading, or null
+ */
+public record TestBed(
+    @JsonProperty("name") String name,
+    @JsonProperty("concept") String concept,
+    @JsonProperty("kind") String kind,
+    @JsonProperty("prompt_count") int promptCount,
+    @JsonProperty("rows") List<MethodRow> rows,
+    @JsonProperty("grids") List<GridFigure> grids,
+    @JsonProperty("heat_maps") List<HeatMapFigure> heatMaps,
+    @JsonProperty("sensitivity") Sensitivity sensitivity,
+    @JsonProperty("pruned_weights") List<PrunedWeights> prunedWeights,
+    @JsonProperty("note") String note) {
+  public TestBed {
+    if (name == null || name.isBlank()) {
+      throw new BadInputException("a test bed needs a name");
+    }
+    if (promptCount < 0) {
+      throw new BadInputException("test bed " + name + ": prompt_count must be ≥ 0");
+    }
+    rows = rows == null ? List.of() : List.copyOf(rows);
+    grids = grids == null ? List.of() : List.copyOf(grids);
+    heatMaps = heatMaps == null ? List.of() : List.copyOf(heatMaps);
+    prunedWeights = prunedWeights == null ? List.of() : List.copyOf(prunedWeights);
+  }
+}
