@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       EvaluateCommand.class,
       AttackCommand.class,
       ReportCommand.class,
+      DemoCommand.class,
       WorldCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class

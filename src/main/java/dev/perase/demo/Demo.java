@@ -6,7 +6,9 @@ import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
 import dev.perase.attack.AttackSettings;
 import dev.perase.attack.Relaxation;
+import dev.perase.erase.AcSettings;
 import dev.perase.erase.EraseMethod;
+import dev.perase.erase.EsdSettings;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.FineTuneTrainer;
@@ -21,6 +23,7 @@ import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.report.Report;
 import dev.perase.world.Concept;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -115,6 +118,15 @@ public final class Demo {
     StudyResults results = StudyResults.gather(s, timings);
     Json.write(s.out().resolve(STUDY), results);
     return results;
+  }
+
+  /**
+   * Runs (or resumes) the study, then writes its report ({@code OUT/report.html} with {@code
+   * report.json}, charts and images) and returns the report's path.
+   */
+  public static Path runAndReport(DemoSettings s, Listener listener) {
+    StudyResults results = run(s, listener);
+    return Report.write(StudyReportBuilder.build(s, results, null), s.out());
   }
 
   /** The models of a bed: the base model, then one per method. */
@@ -238,6 +250,18 @@ public final class Demo {
                   sd.unet().config().sampleSize())
               .withSteps(s.eraseSteps(m))
               .withCheckpointEvery(Math.max(1, s.eraseSteps(m) / 4));
+      // x_t (ESD) and the anchor images (AC) are sampled with the study's DDIM step count
+      if (settings.esd() != null) {
+        EsdSettings e = settings.esd();
+        settings =
+            settings.withEsd(
+                new EsdSettings(e.negativeGuidance(), e.startGuidance(), s.steps(), e.xtSource()));
+      }
+      if (settings.ac() != null) {
+        AcSettings a = settings.ac();
+        settings =
+            settings.withAc(new AcSettings(a.poolSize(), s.steps(), a.poolGuidance(), a.batchSize()));
+      }
       int total = settings.steps();
       Erasure e =
           m.pruning()
