@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       MaskCommand.class,
       EvaluateCommand.class,
       AttackCommand.class,
+      NeuronsCommand.class,
       WorldCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
