@@ -13,11 +13,11 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * The neurons of paper §3.2 as one generation drives them: for every ResnetBlock2D of the UNet
- * (the "layers", 22 in SD v1.4, in the order the forward pass reaches them), the SiLU output that
- * feeds its {@code conv2} (the UNet's {@code <resnet>.conv2_input} tap), a (C, H, W) map per
- * channel ("neuron") of the <em>conditional</em> branch of classifier-free guidance, recorded at
- * chosen denoising steps. A layer is named by its resnet's diffusers path, e.g. {@code
+ * The neurons of paper §3.2 as one generation drives them: for every ResnetBlock2D of the UNet (the
+ * "layers", 22 in SD v1.4, in the order the forward pass reaches them), the SiLU output that feeds
+ * its {@code conv2} (the UNet's {@code <resnet>.conv2_input} tap), a (C, H, W) map per channel
+ * ("neuron") of the <em>conditional</em> branch of classifier-free guidance, recorded at chosen
+ * denoising steps. A layer is named by its resnet's diffusers path, e.g. {@code
  * down_blocks.1.resnets.0}.
  *
  * <p>Steps are 1-based indices of the DDIM loop: step s is the UNet call of the s-th of the N
@@ -76,8 +76,8 @@ public final class Activations {
   /**
    * Generates one image as {@link StableDiffusion#generate} does (same initial noise, guidance and
    * DDIM loop, so its image equals {@code generate}'s) and records the conv2 inputs of every
-   * ResnetBlock2D at {@code stepsAt} (1-based, ascending, each at most {@code g.steps()}).
-   * {@code onStep} is told each finished denoising step (may be null).
+   * ResnetBlock2D at {@code stepsAt} (1-based, ascending, each at most {@code g.steps()}). {@code
+   * onStep} is told each finished denoising step (may be null).
    */
   public static Activations record(
       StableDiffusion sd, Generation g, int[] stepsAt, IntConsumer onStep) {
@@ -85,7 +85,10 @@ public final class Activations {
     for (int i = 0; i < at.length; i++) {
       if (at[i] < 1 || at[i] > g.steps() || (i > 0 && at[i] <= at[i - 1])) {
         throw new IllegalArgumentException(
-            "steps to record must be ascending within 1.." + g.steps() + ": " + Arrays.toString(at));
+            "steps to record must be ascending within 1.."
+                + g.steps()
+                + ": "
+                + Arrays.toString(at));
       }
     }
     List<String> layers = new ArrayList<>();

@@ -17,14 +17,14 @@ import java.util.Map;
  *   S(l, k, t) = (1/N) Σ_i ‖ a_{l,k,t}(θ*, c_i) − a_{l,k,t}(θ, c_i) ‖₂
  * </pre>
  *
- * where a_{l,k,t} is channel k's 2-D map (H × W) of layer l at step t (see {@link Activations}),
- * θ* the original model and θ the erased one, each generating from the prompt's own seed and
- * guidance. The norm is the Euclidean (Frobenius) norm over the 2-D plane: the paper calls S the
- * "difference of neuron values in a 2D plane" and writes it as a norm, not as a mean absolute
- * change. The neurons with the top-k scores in each layer (k = 5 in the paper) are the concept
- * neurons. Appendix E speaks of the "reduction" of activations; S is unsigned, so {@link
- * Layer#meanChange} also records the signed mean change (θ* minus θ, averaged over the plane and
- * the prompts) for readers who want the direction.
+ * where a_{l,k,t} is channel k's 2-D map (H × W) of layer l at step t (see {@link Activations}), θ*
+ * the original model and θ the erased one, each generating from the prompt's own seed and guidance.
+ * The norm is the Euclidean (Frobenius) norm over the 2-D plane: the paper calls S the "difference
+ * of neuron values in a 2D plane" and writes it as a norm, not as a mean absolute change. The
+ * neurons with the top-k scores in each layer (k = 5 in the paper) are the concept neurons.
+ * Appendix E speaks of the "reduction" of activations; S is unsigned, so {@link Layer#meanChange}
+ * also records the signed mean change (θ* minus θ, averaged over the plane and the prompts) for
+ * readers who want the direction.
  *
  * <p>Ranking: descending score, ties by the lower channel index.
  *
@@ -54,8 +54,8 @@ public record ConceptNeurons(
    * @param height H of its maps
    * @param width W of its maps
    * @param scores per recorded step, S(l, k, t) for every channel k
-   * @param meanChange per recorded step and channel, the signed mean of a(θ*) − a(θ) over the
-   *     plane and the prompts
+   * @param meanChange per recorded step and channel, the signed mean of a(θ*) − a(θ) over the plane
+   *     and the prompts
    * @param top per recorded step, the concept neurons: the top-k channels by score
    * @param topOverSteps the top-k channels by the score averaged over the recorded steps
    */
@@ -142,7 +142,10 @@ public record ConceptNeurons(
     for (int i = 0; i < sorted.length; i++) {
       if (sorted[i] < 0 || sorted[i] >= c || (i > 0 && sorted[i] == sorted[i - 1])) {
         throw new IllegalArgumentException(
-            "channels must be distinct and within 0.." + (c - 1) + ": " + Arrays.toString(channels));
+            "channels must be distinct and within 0.."
+                + (c - 1)
+                + ": "
+                + Arrays.toString(channels));
       }
     }
     int[] out = new int[o * sorted.length * kernel];
@@ -182,15 +185,14 @@ public record ConceptNeurons(
   }
 
   /**
-   * One row per layer, step and channel: {@code layer, step, timestep, channel, score,
-   * mean_change, rank, concept} (rank 1 = the largest score of the layer at that step).
+   * One row per layer, step and channel: {@code layer, step, timestep, channel, score, mean_change,
+   * rank, concept} (rank 1 = the largest score of the layer at that step).
    */
   public String toCsv() {
     StringBuilder sb = new StringBuilder();
     Csv.record(
         sb,
-        List.of(
-            "layer", "step", "timestep", "channel", "score", "mean_change", "rank", "concept"));
+        List.of("layer", "step", "timestep", "channel", "score", "mean_change", "rank", "concept"));
     for (Layer l : layers) {
       for (int i = 0; i < steps.length; i++) {
         int[] order = rank(l.scores()[i], l.channels());

@@ -113,16 +113,15 @@ public final class HeatMaps {
           combined[j] += m[j] / s / concept.size();
         }
       }
-      out.add(
-          new Map2d(
-              CONDITIONS.get(r), runs.get(r).image(), h, w, perRun.get(r), combined));
+      out.add(new Map2d(CONDITIONS.get(r), runs.get(r).image(), h, w, perRun.get(r), combined));
     }
     return out;
   }
 
   /**
    * Bilinear upsampling of an (h, w) map to (H, W) with half-pixel centres: output pixel y samples
-   * the source at (y + 0.5)·h/H − 0.5, clamped at the borders (torch's {@code align_corners=False}).
+   * the source at (y + 0.5)·h/H − 0.5, clamped at the borders (torch's {@code
+   * align_corners=False}).
    */
   public static float[] upsample(float[] map, int h, int w, int height, int width) {
     float[] out = new float[height * width];
@@ -163,18 +162,22 @@ public final class HeatMaps {
   }
 
   /**
-   * The generated image reddened where the combined map is high: each pixel moves towards pure
-   * red by α = 0.7 · max(map, 0) / {@code max}, where {@code max} is the largest value over the
-   * conditions being compared (so that the overlays of one prompt share a scale).
+   * The generated image reddened where the combined map is high: each pixel moves towards pure red
+   * by α = 0.7 · (map − lo) / (hi − lo), where [lo, hi] is the range of the combined maps over the
+   * conditions being compared ({@link #range}), so that the overlays of one prompt share one scale
+   * and the map's spatial contrast shows rather than its offset (SiLU outputs are mostly positive
+   * everywhere).
    */
-  public static Png.Image overlay(Map2d m, float max) {
+  public static Png.Image overlay(Map2d m, float[] range) {
     Png.Image base = Png.fromModel(m.image(), m.height(), m.width());
     byte[] rgb = new byte[base.rgb().length];
     int[] red = {255, 0, 0};
+    float lo = range[0];
+    float span = range[1] - range[0];
     for (int y = 0; y < m.height(); y++) {
       for (int x = 0; x < m.width(); x++) {
         int j = y * m.width() + x;
-        float a = max > 0 ? 0.7f * Math.max(m.combined()[j], 0) / max : 0;
+        float a = span > 0 ? 0.7f * Math.min(Math.max((m.combined()[j] - lo) / span, 0), 1) : 0;
         for (int c = 0; c < 3; c++) {
           float v = (1 - a) * base.get(y, x, c) + a * red[c];
           rgb[j * 3 + c] = (byte) Math.round(Math.min(Math.max(v, 0), 255));
@@ -184,14 +187,16 @@ public final class HeatMaps {
     return new Png.Image(m.width(), m.height(), rgb);
   }
 
-  /** The largest combined value over the conditions. */
-  public static float max(List<Map2d> maps) {
-    float max = 0;
+  /** The smallest and largest combined value over the conditions. */
+  public static float[] range(List<Map2d> maps) {
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
     for (Map2d m : maps) {
       for (float v : m.combined()) {
-        max = Math.max(max, v);
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
       }
     }
-    return max;
+    return new float[] {lo, hi};
   }
 }

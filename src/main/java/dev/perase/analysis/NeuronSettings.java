@@ -68,10 +68,7 @@ public record NeuronSettings(
     for (int i = 0; i < stepsAt.length; i++) {
       if (stepsAt[i] < 1 || stepsAt[i] > steps) {
         throw new BadInputException(
-            "--steps-at must name steps between 1 and --steps ("
-                + steps
-                + "), got "
-                + stepsAt[i]);
+            "--steps-at must name steps between 1 and --steps (" + steps + "), got " + stepsAt[i]);
       }
       if (i > 0 && stepsAt[i] <= stepsAt[i - 1]) {
         throw new BadInputException(

@@ -5,6 +5,7 @@ import dev.perase.erase.BinaryMask;
 import dev.perase.io.Csv;
 import dev.perase.model.nn.Param;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,17 +13,16 @@ import java.util.Map;
 
 /**
  * Where a hard mask prunes (paper §4.5, Fig. 6's "pruned weights"): per layer (a conv or linear
- * module, its weight and bias together), per layer type (conv or linear, by role: attn1, attn2,
- * ff, proj, resnet, time-emb, sampler, conv_in, conv_out) and per UNet block (down.0 … down.n,
- * mid, up.0 … up.n, and the model-level time_embedding, conv_in, conv_out). Counts are pruned
- * elements of the masked parameters out of all their elements; each grouping sums to the mask's
- * totals.
+ * module, its weight and bias together), per layer type (conv or linear, by role: attn1, attn2, ff,
+ * proj, resnet, time-emb, sampler, conv_in, conv_out) and per UNet block (down.0 … down.n, mid,
+ * up.0 … up.n, and the model-level time_embedding, conv_in, conv_out). Counts are pruned elements
+ * of the masked parameters out of all their elements; each grouping sums to the mask's totals.
  *
  * @param pruned the mask's pruned elements
  * @param total all elements of the masked parameters
  * @param byLayer per module, in model order
  * @param byLayerType per layer type, in order of first appearance
- * @param byBlock per UNet block, in order of first appearance
+ * @param byBlock per UNet block, in forward order (mid between the down and the up blocks)
  */
 public record PrunedWeights(
     @JsonProperty("pruned") long pruned,
@@ -82,8 +82,27 @@ public record PrunedWeights(
       long[] c = e.getValue();
       byLayer.add(new Group(e.getKey(), info[0], info[1], (int) c[2], c[0], c[1]));
     }
+    List<Group> byBlock = groups(blocks);
+    byBlock.sort(Comparator.comparingInt(g -> blockOrder(g.name())));
     return new PrunedWeights(
-        mask.prunedCount(), mask.totalElements(), byLayer, groups(types), groups(blocks));
+        mask.prunedCount(), mask.totalElements(), byLayer, groups(types), byBlock);
+  }
+
+  /** The forward order of blocks: conv_in, time_embedding, down.i, mid, up.i, conv_out, others. */
+  private static int blockOrder(String block) {
+    if (block.startsWith("down.")) {
+      return 100 + Integer.parseInt(block.substring(5));
+    }
+    if (block.startsWith("up.")) {
+      return 300 + Integer.parseInt(block.substring(3));
+    }
+    return switch (block) {
+      case "conv_in" -> 0;
+      case "time_embedding" -> 1;
+      case "mid" -> 200;
+      case "conv_out" -> 400;
+      default -> 500;
+    };
   }
 
   /** The module of a parameter: its key without {@code .weight} or {@code .bias}. */
@@ -139,10 +158,10 @@ public record PrunedWeights(
    */
   public static String block(String key) {
     String[] parts = key.split("\\.");
-    if (parts.length > 1 && parts[0].equals("down_blocks")) {
+    if (parts.length > 1 && parts[0].equals("down_blocks") && parts[1].matches("\\d+")) {
       return "down." + parts[1];
     }
-    if (parts.length > 1 && parts[0].equals("up_blocks")) {
+    if (parts.length > 1 && parts[0].equals("up_blocks") && parts[1].matches("\\d+")) {
       return "up." + parts[1];
     }
     if (parts[0].equals("mid_block")) {

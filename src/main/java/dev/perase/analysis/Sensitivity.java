@@ -102,8 +102,16 @@ public record Sensitivity(
       Arrays.sort(v);
       int n = v.length;
       if (n == 0) {
-        return new Distribution(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-            Double.NaN, Double.NaN, v);
+        return new Distribution(
+            0,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            v);
       }
       double sum = 0;
       for (double x : v) {
@@ -151,7 +159,16 @@ public record Sensitivity(
     Csv.record(
         sb,
         List.of(
-            "step", "timestep", "group", "count", "mean", "std", "min", "q1", "median", "q3",
+            "step",
+            "timestep",
+            "group",
+            "count",
+            "mean",
+            "std",
+            "min",
+            "q1",
+            "median",
+            "q3",
             "max"));
     for (StepSummary s : perStep) {
       row(sb, s, "concept", s.concept());

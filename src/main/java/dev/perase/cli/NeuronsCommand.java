@@ -77,9 +77,7 @@ final class NeuronsCommand implements Callable<Integer> {
       description = "Denoising steps to record, 1-based (default: 5 steps, --steps/5 apart).")
   int[] stepsAt;
 
-  @Option(
-      names = "--top-k",
-      description = "Concept neurons per layer (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--top-k", description = "Concept neurons per layer (default: ${DEFAULT-VALUE}).")
   int topK = NeuronSettings.DEFAULT_TOP_K;
 
   @Option(

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Recording the neurons of the world model: every ResnetBlock2D's conv2 input, conditional row,
- * at the chosen steps, during a generation that equals {@code generate}'s.
+ * Recording the neurons of the world model: every ResnetBlock2D's conv2 input, conditional row, at
+ * the chosen steps, during a generation that equals {@code generate}'s.
  */
 class ActivationsTest {
   static final Path WORLD = Path.of("models/world");
@@ -43,7 +43,8 @@ class ActivationsTest {
         new Activations.Generation(sd.tokenizer().encode(prompt), 7, 7.5f, 4, 32);
     Activations a = Activations.record(sd, g, new int[] {2, 4}, null);
 
-    // 11 ResnetBlock2D of the world (layers_per_block 1: one per down block, two per up block)'s UNet, in forward order
+    // 11 ResnetBlock2D of the world (layers_per_block 1: one per down block, two per up block)'s
+    // UNet, in forward order
     List<String> expected = new ArrayList<>();
     for (int b = 0; b < 3; b++) {
       expected.add("down_blocks." + b + ".resnets.0");

@@ -51,7 +51,18 @@ class ConceptNeuronsTest {
 
   private NeuronSettings settings(Path weights, int[] at) throws IOException {
     return new NeuronSettings(
-        prompts(), null, weights, null, Fixtures.tinySd(), 2, at, 5, 32, 0, 0, tmp.resolve("out"),
+        prompts(),
+        null,
+        weights,
+        null,
+        Fixtures.tinySd(),
+        2,
+        at,
+        5,
+        32,
+        0,
+        0,
+        tmp.resolve("out"),
         "test");
   }
 
@@ -75,7 +86,8 @@ class ConceptNeuronsTest {
 
   @Test
   void scoresAreZeroWhenTheErasedModelEqualsTheOriginal() throws IOException {
-    Path same = weights("same.safetensors", Map.of("conv_in.weight", -1, LAYER + ".conv1.weight", -1));
+    Path same =
+        weights("same.safetensors", Map.of("conv_in.weight", -1, LAYER + ".conv1.weight", -1));
     NeuronAnalysis.Result r =
         NeuronAnalysis.run(sd, settings(same, new int[] {1, 2}), NeuronAnalysis.Listener.NONE);
     ConceptNeurons n = r.neurons();
@@ -95,8 +107,7 @@ class ConceptNeuronsTest {
   void zeroingOneChannelsConvMakesThatChannelRankFirstInItsLayer() throws IOException {
     int k = 13;
     Path edit =
-        weights(
-            "zero13.safetensors", Map.of(LAYER + ".conv1.weight", k, LAYER + ".conv1.bias", k));
+        weights("zero13.safetensors", Map.of(LAYER + ".conv1.weight", k, LAYER + ".conv1.bias", k));
     NeuronAnalysis.Result r =
         NeuronAnalysis.run(sd, settings(edit, new int[] {1, 2}), NeuronAnalysis.Listener.NONE);
     ConceptNeurons n = r.neurons();
@@ -125,9 +136,21 @@ class ConceptNeuronsTest {
 
     // the CSV: one row per layer, step and channel
     long neurons = n.layers().stream().mapToLong(ConceptNeurons.Layer::channels).sum();
-    List<String> csv = Files.readAllLines(tmp.resolve("out").resolve(NeuronAnalysis.CONCEPT_NEURONS_CSV));
+    List<String> csv =
+        Files.readAllLines(tmp.resolve("out").resolve(NeuronAnalysis.CONCEPT_NEURONS_CSV));
     assertEquals(1 + 2 * neurons, csv.size());
-    assertTrue(csv.contains(LAYER + ",1," + n.timesteps()[0] + "," + k + "," + ConceptNeurons.num(layer.scores()[0][k]) + "," + ConceptNeurons.num(layer.meanChange()[0][k]) + ",1,true"));
+    assertTrue(
+        csv.contains(
+            LAYER
+                + ",1,"
+                + n.timesteps()[0]
+                + ","
+                + k
+                + ","
+                + ConceptNeurons.num(layer.scores()[0][k])
+                + ","
+                + ConceptNeurons.num(layer.meanChange()[0][k])
+                + ",1,true"));
   }
 
   @Test
@@ -142,7 +165,8 @@ class ConceptNeuronsTest {
     assertArrayEquals(
         new int[] {0, 1, 4, 5, 6, 7, 10, 11},
         ConceptNeurons.conv2InputIndices(new long[] {2, 3, 1, 2}, new int[] {2, 0}));
-    assertEquals("up_blocks.1.resnets.2.conv2.weight", ConceptNeurons.conv2Weight("up_blocks.1.resnets.2"));
+    assertEquals(
+        "up_blocks.1.resnets.2.conv2.weight", ConceptNeurons.conv2Weight("up_blocks.1.resnets.2"));
     assertThrows(
         IllegalArgumentException.class,
         () -> ConceptNeurons.conv2InputIndices(new long[] {2, 3, 1, 2}, new int[] {3}));
