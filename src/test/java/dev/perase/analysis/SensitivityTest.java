@@ -106,7 +106,7 @@ class SensitivityTest {
     int plane = s[1] * s[2];
     double sum = 0;
     for (int j = 0; j < plane; j++) {
-      double d = a.maps(layer, 1)[k * plane + j] - b.maps(layer, 1)[k * plane + j];
+      double d = (double) a.maps(layer, 1)[k * plane + j] - b.maps(layer, 1)[k * plane + j];
       sum += d * d;
     }
     double expected = Math.sqrt(sum);
