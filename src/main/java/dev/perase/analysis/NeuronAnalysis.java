@@ -187,6 +187,8 @@ public final class NeuronAnalysis {
         total += (long) s.steps() * ((j.concept() ? 2 : 1) + (j.adversarialIds() != null ? 1 : 0));
       }
       listener.start(total);
+      // heat maps go to prompts with an adversarial version when there are any
+      boolean anyPair = jobs.stream().anyMatch(j -> j.concept() && j.attack() != null);
       for (Job job : jobs) {
         PromptRow row = job.row();
         Activations.Generation g =
@@ -213,7 +215,7 @@ public final class NeuronAnalysis {
           eq5.add(pair(job.attack()), erased, adversarial);
         }
         boolean wantsHeat =
-            job.concept() && heat.size() < s.heatmaps() && (attack == null || job.attack() != null);
+            job.concept() && heat.size() < s.heatmaps() && (!anyPair || job.attack() != null);
         if (wantsHeat) {
           int step = s.heatmapStep();
           heatJobs.add(job);
