@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       AttackCommand.class,
       ReportCommand.class,
       DemoCommand.class,
+      NeuronsCommand.class,
       WorldCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class

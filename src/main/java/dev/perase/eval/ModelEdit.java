@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * An erased model as the base model plus an edit of its UNet, applied in place and undone on {@link
@@ -132,6 +133,34 @@ public final class ModelEdit implements AutoCloseable {
   /** The applied mask, or null. */
   public BinaryMask mask() {
     return mask;
+  }
+
+  /**
+   * Runs {@code body} on the base model and then restores the edit: the masks switched off, or the
+   * base values swapped back in for the time of the call (no copy, no file read). For work that
+   * alternates between the original and the erased model, prompt by prompt.
+   */
+  public <T> T withoutEdit(Supplier<T> body) {
+    if (mask != null) {
+      return unet.withMasksOff(body);
+    }
+    swapValues();
+    try {
+      return body.get();
+    } finally {
+      swapValues();
+    }
+  }
+
+  /** Exchanges the stored values of the replaced parameters with those kept in {@link #replaced}. */
+  private void swapValues() {
+    Map<String, Param> named = unet.named();
+    for (Map.Entry<String, NDArray> e : replaced.entrySet()) {
+      Param p = named.get(e.getKey());
+      NDArray current = p.value();
+      p.setValue(e.getValue());
+      e.setValue(current);
+    }
   }
 
   /** Undoes the edit: removes the mask, or puts the base values back and frees the loaded ones. */

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.model.clip.CLIPTextModel;
 import dev.perase.model.clip.CLIPTokenizer;
+import dev.perase.model.nn.Taps;
 import dev.perase.model.unet.UNet2DConditionModel;
 import dev.perase.model.vae.AutoencoderKL;
 import dev.perase.scheduler.DdimScheduler;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
 
 /**
  * Text-to-image with classifier-free guidance, as diffusers' {@code StableDiffusionPipeline} with a
@@ -118,7 +120,14 @@ public final class StableDiffusion implements AutoCloseable {
 
   /** CLIP last hidden states (B, 77, D) of the prompts, padded to 77 with the end token. */
   public NDArray encodePrompts(List<String> prompts, NDManager into) {
-    long[][] ids = tokenizer.encode(prompts);
+    return encodeIds(tokenizer.encode(prompts), into);
+  }
+
+  /**
+   * CLIP last hidden states (B, L, D) of token ids already padded to the tokenizer's length L (an
+   * attacked prompt's ids, whose text need not tokenize back to them).
+   */
+  public NDArray encodeIds(long[][] ids, NDManager into) {
     try (StepScope scope = StepScope.open(into, textEncoder.params().arrays())) {
       NDArray idArray = scope.manager().create(ids);
       return scope.keep(textEncoder.forward(idArray));
@@ -204,13 +213,39 @@ public final class StableDiffusion implements AutoCloseable {
       int[] timesteps,
       NDManager into,
       IntConsumer onStep) {
+    return denoise(latents, embeddings, guidance, timesteps, into, onStep, null);
+  }
+
+  /**
+   * {@link #denoise(NDArray, NDArray, float, int[], NDManager, IntConsumer)} with activation taps:
+   * the UNet call of denoising step i (1-based, as {@code onStep} counts) reports to {@code
+   * taps.apply(i)} (null or {@link Taps#NONE}: nothing). The tapped arrays stack the unconditional
+   * rows on top of the conditional ones, as {@code embeddings} does, and live in the step's scope.
+   * Taps only observe: the latents are the same with or without them.
+   */
+  public NDArray denoise(
+      NDArray latents,
+      NDArray embeddings,
+      float guidance,
+      int[] timesteps,
+      NDManager into,
+      IntConsumer onStep,
+      IntFunction<Taps> taps) {
     NDList persistent = unet.params().arrays();
     int i = 0;
     for (int t : timesteps) {
       persistent.add(latents);
       persistent.add(embeddings);
+      Taps stepTaps = taps == null ? null : taps.apply(i + 1);
       try (StepScope scope = StepScope.open(into, persistent)) {
-        NDArray noisePred = guidedNoise(latents, embeddings, t, guidance, scope.manager());
+        NDArray noisePred =
+            guidedNoise(
+                latents,
+                embeddings,
+                t,
+                guidance,
+                scope.manager(),
+                stepTaps == null ? Taps.NONE : stepTaps);
         NDArray next = scope.keep(scheduler.step(noisePred, t, latents));
         if (i > 0) {
           latents.close(); // an intermediate of this loop, not the caller's input
@@ -219,8 +254,9 @@ public final class StableDiffusion implements AutoCloseable {
       }
       persistent.remove(persistent.size() - 1);
       persistent.remove(persistent.size() - 1);
+      i++;
       if (onStep != null) {
-        onStep.accept(++i);
+        onStep.accept(i);
       }
     }
     return latents;
@@ -229,9 +265,15 @@ public final class StableDiffusion implements AutoCloseable {
   /** Classifier-free guided noise prediction at timestep t for latents (B, C, h, w). */
   public NDArray guidedNoise(
       NDArray latents, NDArray embeddings, int t, float guidance, NDManager scope) {
+    return guidedNoise(latents, embeddings, t, guidance, scope, Taps.NONE);
+  }
+
+  /** {@link #guidedNoise(NDArray, NDArray, int, float, NDManager)}, reporting to {@code taps}. */
+  public NDArray guidedNoise(
+      NDArray latents, NDArray embeddings, int t, float guidance, NDManager scope, Taps taps) {
     NDArray input = NDArrays.concat(new NDList(latents, latents), 0);
     NDArray timestep = scope.create(new float[] {t});
-    NDArray noise = unet.forward(input, timestep, embeddings);
+    NDArray noise = unet.forward(input, timestep, embeddings, taps);
     NDList parts = noise.split(2, 0);
     NDArray uncond = parts.get(0);
     NDArray cond = parts.get(1);
