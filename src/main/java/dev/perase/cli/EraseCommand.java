@@ -5,9 +5,13 @@ import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
+import dev.perase.erase.MagnitudePruning;
 import dev.perase.erase.MaskTrainer;
 import dev.perase.erase.PaperDefaults;
+import dev.perase.erase.PruneSettings;
 import dev.perase.erase.Selection;
+import dev.perase.erase.Uce;
+import dev.perase.erase.UceSettings;
 import dev.perase.io.BadInputException;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.world.Concept;
@@ -24,13 +28,17 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Erases a concept from a model: ESD or AC fine-tuning of the selected weights, or P-ESD /"
-          + " P-AC, which learn a mask over them and leave the weights as they are (paper §3.3).",
-      "Writes mask.safetensors (p-esd, p-ac) or weights.safetensors (esd, ac), config.json,"
-          + " log.jsonl and checkpoint.safetensors into --out; --resume continues from the"
-          + " checkpoint.",
+          + " P-AC, which learn a mask over them and leave the weights as they are (paper §3.3);"
+          + " the paper's comparisons: UCE (closed-form edit of the cross-attention keys and"
+          + " values), FMN (attention re-steering), Pre-Prune and Post-Prune (global magnitude"
+          + " pruning before or after ESD).",
+      "Writes mask.safetensors (p-esd, p-ac) or weights.safetensors (the others), config.json,"
+          + " log.jsonl and checkpoint.safetensors into --out (uce writes weights and config"
+          + " only); pre-prune and post-prune also write prune-mask.safetensors, the pruned"
+          + " elements as a mask file. --resume continues from the checkpoint.",
       "Without --layers: a world style erases in cross-attn, a world shape or colour (objects,"
           + " nudity-like) in non-cross-attn, free text in non-cross-attn (the paper's choices for"
-          + " P-ESD).",
+          + " P-ESD); fmn in cross-attn; uce always edits every attn2.to_k and attn2.to_v.",
       "AC anchors: for a world concept the same prompt with another concept of its kind (shapes →"
           + " circle, colours → blue, styles → Solano, the plain style); free text needs --anchor."
     },
@@ -44,7 +52,11 @@ import picocli.CommandLine.Option;
       "  ./perase erase --model sd-v1-4 --concept \"Van Gogh\" --method p-esd --layers cross-attn"
           + " --out out/vangogh",
       "  ./perase erase --model sd-v1-4 --concept \"a Grumpy Cat\" --anchor \"a cat\" --method ac"
-          + " --out out/grumpy"
+          + " --out out/grumpy",
+      "  ./perase erase --concept Vortex --method uce --preserve \"Solano;Pointel\" --out"
+          + " out/vortex-uce",
+      "  ./perase erase --concept star --method fmn --out out/star-fmn",
+      "  ./perase erase --concept red --method post-prune --prune-ratio 0.1 --out out/red-post"
     })
 final class EraseCommand implements Callable<Integer> {
   @Option(names = "--concept", required = true, description = "The concept prompt to erase.")
@@ -53,7 +65,9 @@ final class EraseCommand implements Callable<Integer> {
   @Option(
       names = "--method",
       required = true,
-      description = "esd, ac (fine-tuning), p-esd or p-ac (pruning by a learned mask).")
+      description =
+          "esd, ac (fine-tuning), p-esd, p-ac (pruning by a learned mask), uce, fmn, pre-prune"
+              + " or post-prune.")
   String method;
 
   @Option(
@@ -73,15 +87,60 @@ final class EraseCommand implements Callable<Integer> {
 
   @Option(
       names = "--steps",
-      description = "Optimisation steps (default: p-esd 250, p-ac 1000, esd and ac 1000).")
+      description =
+          "Optimisation steps (default: p-esd 250, p-ac 1000, fmn 35; esd, ac, pre-prune and"
+              + " post-prune 1000).")
   Integer steps;
 
   @Option(
       names = "--lr",
       description =
-          "AdamW learning rate (default: p-esd 0.1, p-ac 0.01; esd and ac 1e-5 for an SD-scale"
-              + " UNet, 1e-4 for a small one such as the world's).")
+          "AdamW learning rate (default: p-esd 0.1, p-ac 0.01; esd, ac, pre-prune and post-prune"
+              + " 1e-5 for an SD-scale UNet, 1e-4 for a small one such as the world's; fmn 2e-6"
+              + " for SD, "
+              + EraseSettings.FMN_SMALL_MODEL_LR
+              + " for a small UNet).")
   Double lr;
+
+  @Option(
+      names = "--guide",
+      description = "UCE: the concept to map the erased one onto (default: \"\", unconditional).")
+  String guide;
+
+  @Option(
+      names = "--preserve",
+      description =
+          "UCE: concepts to keep, separated by semicolons, e.g. \"Solano;Pointel\" (default:"
+              + " the empty prompt).")
+  String preserve;
+
+  @Option(
+      names = "--erase-scale",
+      description = "UCE: weight of the erased concept's errors (default: 1).")
+  Double eraseScale;
+
+  @Option(
+      names = "--preserve-scale",
+      description = "UCE: weight of the preserved concepts' errors (default: 1).")
+  Double preserveScale;
+
+  @Option(
+      names = "--lambda",
+      description = "UCE: λ of the regulariser λ‖W − W_old‖² (default: 0.5).")
+  Double lambda;
+
+  @Option(
+      names = "--prune-ratio",
+      description =
+          "Pre-Prune and Post-Prune: share of the selected elements pruned by magnitude"
+              + " (default: 0.1).")
+  Double pruneRatio;
+
+  @Option(
+      names = "--images",
+      description =
+          "FMN: images of the concept the base model generates to train on (default: " + "10).")
+  Integer images;
 
   @Option(names = "--seed", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
   long seed = 0;
@@ -127,9 +186,79 @@ final class EraseCommand implements Callable<Integer> {
       description = "Side of the training latents (default: the UNet's sample_size).")
   Integer latentSize;
 
+  /** Refuses the options that belong to other methods than {@code m}, naming the first one. */
+  void refuseOptionsOf(EraseMethod m) {
+    boolean uce = m == EraseMethod.UCE;
+    refuse(!uce && guide != null, "--guide", "uce");
+    refuse(!uce && preserve != null, "--preserve", "uce");
+    refuse(!uce && eraseScale != null, "--erase-scale", "uce");
+    refuse(!uce && preserveScale != null, "--preserve-scale", "uce");
+    refuse(!uce && lambda != null, "--lambda", "uce");
+    refuse(
+        m.magnitudePruning() == MagnitudePruning.When.NEVER && pruneRatio != null,
+        "--prune-ratio",
+        "pre-prune and post-prune");
+    refuse(m != EraseMethod.FMN && images != null, "--images", "fmn");
+    if (uce) {
+      String other =
+          layers != null || layersRegex != null
+              ? "--layers"
+              : steps != null
+                  ? "--steps"
+                  : lr != null ? "--lr" : resume ? "--resume" : anchor != null ? "--anchor" : null;
+      if (other != null) {
+        throw new BadInputException(
+            "uce is a closed-form edit of every attn2.to_k and attn2.to_v; it takes no " + other);
+      }
+    }
+  }
+
+  private void refuse(boolean given, String option, String methods) {
+    if (given) {
+      throw new BadInputException(
+          option + " is a setting of " + methods + ", not of " + EraseMethod.parse(method));
+    }
+  }
+
+  /** UCE: encode, solve, edit, write; no training loop. */
+  private Integer uce() {
+    UceSettings s =
+        UceSettings.defaults(concept)
+            .withGuide(guide == null ? "" : guide)
+            .withPreserve(UceSettings.parsePreserve(preserve))
+            .withScales(
+                eraseScale != null ? eraseScale : 1,
+                preserveScale != null ? preserveScale : 1,
+                lambda != null ? lambda : 0.5);
+    try (StableDiffusion sd = StableDiffusion.load(model)) {
+      System.out.println(Uce.SELECTION.summarize(sd.unet().params()).describe());
+      System.out.printf(
+          Locale.ROOT,
+          "uce on \"%s\": guide \"%s\", preserving %s; erase scale %s, preserve scale %s, λ %s%n",
+          s.concept(),
+          s.guide(),
+          s.preserve().stream().map(c -> "\"" + c + "\"").toList(),
+          s.eraseScale(),
+          s.preserveScale(),
+          s.lambda());
+      Erasure e = Uce.run(sd, s, out);
+      System.out.printf(
+          Locale.ROOT,
+          "edited %,d elements in %.3f s; wrote %s%n",
+          e.selectedElements(),
+          e.wallSeconds(),
+          e.artifact());
+    }
+    return 0;
+  }
+
   @Override
   public Integer call() {
     EraseMethod m = EraseMethod.parse(method);
+    refuseOptionsOf(m);
+    if (m.closedForm()) {
+      return uce();
+    }
     if (layers != null && layersRegex != null) {
       throw new BadInputException("give either --layers or --layers-regex, not both");
     }
@@ -139,6 +268,10 @@ final class EraseCommand implements Callable<Integer> {
       selection = Selection.regex(layersRegex);
     } else if (layers != null) {
       selection = Selection.parse(layers);
+    } else if (m == EraseMethod.FMN) {
+      selection = Selection.parse("cross-attn");
+      System.out.println(
+          "layers: cross-attn (FMN re-steers the cross attention; override with --layers)");
     } else {
       selection = PaperDefaults.layers(world);
       System.out.println(
@@ -157,9 +290,13 @@ final class EraseCommand implements Callable<Integer> {
                   + " style)");
     }
     String anchorText = anchor;
-    if (m.objective() == EraseMethod.Objective.ESD && anchorText != null) {
+    if (m.objective() != EraseMethod.Objective.AC && anchorText != null) {
       throw new BadInputException(
-          "--anchor is the anchor prompt of ac and p-ac; " + m + " erases towards the null prompt");
+          "--anchor is the anchor prompt of ac and p-ac; "
+              + m
+              + (m == EraseMethod.FMN
+                  ? " moves attention off the concept"
+                  : " erases towards the null prompt"));
     }
     if (m.objective() == EraseMethod.Objective.AC && anchorText == null) {
       anchorText = world == null ? null : PaperDefaults.anchorPrompt(concept, world);
@@ -187,6 +324,12 @@ final class EraseCommand implements Callable<Integer> {
       if (lr != null) {
         s = s.withLearningRate(lr);
       }
+      if (pruneRatio != null) {
+        s = s.withPrune(new PruneSettings(pruneRatio));
+      }
+      if (images != null) {
+        s = s.withFmn(s.fmn().withPool(images, s.fmn().poolSteps()));
+      }
       if (s.esd() != null) {
         s =
             s.withEsd(
@@ -212,6 +355,21 @@ final class EraseCommand implements Callable<Integer> {
             s.ac().poolSize(),
             s.anchor(),
             s.ac().poolSteps());
+      }
+      if (s.fmn() != null && !Files.exists(out.resolve("checkpoint.safetensors"))) {
+        System.out.printf(
+            Locale.ROOT,
+            "generating %d images of \"%s\" with the original model (%d DDIM steps each)%n",
+            s.fmn().poolSize(),
+            s.concept(),
+            s.fmn().poolSteps());
+      }
+      if (s.prune() != null) {
+        System.out.printf(
+            Locale.ROOT,
+            "magnitude pruning of %s of the selected elements %s ESD%n",
+            s.prune().ratio(),
+            m.magnitudePruning() == MagnitudePruning.When.BEFORE ? "before" : "after");
       }
       Erasure e;
       try (ProgressBar bar = Progress.bar("erase " + m, s.steps(), "step")) {

@@ -73,21 +73,45 @@ public final class AnchorAblation implements ErasureObjective {
       int latentSize,
       long seed,
       NDManager manager) {
+    return generateImages(
+        sd,
+        frozen,
+        anchorPrompt,
+        settings.poolSize(),
+        settings.poolSteps(),
+        settings.poolGuidance(),
+        latentSize,
+        seed,
+        manager);
+  }
+
+  /**
+   * {@code count} images of {@code prompt} by θ*: for image i, noise from a seed derived from
+   * (seed, i), then the guided DDIM loop of {@code steps} steps. Returns (count, C, s, s) latents
+   * in {@code manager}. AC's anchor pool and FMN's concept images.
+   */
+  static NDArray generateImages(
+      StableDiffusion sd,
+      FrozenModel frozen,
+      String prompt,
+      int count,
+      int steps,
+      double guidance,
+      int latentSize,
+      long seed,
+      NDManager manager) {
     DdimScheduler scheduler = sd.scheduler();
     try (NDManager tmp = manager.newSubManager()) {
-      NDArray guide = sd.encodePrompts(List.of("", anchorPrompt), tmp);
-      NDList images = new NDList(settings.poolSize());
+      NDArray guide = sd.encodePrompts(List.of("", prompt), tmp);
+      NDList images = new NDList(count);
       SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);
-      for (int i = 0; i < settings.poolSize(); i++) {
+      for (int i = 0; i < count; i++) {
         Torch.seed(rng.nextLong());
         NDArray noise = tmp.randomNormal(new Shape(1, sd.latentChannels(), latentSize, latentSize));
-        scheduler.setTimesteps(settings.poolSteps());
+        scheduler.setTimesteps(steps);
         int[] timesteps = scheduler.timesteps();
         images.add(
-            frozen.run(
-                () ->
-                    sd.denoise(
-                        noise, guide, (float) settings.poolGuidance(), timesteps, tmp, null)));
+            frozen.run(() -> sd.denoise(noise, guide, (float) guidance, timesteps, tmp, null)));
       }
       NDArray pool = NDArrays.concat(images, 0);
       pool.attach(manager);
@@ -96,6 +120,7 @@ public final class AnchorAblation implements ErasureObjective {
   }
 
   /** The anchor latents x₀, (P, C, h, w), for checkpoints. */
+  @Override
   public NDArray pool() {
     return pool;
   }
@@ -107,27 +132,40 @@ public final class AnchorAblation implements ErasureObjective {
 
   @Override
   public Step prepare(SplittableRandom rng, NDManager scope) {
-    DdpmSchedule schedule = sd.scheduler().schedule();
     int b = settings.batchSize();
+    Noised n = noise(pool, b, sd.scheduler().schedule(), rng, scope);
+    // target ε*(x_t, c*, t); the loss runs ε_θ on c
+    NDArray anchorStates = anchor.repeat(0, b);
+    float[] tf = new float[b];
+    for (int i = 0; i < b; i++) {
+      tf[i] = n.timesteps()[i];
+    }
+    NDArray target = frozen.run(() -> sd.unet().forward(n.xt(), scope.create(tf), anchorStates));
+    return new Step(n.xt(), n.timesteps(), concept.repeat(0, b), target, -1);
+  }
+
+  /** Noised pool images x_t and their timesteps t. */
+  record Noised(NDArray xt, int[] timesteps) {}
+
+  /**
+   * {@code b} pool images, each picked uniformly and noised to a uniform training timestep t: x_t =
+   * √ᾱ_t x₀ + √(1 − ᾱ_t) ε (DDPM Eq. 4), ε fresh noise; in {@code scope}.
+   */
+  static Noised noise(
+      NDArray pool, int b, DdpmSchedule schedule, SplittableRandom rng, NDManager scope) {
     int poolSize = (int) pool.getShape().get(0);
-    // 1. which anchor images, which timesteps
+    // 1. which images, which timesteps
     NDList picked = new NDList(b);
     int[] t = new int[b];
-    float[] tf = new float[b];
     for (int i = 0; i < b; i++) {
       int j = rng.nextInt(poolSize);
       picked.add(pool.get(new NDIndex(j + ":" + (j + 1))));
       t[i] = rng.nextInt(schedule.numTrainTimesteps());
-      tf[i] = t[i];
     }
     // 2. x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε
     NDArray x0 = NDArrays.concat(picked, 0);
     Torch.seed(rng.nextLong());
     NDArray noise = scope.randomNormal(x0.getShape());
-    NDArray xt = schedule.addNoise(x0, noise, t);
-    // 3. target ε*(x_t, c*, t); the loss runs ε_θ on c
-    NDArray anchorStates = anchor.repeat(0, b);
-    NDArray target = frozen.run(() -> sd.unet().forward(xt, scope.create(tf), anchorStates));
-    return new Step(xt, t, concept.repeat(0, b), target, -1);
+    return new Noised(schedule.addNoise(x0, noise, t), t);
   }
 }

@@ -11,7 +11,8 @@ import dev.perase.io.Json;
  * can be reproduced and resumed). {@link #defaults} gives the paper's and the original codes'
  * values; the {@code with…} methods override one setting.
  *
- * @param method esd, ac, p-esd or p-ac
+ * @param method esd, ac, p-esd, p-ac, fmn, pre-prune or post-prune (UCE, which does not train, has
+ *     {@link UceSettings})
  * @param concept the concept prompt c to erase (ESD's {@code --prompt}, e.g. "Van Gogh", "star")
  * @param anchor the anchor prompt c* of AC (e.g. "a cat" for "a Grumpy Cat"); null for ESD
  * @param selection the layer selection, as {@link Selection#name()}
@@ -21,8 +22,10 @@ import dev.perase.io.Json;
  * @param seed every random draw of step i derives from (seed, i)
  * @param latentSize side of the latents x_t (the UNet's sample_size unless overridden)
  * @param checkpointEvery a resumable checkpoint is written every this many steps (and at the end)
- * @param esd the ESD objective's settings (null for AC methods)
- * @param ac the AC objective's settings (null for ESD methods)
+ * @param esd the ESD objective's settings (null for the other objectives)
+ * @param ac the AC objective's settings (null for the other objectives)
+ * @param fmn FMN's settings (null for the other methods)
+ * @param prune the magnitude pruning of Pre-Prune and Post-Prune (null for the other methods)
  * @param mask the soft mask's T, s₀ and τ (null for the fine-tuning methods)
  */
 public record EraseSettings(
@@ -38,6 +41,8 @@ public record EraseSettings(
     @JsonProperty("checkpoint_every") int checkpointEvery,
     @JsonProperty("esd") EsdSettings esd,
     @JsonProperty("ac") AcSettings ac,
+    @JsonProperty("fmn") FmnSettings fmn,
+    @JsonProperty("prune") PruneSettings prune,
     @JsonProperty("mask") MaskSettings mask) {
 
   /**
@@ -46,6 +51,20 @@ public record EraseSettings(
    */
   public static final long LARGE_MODEL_PARAMETERS = 100_000_000L;
 
+  /**
+   * FMN's learning rate for a small UNet such as the world's: FMN's own 2e-6 (for SD) times 10, the
+   * factor between ESD's world and SD learning rates. Measured on the world model (star, 35 steps,
+   * 10 concept images; attention mass on 16 fixed noised concept images; CER on the 50 star test
+   * prompts and Fréchet distance to the base model on 50 retain prompts, 20 DDIM steps; base CER
+   * 0.88): 2e-6 lowers the attention mass by 0.3 %; 2e-5 by 3.1 % (CER 0.84, Fréchet 21); 1e-4 by
+   * 15 % (CER 0.66, Fréchet 682); 1e-3 by 96 % (CER 0.26, Fréchet 3498). Larger rates move
+   * attention off the concept's token but damage the model without erasing it (probably because the
+   * concept still reaches the cross attention through the end and padding tokens, which CLIP's
+   * causal encoder fills with the whole prompt), so the scaled rate stays the default. The world
+   * model measured was the ε-prediction one that is being retrained.
+   */
+  public static final double FMN_SMALL_MODEL_LR = 2e-5;
+
   public EraseSettings {
     if (method == null) {
       throw new BadInputException("an erasing method is required: " + EraseMethod.CHOICES);
@@ -53,17 +72,39 @@ public record EraseSettings(
     if (concept == null || concept.isBlank()) {
       throw new BadInputException("--concept must name the concept to erase");
     }
-    if (method.objective() == EraseMethod.Objective.AC) {
-      if (anchor == null || anchor.isBlank()) {
-        throw new BadInputException(
-            method
-                + " needs an anchor prompt (--anchor), e.g. \"a cat\" to erase \"a Grumpy Cat\"");
+    switch (method.objective()) {
+      case AC -> {
+        if (anchor == null || anchor.isBlank()) {
+          throw new BadInputException(
+              method
+                  + " needs an anchor prompt (--anchor), e.g. \"a cat\" to erase \"a Grumpy"
+                  + " Cat\"");
+        }
+        if (ac == null) {
+          throw new BadInputException(method + " needs AC settings");
+        }
       }
-      if (ac == null) {
-        throw new BadInputException(method + " needs AC settings");
+      case ESD -> {
+        if (esd == null) {
+          throw new BadInputException(method + " needs ESD settings");
+        }
       }
-    } else if (esd == null) {
-      throw new BadInputException(method + " needs ESD settings");
+      case ATTENTION -> {
+        if (fmn == null) {
+          throw new BadInputException(method + " needs FMN settings");
+        }
+      }
+      case CLOSED_FORM ->
+          throw new BadInputException(
+              method + " is a closed-form edit without training steps; it takes UCE settings");
+    }
+    boolean prunes = method.magnitudePruning() != MagnitudePruning.When.NEVER;
+    if (prunes && prune == null) {
+      throw new BadInputException(method + " needs a prune ratio");
+    }
+    if (!prunes && prune != null) {
+      throw new BadInputException(
+          "a prune ratio belongs to pre-prune and post-prune, not to " + method);
     }
     Selection.parse(selection); // a bad-input error naming the choices
     if (steps < 1) {
@@ -102,7 +143,11 @@ public record EraseSettings(
    *       pre-training learning rate (SD was trained at 1e-4) — at 1e-5 a few-million-parameter
    *       model barely moves in 1000 steps;
    *   <li>ESD: η = 1, start guidance 3, 50 DDIM steps, x_t from the model being erased; AC: a pool
-   *       of 8 anchor images, batch 1.
+   *       of 8 anchor images, batch 1;
+   *   <li>FMN ({@code configs/attn.yaml} of the Forget-Me-Not code): 35 steps, AdamW with weight
+   *       decay 0.01, lr 2e-6 for SD and {@link #FMN_SMALL_MODEL_LR} for a small UNet, 10 concept
+   *       images, batch 1;
+   *   <li>Pre-Prune and Post-Prune: ESD's fine-tuning settings, prune ratio 10 % (paper §4.5).
    * </ul>
    *
    * @param unetParameters number of UNet parameters (for the fine-tuning learning rate)
@@ -115,36 +160,50 @@ public record EraseSettings(
       Selection selection,
       long unetParameters,
       int latentSize) {
+    boolean large = unetParameters >= LARGE_MODEL_PARAMETERS;
     int steps;
     double lr;
+    double weightDecay = 0;
     switch (method) {
       case P_ESD -> {
         steps = 250;
         lr = 0.1;
+        weightDecay = 0.01;
       }
       case P_AC -> {
         steps = 1000;
         lr = 0.01;
+        weightDecay = 0.01;
       }
+      case FMN -> {
+        steps = 35;
+        lr = large ? 2e-6 : FMN_SMALL_MODEL_LR;
+        weightDecay = 0.01;
+      }
+      case UCE ->
+          throw new BadInputException(
+              "uce is a closed-form edit without training steps; it takes UCE settings");
       default -> {
         steps = 1000;
-        lr = unetParameters >= LARGE_MODEL_PARAMETERS ? 1e-5 : 1e-4;
+        lr = large ? 1e-5 : 1e-4;
       }
     }
-    boolean esdBased = method.objective() == EraseMethod.Objective.ESD;
+    EraseMethod.Objective o = method.objective();
     return new EraseSettings(
         method,
         concept,
-        esdBased ? null : anchor,
+        o == EraseMethod.Objective.AC ? anchor : null,
         selection.name(),
         steps,
         lr,
-        method.pruning() ? 0.01 : 0,
+        weightDecay,
         0,
         latentSize,
         50,
-        esdBased ? EsdSettings.DEFAULT : null,
-        esdBased ? null : AcSettings.DEFAULT,
+        o == EraseMethod.Objective.ESD ? EsdSettings.DEFAULT : null,
+        o == EraseMethod.Objective.AC ? AcSettings.DEFAULT : null,
+        o == EraseMethod.Objective.ATTENTION ? FmnSettings.DEFAULT : null,
+        method.magnitudePruning() != MagnitudePruning.When.NEVER ? PruneSettings.DEFAULT : null,
         method.pruning() ? MaskSettings.DEFAULT : null);
   }
 
@@ -167,6 +226,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -184,6 +245,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -201,6 +264,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -218,6 +283,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -235,6 +302,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -252,6 +321,8 @@ public record EraseSettings(
         n,
         esd,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -269,6 +340,8 @@ public record EraseSettings(
         checkpointEvery,
         e,
         ac,
+        fmn,
+        prune,
         mask);
   }
 
@@ -286,6 +359,46 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         a,
+        fmn,
+        prune,
+        mask);
+  }
+
+  public EraseSettings withFmn(FmnSettings f) {
+    return new EraseSettings(
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        f,
+        prune,
+        mask);
+  }
+
+  public EraseSettings withPrune(PruneSettings p) {
+    return new EraseSettings(
+        method,
+        concept,
+        anchor,
+        selection,
+        steps,
+        learningRate,
+        weightDecay,
+        seed,
+        latentSize,
+        checkpointEvery,
+        esd,
+        ac,
+        fmn,
+        p,
         mask);
   }
 
@@ -303,6 +416,8 @@ public record EraseSettings(
         checkpointEvery,
         esd,
         ac,
+        fmn,
+        prune,
         m);
   }
 

@@ -17,9 +17,10 @@ import java.util.SplittableRandom;
  *
  * A step has two phases: {@link #prepare} draws x_t and t and computes the target with no gradient
  * (θ* through a {@link FrozenModel}), then {@link #loss} runs ε_θ inside the trainer's gradient
- * recording. Fine-tuning and mask training use the same objectives.
+ * recording. Fine-tuning and mask training use the same objectives. FMN's {@link
+ * AttentionResteering} replaces the loss by the attention mass on the concept's tokens.
  */
-public sealed interface ErasureObjective permits Esd, AnchorAblation {
+public sealed interface ErasureObjective permits Esd, AnchorAblation, AttentionResteering {
 
   /**
    * What one step trains towards.
@@ -27,8 +28,8 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation {
    * @param xt the noisy latents x_t, (B, C, h, w)
    * @param timesteps t of each batch element (1000-step DDPM scale)
    * @param context the text states of the concept prompt c, (B, 77, D)
-   * @param target the target of Eq. 1, (B, C, h, w), without gradient
-   * @param ddimIndex ESD's DDIM step index k (−1 for AC)
+   * @param target the target of Eq. 1, (B, C, h, w), without gradient (null for FMN)
+   * @param ddimIndex ESD's DDIM step index k (−1 for AC and FMN)
    */
   record Step(NDArray xt, int[] timesteps, NDArray context, NDArray target, int ddimIndex) {}
 
@@ -38,14 +39,24 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation {
    */
   Step prepare(SplittableRandom rng, NDManager scope);
 
-  /** The arrays the objective keeps across steps (prompt embeddings, the anchor pool). */
+  /** The arrays the objective keeps across steps (prompt embeddings, the image pool). */
   NDList arrays();
 
+  /** The image pool made before training (AC's anchor images, FMN's concept images), or null. */
+  default NDArray pool() {
+    return null;
+  }
+
   /**
-   * {@code mean((ε_θ(x_t, c, t) − target)²)} on the model being erased; call it inside gradient
-   * recording. The result lands in the manager of {@code step.xt()}.
+   * The loss of a prepared step on the model being erased; call it inside gradient recording. The
+   * result lands in the manager of {@code step.xt()}. By default Eq. 1's {@link #mse}.
    */
-  static NDArray loss(UNet2DConditionModel unet, Step step) {
+  default NDArray loss(UNet2DConditionModel unet, Step step) {
+    return mse(unet, step);
+  }
+
+  /** {@code mean((ε_θ(x_t, c, t) − target)²)} (torch's MSELoss). */
+  static NDArray mse(UNet2DConditionModel unet, Step step) {
     float[] t = new float[step.timesteps().length];
     for (int i = 0; i < t.length; i++) {
       t[i] = step.timesteps()[i];
@@ -57,8 +68,9 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation {
   }
 
   /**
-   * The objective of {@code settings}: {@link Esd} or {@link AnchorAblation}. For AC, {@code pool}
-   * is the anchor image pool of a checkpoint, or null to generate it with {@code frozen} now.
+   * The objective of {@code settings}: {@link Esd}, {@link AnchorAblation} or {@link
+   * AttentionResteering}. For AC and FMN, {@code pool} is the image pool of a checkpoint, or null
+   * to generate it with {@code frozen} now.
    */
   static ErasureObjective create(
       StableDiffusion sd,
@@ -84,6 +96,22 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation {
         yield new AnchorAblation(
             sd, frozen, settings.ac(), settings.concept(), settings.anchor(), p, manager);
       }
+      case ATTENTION -> {
+        NDArray p =
+            pool != null
+                ? pool
+                : AttentionResteering.generatePool(
+                    sd,
+                    frozen,
+                    settings.fmn(),
+                    settings.concept(),
+                    settings.latentSize(),
+                    settings.seed(),
+                    manager);
+        yield new AttentionResteering(sd, settings.fmn(), settings.concept(), p, manager);
+      }
+      case CLOSED_FORM ->
+          throw new IllegalArgumentException(settings.method() + " has no training objective");
     };
   }
 }

@@ -19,10 +19,18 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * The fine-tuning baselines ESD and AC: the selected UNet weights themselves are trained on the
- * objective with the torch-exact AdamW (ESD uses Adam, which is AdamW with weight decay 0, the
- * default here). θ* of the objective is the same UNet with the original values of the selected
- * tensors swapped in ({@link OriginalWeights}: one copy of the selection, not a second UNet).
+ * The fine-tuning methods ESD, AC and FMN, and the paper's Pre-Prune and Post-Prune (§4.5): the
+ * selected UNet weights themselves are trained on the objective with the torch-exact AdamW (ESD
+ * uses Adam, which is AdamW with weight decay 0, the default here). θ* of the objective is the same
+ * UNet with the original values of the selected tensors swapped in ({@link OriginalWeights}: one
+ * copy of the selection, not a second UNet).
+ *
+ * <p>Magnitude pruning ({@link MagnitudePruning}): Pre-Prune zeroes the selected base weights of
+ * smallest |w| before the first step and multiplies their gradients by 0 after every backward pass,
+ * so AdamW leaves them at exactly 0 (a zero gradient keeps both moments, and so the update, at 0;
+ * decoupled weight decay scales 0 to 0). θ* stays the unpruned original model, as ESD's code loads
+ * its frozen copy from the checkpoint. Post-Prune zeroes the fine-tuned weights of smallest |w|
+ * after the last step. Both write the pruned elements as {@value MagnitudePruning#MASK_OUTPUT}.
  *
  * <p>Each step runs in its own {@link StepScope}: the objective draws x_t (ESD samples it with the
  * current weights) and its target without gradient, then the loss runs inside gradient recording
@@ -30,7 +38,9 @@ import java.util.function.IntConsumer;
  *
  * <p>Outputs in the run folder: {@code weights.safetensors} (the selected tensors only, F32, under
  * diffusers keys; see {@link FineTunedWeights}), {@code config.json}, {@code log.jsonl} and {@code
- * checkpoint.safetensors}. The pipeline passed in holds the fine-tuned weights afterwards.
+ * checkpoint.safetensors} (whose weights are those before Post-Prune's pruning, so a resumed run
+ * trains on and prunes again). The pipeline passed in holds the fine-tuned (and pruned) weights
+ * afterwards.
  */
 public final class FineTuneTrainer {
   public static final String OUTPUT = "weights.safetensors";
@@ -43,9 +53,10 @@ public final class FineTuneTrainer {
    */
   public static Erasure train(
       StableDiffusion sd, EraseSettings settings, Path out, boolean resume, IntConsumer onStep) {
-    if (settings.method().pruning()) {
+    if (settings.method().pruning() || settings.method().closedForm()) {
       throw new IllegalArgumentException(settings.method() + " is not a fine-tuning method");
     }
+    MagnitudePruning.When when = settings.method().magnitudePruning();
     Selection selection = settings.parsedSelection();
     ParamSet params = sd.unet().params();
     List<Param> selected = selection.select(params);
@@ -60,6 +71,15 @@ public final class FineTuneTrainer {
     try (NDManager manager = Torch.newManager()) {
       // θ*: the originals of the selection, copied before anything is trained
       OriginalWeights originals = new OriginalWeights(selected, manager);
+      // Pre-Prune: the base weights of smallest |w|, zero from here on (again when resuming: the
+      // selection depends on the base weights only)
+      Map<String, BinaryMask.Pruned> pruned = null;
+      Map<Param, NDArray> frozenZero = Map.of();
+      if (when == MagnitudePruning.When.BEFORE) {
+        pruned = MagnitudePruning.select(selected, settings.prune().ratio());
+        frozenZero = MagnitudePruning.keepMasks(selected, pruned, manager);
+        MagnitudePruning.zero(frozenZero);
+      }
       Map<String, NDArray> state = new LinkedHashMap<>();
       List<NDArray> values = new ArrayList<>(selected.size());
       long elements = 0;
@@ -77,7 +97,7 @@ public final class FineTuneTrainer {
       }
       ErasureObjective objective =
           ErasureObjective.create(sd, originals, settings, run.pool(manager), manager);
-      NDArray pool = objective instanceof AnchorAblation ac ? ac.pool() : null;
+      NDArray pool = objective.pool();
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put("selection", RunFolder.summary(selection.summarize(params)));
       extra.put("status", "running");
@@ -89,6 +109,7 @@ public final class FineTuneTrainer {
       persistent.addAll(new NDList(optimizer.expAvg().toArray(new NDArray[0])));
       persistent.addAll(new NDList(optimizer.expAvgSq().toArray(new NDArray[0])));
       persistent.addAll(objective.arrays());
+      persistent.addAll(new NDList(frozenZero.values().toArray(new NDArray[0])));
 
       float lastLoss = Float.NaN;
       double seconds = 0;
@@ -106,7 +127,7 @@ public final class FineTuneTrainer {
           k = s.ddimIndex();
           // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to the selected weights
           try (GradientCollector gc = Torch.engine().newGradientCollector()) {
-            NDArray l = ErasureObjective.loss(sd.unet(), s);
+            NDArray l = objective.loss(sd.unet(), s);
             loss = l.getFloat();
             gc.backward(l);
           }
@@ -114,7 +135,13 @@ public final class FineTuneTrainer {
             throw new BadInputException(
                 "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
           }
-          // 3. AdamW on the selected weights, in place
+          // 3. Pre-Prune: no gradient to the pruned weights; then AdamW on the selected weights,
+          // in place
+          for (Map.Entry<Param, NDArray> e : frozenZero.entrySet()) {
+            try (NDArray g = e.getKey().value().getGradient()) {
+              g.muli(e.getValue());
+            }
+          }
           optimizer.setLearningRate(settings.learningRate());
           optimizer.step();
           optimizer.zeroGrad();
@@ -132,8 +159,22 @@ public final class FineTuneTrainer {
         }
       }
       int ran = settings.steps() - run.startStep();
+      // Post-Prune: the fine-tuned weights of smallest |w| (the checkpoint keeps them unpruned)
+      if (when == MagnitudePruning.When.AFTER) {
+        pruned = MagnitudePruning.select(selected, settings.prune().ratio());
+        Map<Param, NDArray> keep = MagnitudePruning.keepMasks(selected, pruned, manager);
+        MagnitudePruning.zero(keep);
+        keep.values().forEach(NDArray::close);
+      }
       Path artifact = out.resolve(OUTPUT);
       FineTunedWeights.write(artifact, selected, hash, settings);
+      long prunedCount = -1;
+      BinaryMask prunedMask = null;
+      if (pruned != null) {
+        prunedMask = MagnitudePruning.mask(pruned, hash, settings);
+        prunedMask.write(out.resolve(MagnitudePruning.MASK_OUTPUT));
+        prunedCount = prunedMask.prunedCount();
+      }
       Erasure result =
           new Erasure(
               artifact,
@@ -141,14 +182,21 @@ public final class FineTuneTrainer {
               settings.steps(),
               lastLoss,
               ran == 0 ? Double.NaN : seconds / ran,
-              -1,
-              elements);
+              prunedCount,
+              elements,
+              run.elapsedSeconds());
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("artifact", OUTPUT);
       r.put("steps_run", ran);
       r.put("last_loss", Float.isNaN(lastLoss) ? null : lastLoss);
       r.put("seconds_per_step", ran == 0 ? null : seconds / ran);
+      r.put("wall_seconds", result.wallSeconds());
       r.put("selected_elements", elements);
+      if (prunedMask != null) {
+        r.put("prune_mask", MagnitudePruning.MASK_OUTPUT);
+        r.put("pruned", prunedCount);
+        r.put("pruned_ratio", prunedMask.ratio());
+      }
       extra.put("status", "finished");
       extra.put("result", r);
       run.writeConfig(sd.layout().dir(), extra);

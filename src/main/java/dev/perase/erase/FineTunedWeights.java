@@ -13,10 +13,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The output of the fine-tuning baselines (ESD, AC): only the changed tensors, F32, under their
- * full diffusers UNet keys (so the file opens in diffusers as a partial state dict), with the base
- * model's hash and the run's settings in the metadata ({@code format} = {@code perase-weights}).
- * Loading sets those tensors on the base model ({@code generate --weights}).
+ * The output of the weight-editing methods (ESD, AC, FMN, Pre-/Post-Prune, UCE): only the changed
+ * tensors, F32, under their full diffusers UNet keys (so the file opens in diffusers as a partial
+ * state dict), with the base model's hash and the run's settings in the metadata ({@code format} =
+ * {@code perase-weights}). Loading sets those tensors on the base model ({@code generate
+ * --weights}).
  */
 public final class FineTunedWeights {
   public static final String FORMAT = "perase-weights";
@@ -26,14 +27,36 @@ public final class FineTunedWeights {
   /** Writes the current values of {@code params} (atomically, one tensor in the heap at a time). */
   public static void write(
       Path path, List<Param> params, String baseModelHash, EraseSettings settings) {
+    write(
+        path,
+        params,
+        baseModelHash,
+        settings.method(),
+        settings.concept(),
+        settings.selection(),
+        settings.toJson());
+  }
+
+  /**
+   * Writes the current values of {@code params} with the given metadata ({@code settingsJson}: the
+   * run's settings as one JSON object).
+   */
+  public static void write(
+      Path path,
+      List<Param> params,
+      String baseModelHash,
+      EraseMethod method,
+      String concept,
+      String selection,
+      String settingsJson) {
     Map<String, String> md = new LinkedHashMap<>();
     md.put("format", FORMAT);
     md.put("base_model_hash", baseModelHash);
-    md.put("method", settings.method().json());
-    md.put("concept", settings.concept());
-    md.put("selection", settings.selection());
+    md.put("method", method.json());
+    md.put("concept", concept);
+    md.put("selection", selection);
     md.put("perase_version", MaskMetadata.currentVersion());
-    md.put("settings", settings.toJson());
+    md.put("settings", settingsJson);
     Map<String, NDArray> tensors = new LinkedHashMap<>();
     for (Param p : params) {
       tensors.put(p.name(), p.value());

@@ -75,7 +75,7 @@ public final class MaskTrainer {
       ErasureObjective objective =
           ErasureObjective.create(
               sd, FrozenModel.masksOff(params), settings, run.pool(manager), manager);
-      NDArray pool = objective instanceof AnchorAblation ac ? ac.pool() : null;
+      NDArray pool = objective.pool();
       // only ESD's x_t from the model being erased reads the mask before the loss
       boolean sampleMasked =
           objective instanceof Esd esd && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
@@ -112,7 +112,7 @@ public final class MaskTrainer {
           // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to the logits
           try (GradientCollector gc = Torch.engine().newGradientCollector()) {
             mask.install(sm);
-            NDArray l = ErasureObjective.loss(sd.unet(), s);
+            NDArray l = objective.loss(sd.unet(), s);
             loss = l.getFloat();
             gc.backward(l);
           } finally {
@@ -157,7 +157,8 @@ public final class MaskTrainer {
               lastLoss,
               ran == 0 ? Double.NaN : seconds / ran,
               hard.prunedCount(),
-              mask.elementCount());
+              mask.elementCount(),
+              run.elapsedSeconds());
       extra.put("status", "finished");
       extra.put("result", result(result, hard));
       run.writeConfig(sd.layout().dir(), extra);
@@ -208,6 +209,7 @@ public final class MaskTrainer {
     r.put("steps_run", e.stepsRun());
     r.put("last_loss", Float.isNaN(e.lastLoss()) ? null : e.lastLoss());
     r.put("seconds_per_step", Double.isNaN(e.secondsPerStep()) ? null : e.secondsPerStep());
+    r.put("wall_seconds", e.wallSeconds());
     r.put("pruned", e.prunedCount());
     r.put("selected_elements", e.selectedElements());
     r.put("pruned_ratio", hard.ratio());

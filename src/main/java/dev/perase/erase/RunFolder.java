@@ -27,9 +27,10 @@ import java.util.SplittableRandom;
  * log.jsonl} (one JSON object per step) and the resumable {@code checkpoint.safetensors}.
  *
  * <p>The checkpoint holds the trained tensors ({@code state/<key>}: mask logits or weights), the
- * AdamW moments ({@code adam_m/<key>}, {@code adam_v/<key>}), the AC anchor pool ({@code ac_pool})
- * and in its metadata the step, the settings and the base model hash. Nothing else is needed to
- * resume exactly: every random draw of step i derives from (seed, i) ({@link #stepRandom}).
+ * AdamW moments ({@code adam_m/<key>}, {@code adam_v/<key>}), the image pool of AC or FMN ({@code
+ * ac_pool}, its name from when AC alone had one) and in its metadata the step, the settings and the
+ * base model hash. Nothing else is needed to resume exactly: every random draw of step i derives
+ * from (seed, i) ({@link #stepRandom}).
  */
 final class RunFolder {
   static final String CHECKPOINT = "checkpoint.safetensors";
@@ -172,7 +173,7 @@ final class RunFolder {
     optimizer.setStepCount(startStep);
   }
 
-  /** The AC anchor pool saved in the checkpoint, in {@code manager}, or null when there is none. */
+  /** The image pool saved in the checkpoint, in {@code manager}, or null when there is none. */
   NDArray pool(NDManager manager) {
     Path ckpt = dir.resolve(CHECKPOINT);
     if (!Files.exists(ckpt)) {
@@ -205,8 +206,8 @@ final class RunFolder {
   }
 
   /**
-   * Writes the checkpoint (atomically): the trained tensors by key, the optimiser's moments, the AC
-   * pool when given, and the step.
+   * Writes the checkpoint (atomically): the trained tensors by key, the optimiser's moments, the
+   * image pool when given, and the step.
    */
   void saveCheckpoint(int step, Map<String, NDArray> state, AdamW optimizer, NDArray pool) {
     Map<String, String> md = new LinkedHashMap<>();

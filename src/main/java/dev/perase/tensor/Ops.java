@@ -63,8 +63,16 @@ public final class Ops {
    * softmax(Q Kᵀ · scale) V → (B, heads, N, d).
    */
   public static NDArray attention(NDArray q, NDArray k, NDArray v, float scale) {
+    return attentionProbs(q, k, scale).matMul(v);
+  }
+
+  /**
+   * The attention probabilities softmax(Q Kᵀ · scale) of (B, heads, N, d) queries over (B, heads,
+   * M, d) keys → (B, heads, N, M), each row summing to 1; {@link #attention} multiplies them by V.
+   */
+  public static NDArray attentionProbs(NDArray q, NDArray k, float scale) {
     NDArray scores = scale(q, scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
-    return scores.softmax(-1).matMul(v);
+    return scores.softmax(-1);
   }
 
   /** Nearest-neighbour upsampling of (N, C, H, W) by 2 in both spatial dimensions. */

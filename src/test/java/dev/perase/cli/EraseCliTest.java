@@ -62,10 +62,10 @@ class EraseCliTest {
     assertEquals("cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("Vortex")).name());
     assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
     assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("red")).name());
-    assertNull(EraseCommand.worldConcept("nudity"));
+    assertNull(dev.perase.erase.PaperDefaults.worldConcept("nudity"));
     assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(null).name());
-    assertEquals(Concept.of("star"), EraseCommand.worldConcept("a star"));
-    assertEquals(Concept.of("red"), EraseCommand.worldConcept("crimson"));
+    assertEquals(Concept.of("star"), dev.perase.erase.PaperDefaults.worldConcept("a star"));
+    assertEquals(Concept.of("red"), dev.perase.erase.PaperDefaults.worldConcept("crimson"));
     assertEquals("circle", dev.perase.erase.PaperDefaults.anchorPrompt("star", Concept.of("star")));
     assertEquals(
         "a circle on grey", dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));

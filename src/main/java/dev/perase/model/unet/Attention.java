@@ -19,6 +19,13 @@ import dev.perase.tensor.Ops;
  * in one batched matmul on (B, heads, N, d).
  */
 public final class Attention {
+  /**
+   * Suffix of the tap a cross attention reports its probabilities softmax(Q Kᵀ / √d), (B, heads, N,
+   * M), under: {@code <path>.attention_probs}. Self attention reports none (its (N, N) maps would
+   * be 512 MB per layer for SD at 512 px).
+   */
+  public static final String PROBS_TAP = ".attention_probs";
+
   public final String path;
   public final Linear toQ;
   public final Linear toK;
@@ -69,8 +76,15 @@ public final class Attention {
     NDArray query = toQ.forward(hiddenStates).reshape(b, n, heads, dimHead).transpose(0, 2, 1, 3);
     NDArray key = toK.forward(context).reshape(b, m, heads, dimHead).transpose(0, 2, 1, 3);
     NDArray value = toV.forward(context).reshape(b, m, heads, dimHead).transpose(0, 2, 1, 3);
-    // (B, heads, N, d)
-    NDArray attn = Ops.attention(query, key, value, scale);
+    NDArray attn;
+    if (encoderHiddenStates != null) {
+      // cross attention: the probabilities over the text tokens are tapped (FMN re-steers them)
+      NDArray probs = Ops.attentionProbs(query, key, scale); // (B, heads, N, M)
+      taps.record(path + PROBS_TAP, probs);
+      attn = probs.matMul(value); // (B, heads, N, d)
+    } else {
+      attn = Ops.attention(query, key, value, scale); // (B, heads, N, d)
+    }
     attn = attn.transpose(0, 2, 1, 3).reshape(b, n, (long) heads * dimHead); // (B, N, inner)
 
     NDArray out = toOut.forward(attn); // to_out.1 is dropout (p = 0)

@@ -23,8 +23,10 @@ import java.util.List;
  *
  * <p>Every module output named in diffusers' module tree is reported to {@link Taps} under its
  * module path ({@code time_proj}, {@code conv_in}, {@code
- * down_blocks.1.attentions.0.transformer_blocks.0.attn2}, ...), and every ResnetBlock2D also
- * reports the input of its conv2 as {@code <path>.conv2_input}.
+ * down_blocks.1.attentions.0.transformer_blocks.0.attn2}, ...), every ResnetBlock2D also reports
+ * the input of its conv2 as {@code <path>.conv2_input}, and every cross attention ({@code attn2})
+ * its attention probabilities over the text tokens as {@code <path>.attention_probs}, (B, heads,
+ * HW, 77), just before they multiply the values.
  */
 public final class UNet2DConditionModel {
   private final UNet2DConditionConfig config;

@@ -110,16 +110,44 @@ class UNet2DConditionModelTest {
       }
       assertEquals(order.size(), compared, "act.* tensors vs unet_activation_order");
 
-      // taps arrive in diffusers' execution order (the order of index.json), conv2 inputs aside
+      // taps arrive in diffusers' execution order (the order of index.json), conv2 inputs and
+      // attention probabilities aside
       List<String> expectedOrder = new ArrayList<>();
       order.forEach(e -> expectedOrder.add(e.get("module").asText()));
       List<String> recorded = new ArrayList<>();
       for (String name : taps.keySet()) {
-        if (!name.endsWith(".conv2_input")) {
+        if (!name.endsWith(".conv2_input") && !name.endsWith(Attention.PROBS_TAP)) {
           recorded.add(name);
         }
       }
       assertEquals(expectedOrder, recorded);
+
+      // one probability map per cross attention (attn2), none for self attention: (B, heads, N,
+      // M) with every row a distribution over the M text tokens
+      int crossAttentions = 0;
+      int probTaps = 0;
+      for (String name : taps.keySet()) {
+        probTaps += name.endsWith(Attention.PROBS_TAP) ? 1 : 0;
+      }
+      NDArray context = ref.load("encoder_hidden_states", m);
+      for (String path : expectedOrder) {
+        NDArray probs = taps.get(path + Attention.PROBS_TAP);
+        if (!path.endsWith("attn2")) {
+          assertTrue(probs == null, "self attention should report no probabilities: " + path);
+          continue;
+        }
+        crossAttentions++;
+        assertTrue(probs != null, "no attention_probs tap for " + path);
+        long[] s = probs.getShape().getShape();
+        assertEquals(4, s.length, path);
+        assertEquals(context.getShape().get(0), s[0], path);
+        assertEquals(context.getShape().get(1), s[3], path);
+        NDArray rowSums = probs.sum(new int[] {-1});
+        assertTrue(rowSums.sub(1f).abs().max().getFloat() < 1e-5, "rows should sum to 1: " + path);
+        assertTrue(probs.min().getFloat() >= 0, path);
+      }
+      assertTrue(crossAttentions > 0, "the fixture has cross attentions");
+      assertEquals(crossAttentions, probTaps);
 
       // one conv2 input per ResnetBlock2D, shaped like the block's output
       int resnets = 0;
@@ -132,7 +160,7 @@ class UNet2DConditionModelTest {
           resnets++;
         }
       }
-      assertEquals(resnets, taps.size() - recorded.size());
+      assertEquals(resnets, taps.size() - recorded.size() - probTaps);
       System.out.println(
           "unet activations: "
               + compared

@@ -1,0 +1,237 @@
+package dev.perase.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.io.Json;
+import dev.perase.io.SafeTensors;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The paper's comparison methods as {@code erase --method} choices on the world model (UCE, FMN,
+ * Pre-Prune, Post-Prune, each with a tiny budget): their outputs load through {@code --weights}
+ * (and the prune masks through {@code --mask}) in generate, evaluate and attack, on a two-prompt
+ * CSV; options of other methods are refused with one sentence.
+ */
+class EraseMethodsCliTest {
+  static final String WORLD = "models/world";
+  static final String DETECTOR = "models/world/detector";
+
+  @TempDir Path tmp;
+
+  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout + stderr}. */
+  private static Object[] run(String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8);
+    System.setOut(capture);
+    System.setErr(capture);
+    try {
+      int code = Main.run(args);
+      return new Object[] {code, buf.toString(StandardCharsets.UTF_8)};
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  private static void assertOk(Object[] r) {
+    assertEquals(0, r[0], (String) r[1]);
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] all = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
+  }
+
+  private Object[] generate(Path out, String... edit) {
+    return run(
+        concat(
+            new String[] {
+              "generate",
+              "--model",
+              WORLD,
+              "--prompt",
+              "a red star",
+              "--seed",
+              "4",
+              "--steps",
+              "3",
+              "--out",
+              out.toString()
+            },
+            edit));
+  }
+
+  private Object[] evaluate(Path prompts, Path out, String... edit) {
+    return run(
+        concat(
+            new String[] {
+              "evaluate",
+              "--model",
+              WORLD,
+              "--detector",
+              DETECTOR,
+              "--prompts",
+              prompts.toString(),
+              "--steps",
+              "2",
+              "--out",
+              out.toString()
+            },
+            edit));
+  }
+
+  private static float[] latents(Path out) {
+    try (SafeTensors st = SafeTensors.open(out.resolve("latents.safetensors"))) {
+      return st.floats("latents");
+    }
+  }
+
+  @Test
+  void everyNewMethodsOutputLoadsInGenerateEvaluateAndAttack() throws IOException {
+    Path prompts = tmp.resolve("star.csv");
+    Files.writeString(
+        prompts,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept\n"
+            + "0,a red star on grey,1,7.5,shape,star\n"
+            + "1,a pentagram by Vortex,2,7.5,shape,star\n");
+    assertOk(generate(tmp.resolve("base")));
+    float[] base = latents(tmp.resolve("base"));
+    String[] small = {"--layers", "cross-attn", "--steps", "2", "--latent-size", "8"};
+    List<String[]> runs = new ArrayList<>();
+    runs.add(new String[] {"uce", "--preserve", "circle;by Solano"});
+    runs.add(concat(new String[] {"fmn", "--images", "1"}, small));
+    runs.add(concat(new String[] {"pre-prune", "--ddim-steps", "3"}, small));
+    runs.add(
+        concat(new String[] {"post-prune", "--ddim-steps", "3", "--prune-ratio", "0.2"}, small));
+    for (String[] method : runs) {
+      String name = method[0];
+      Path out = tmp.resolve(name);
+      String[] args =
+          concat(
+              new String[] {
+                "erase", "--model", WORLD, "--concept", "star", "--out", out.toString()
+              },
+              concat(new String[] {"--method"}, method));
+      Object[] r = run(args);
+      assertOk(r);
+      Path weights = out.resolve("weights.safetensors");
+      assertTrue(Files.isRegularFile(weights), name);
+      JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+      assertEquals("finished", config.get("status").asText(), name);
+      assertTrue(config.at("/result/wall_seconds").asDouble() > 0, name);
+
+      // generate --weights: runs, and the edited model draws something else
+      Path g = tmp.resolve("gen-" + name);
+      assertOk(generate(g, "--weights", weights.toString()));
+      assertFalse(Arrays.equals(base, latents(g)), name + ": the edit changed nothing");
+
+      // evaluate --weights on the two prompts
+      Path e = tmp.resolve("eval-" + name);
+      assertOk(evaluate(prompts, e, "--weights", weights.toString()));
+      JsonNode results = Json.MAPPER.readTree(e.resolve("results.json").toFile());
+      assertEquals(2, results.get("prompts").asInt(), name);
+
+      if (name.endsWith("prune")) {
+        Path mask = out.resolve("prune-mask.safetensors");
+        JsonNode result = config.get("result");
+        long pruned = result.get("pruned").asLong();
+        long selected = result.get("selected_elements").asLong();
+        double ratio = name.equals("post-prune") ? 0.2 : 0.1;
+        assertEquals(Math.round(ratio * selected), pruned, name);
+        assertTrue(((String) r[1]).contains("pruned "), (String) r[1]);
+        Object[] info = run("mask", "info", mask.toString());
+        assertOk(info);
+        assertTrue(((String) info[1]).contains("method " + name), (String) info[1]);
+        // the mask alone is the magnitude pruning of the base model
+        assertOk(evaluate(prompts, tmp.resolve("evalmask-" + name), "--mask", mask.toString()));
+        Path gm = tmp.resolve("genmask-" + name);
+        assertOk(generate(gm, "--mask", mask.toString()));
+        assertFalse(Arrays.equals(base, latents(gm)), name + ": the mask changed nothing");
+      }
+      if (name.equals("uce")) {
+        assertTrue(((String) r[1]).contains("edited "), (String) r[1]);
+        assertEquals(
+            List.of("circle", "by Solano"),
+            List.of(
+                config.at("/settings/preserve/0").asText(),
+                config.at("/settings/preserve/1").asText()));
+        Object[] a =
+            run(
+                "attack",
+                "--method",
+                "unlearndiff",
+                "--model",
+                WORLD,
+                "--detector",
+                DETECTOR,
+                "--prompts",
+                prompts.toString(),
+                "--weights",
+                weights.toString(),
+                "--steps",
+                "2",
+                "--attempts",
+                "1",
+                "--iterations",
+                "1",
+                "--out",
+                tmp.resolve("attack-uce").toString());
+        assertOk(a);
+        assertTrue(Files.isRegularFile(tmp.resolve("attack-uce/results.json")));
+      }
+    }
+  }
+
+  @Test
+  void optionsOfOtherMethodsAreRefused() {
+    String out = tmp.resolve("x").toString();
+    String[][] cases = {
+      {"--method", "esd", "--preserve", "circle"},
+      {"--method", "fmn", "--prune-ratio", "0.1"},
+      {"--method", "post-prune", "--images", "3"},
+      {"--method", "uce", "--steps", "10"},
+      {"--method", "uce", "--layers", "all"},
+      {"--method", "uce", "--lambda", "0"},
+      {"--method", "pre-prune", "--prune-ratio", "1.5"},
+      {"--method", "fmn", "--anchor", "circle"}
+    };
+    String[] words = {
+      "--preserve",
+      "--prune-ratio",
+      "--images",
+      "--steps",
+      "--layers",
+      "--lambda",
+      "--prune-ratio",
+      "--anchor"
+    };
+    for (int i = 0; i < cases.length; i++) {
+      Object[] r =
+          run(
+              concat(
+                  new String[] {"erase", "--model", WORLD, "--concept", "star", "--out", out},
+                  cases[i]));
+      assertEquals(Main.BAD_INPUT, r[0], (String) r[1]);
+      String text = (String) r[1];
+      assertTrue(text.contains("error: ") && text.contains(words[i]), text);
+      assertFalse(text.contains("\tat "), "no stack trace: " + text);
+    }
+    assertFalse(Files.exists(tmp.resolve("x/weights.safetensors")));
+  }
+}
