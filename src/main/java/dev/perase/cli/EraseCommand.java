@@ -1,5 +1,6 @@
 package dev.perase.cli;
 
+import dev.perase.analysis.NeuronPruning;
 import dev.perase.erase.EraseMethod;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
@@ -49,6 +50,9 @@ import picocli.CommandLine.Option;
       "  ./perase erase --concept Vortex --method esd --steps 500 --out out/vortex-esd",
       "  ./perase erase --concept red --method p-ac --anchor blue --out out/red-pac",
       "  ./perase erase --concept star --method p-esd --steps 400 --resume --out out/star-pesd",
+      "  ./perase erase --concept star --method esd --out out/star-esd",
+      "  ./perase erase --concept star --method np-esd --from out/star-esd --top-k 1 --out"
+          + " out/star-npesd",
       "  ./perase erase --model sd-v1-4 --concept \"Van Gogh\" --method p-esd --layers cross-attn"
           + " --out out/vangogh",
       "  ./perase erase --model sd-v1-4 --concept \"a Grumpy Cat\" --anchor \"a cat\" --method ac"
@@ -137,6 +141,23 @@ final class EraseCommand implements Callable<Integer> {
   Double pruneRatio;
 
   @Option(
+      names = "--from",
+      description = "NP-ESD: the ESD run folder (or its weights.safetensors) to start from.")
+  Path from;
+
+  @Option(
+      names = "--prompts",
+      description =
+          "NP-ESD: concept prompts for Eq. 4 (default for a world concept: its committed test"
+              + " set under the model's prompts/ folder).")
+  Path prompts;
+
+  @Option(
+      names = "--top-k",
+      description = "NP-ESD: concept neurons zeroed per layer (default: 1, as Table 6).")
+  Integer topK;
+
+  @Option(
       names = "--images",
       description =
           "FMN: images of the concept the base model generates to train on (default: " + "10).")
@@ -199,6 +220,10 @@ final class EraseCommand implements Callable<Integer> {
         "--prune-ratio",
         "pre-prune and post-prune");
     refuse(m != EraseMethod.FMN && images != null, "--images", "fmn");
+    boolean np = m == EraseMethod.NP_ESD;
+    refuse(!np && from != null, "--from", "np-esd");
+    refuse(!np && prompts != null, "--prompts", "np-esd");
+    refuse(!np && topK != null, "--top-k", "np-esd");
     if (uce) {
       String other =
           layers != null || layersRegex != null
@@ -218,6 +243,51 @@ final class EraseCommand implements Callable<Integer> {
       throw new BadInputException(
           option + " is a setting of " + methods + ", not of " + EraseMethod.parse(method));
     }
+  }
+
+  /** NP-ESD: concept neurons of an ESD model (Eq. 4), the top-k per layer zeroed. */
+  private Integer npEsd() {
+    if (from == null) {
+      throw new BadInputException("np-esd starts from an ESD model: give --from ESD_RUN_FOLDER");
+    }
+    Path weights = Files.isDirectory(from) ? from.resolve(FineTuneTrainer.OUTPUT) : from;
+    if (!Files.isRegularFile(weights)) {
+      throw new BadInputException("no ESD weights file at " + weights);
+    }
+    Path conceptPrompts = prompts;
+    if (conceptPrompts == null) {
+      Concept world = PaperDefaults.worldConcept(concept);
+      Path committed =
+          world == null
+              ? null
+              : model.resolve("prompts").resolve(world.name().toLowerCase(Locale.ROOT) + ".csv");
+      if (committed == null || !Files.isRegularFile(committed)) {
+        throw new BadInputException("np-esd needs --prompts FILE.csv with prompts of the concept");
+      }
+      conceptPrompts = committed;
+    }
+    int k = topK != null ? topK : 1;
+    int ddim = ddimSteps;
+    try (StableDiffusion sd = StableDiffusion.load(model)) {
+      System.out.printf(
+          Locale.ROOT,
+          "np-esd on \"%s\": top-%d concept neurons per layer of %s, measured on %s (%d DDIM steps)%n",
+          concept,
+          k,
+          weights,
+          conceptPrompts,
+          ddim);
+      NeuronPruning.Result r = NeuronPruning.run(sd, weights, conceptPrompts, k, ddim, out);
+      int zeroed = r.channels().values().stream().mapToInt(c -> c.length).sum();
+      System.out.printf(
+          Locale.ROOT,
+          "zeroed %d neurons in %d layers in %.1f s; wrote %s%n",
+          zeroed,
+          r.channels().size(),
+          r.wallSeconds(),
+          r.artifact());
+    }
+    return 0;
   }
 
   /** UCE: encode, solve, edit, write; no training loop. */
@@ -258,6 +328,9 @@ final class EraseCommand implements Callable<Integer> {
     refuseOptionsOf(m);
     if (m.closedForm()) {
       return uce();
+    }
+    if (m == EraseMethod.NP_ESD) {
+      return npEsd();
     }
     if (layers != null && layersRegex != null) {
       throw new BadInputException("give either --layers or --layers-regex, not both");

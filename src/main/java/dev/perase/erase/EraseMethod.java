@@ -27,7 +27,12 @@ public enum EraseMethod {
   /** Pre-Prune (paper §4.5): global magnitude pruning, frozen at zero, then ESD on the rest. */
   PRE_PRUNE("pre-prune", Objective.ESD, false, MagnitudePruning.When.BEFORE),
   /** Post-Prune (paper §4.5): ESD fine-tuning, then global magnitude pruning. */
-  POST_PRUNE("post-prune", Objective.ESD, false, MagnitudePruning.When.AFTER);
+  POST_PRUNE("post-prune", Objective.ESD, false, MagnitudePruning.When.AFTER),
+  /**
+   * NP-ESD (paper §4.5, Table 6): zero the top-k concept neurons (Eq. 4) of every ResnetBlock2D of
+   * an ESD model; run by {@code dev.perase.analysis.NeuronPruning}.
+   */
+  NP_ESD("np-esd", Objective.CONCEPT_NEURONS, false, MagnitudePruning.When.NEVER);
 
   /** What a method optimises. */
   public enum Objective {
@@ -38,10 +43,12 @@ public enum EraseMethod {
     /** FMN: the cross-attention mass on the concept's tokens ({@link AttentionResteering}). */
     ATTENTION,
     /** UCE: a least-squares edit solved in closed form ({@link Uce}), no training. */
-    CLOSED_FORM
+    CLOSED_FORM,
+    /** NP-ESD: no objective of its own; an ESD model's concept neurons are zeroed. */
+    CONCEPT_NEURONS
   }
 
-  public static final String CHOICES = "esd, ac, p-esd, p-ac, uce, fmn, pre-prune or post-prune";
+  public static final String CHOICES = "esd, ac, p-esd, p-ac, uce, fmn, pre-prune, post-prune or np-esd";
 
   private final String json;
   private final Objective objective;

@@ -110,7 +110,7 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation, AttentionR
                     manager);
         yield new AttentionResteering(sd, settings.fmn(), settings.concept(), p, manager);
       }
-      case CLOSED_FORM ->
+      case CLOSED_FORM, CONCEPT_NEURONS ->
           throw new IllegalArgumentException(settings.method() + " has no training objective");
     };
   }

@@ -102,6 +102,67 @@ class EraseMethodsCliTest {
     }
   }
 
+  /**
+   * NP-ESD zeroes exactly k input channels of every ResnetBlock2D's conv2 (k concept neurons per
+   * layer) on top of the ESD weights, and its output loads through --weights.
+   */
+  @Test
+  void npEsdZeroesExactlyKNeuronsPerLayerOfAnEsdModel() throws IOException {
+    Path prompts = tmp.resolve("star.csv");
+    Files.writeString(
+        prompts,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,concept_kind,concept\n"
+            + "0,a red star on grey,1,7.5,shape,star\n"
+            + "1,a pentagram by Vortex,2,7.5,shape,star\n");
+    Path esd = tmp.resolve("esd");
+    assertOk(
+        run(
+            "erase", "--model", WORLD, "--concept", "star", "--method", "esd", "--steps", "2",
+            "--ddim-steps", "3", "--out", esd.toString()));
+    Path np = tmp.resolve("np");
+    int k = 2;
+    Object[] r =
+        run(
+            "erase", "--model", WORLD, "--concept", "star", "--method", "np-esd", "--from",
+            esd.toString(), "--prompts", prompts.toString(), "--top-k", Integer.toString(k),
+            "--ddim-steps", "3", "--out", np.toString());
+    assertOk(r);
+    assertTrue(((String) r[1]).contains("zeroed "), (String) r[1]);
+    int layers = 0;
+    try (SafeTensors st = SafeTensors.open(np.resolve("weights.safetensors"));
+        SafeTensors before = SafeTensors.open(esd.resolve("weights.safetensors"))) {
+      assertEquals("np-esd", st.metadata().get("method"));
+      for (String key : before.keys()) {
+        assertTrue(st.keys().contains(key), "the ESD tensor " + key + " is kept");
+      }
+      for (String key : st.keys()) {
+        if (!key.endsWith(".conv2.weight") || !key.contains("resnets")) {
+          continue;
+        }
+        layers++;
+        long[] shape = st.info(key).shape();
+        float[] w = st.floats(key);
+        int o = (int) shape[0];
+        int c = (int) shape[1];
+        int kernel = (int) (shape[2] * shape[3]);
+        int zeroChannels = 0;
+        for (int ch = 0; ch < c; ch++) {
+          boolean zero = true;
+          for (int oi = 0; oi < o && zero; oi++) {
+            for (int j = 0; j < kernel; j++) {
+              zero &= w[(oi * c + ch) * kernel + j] == 0f;
+            }
+          }
+          zeroChannels += zero ? 1 : 0;
+        }
+        assertEquals(k, zeroChannels, key);
+      }
+    }
+    assertEquals(11, layers, "every ResnetBlock2D of the world model");
+    assertOk(generate(tmp.resolve("gen-np"), "--weights", np.resolve("weights.safetensors").toString()));
+    assertOk(evaluate(prompts, tmp.resolve("eval-np"), "--weights", np.resolve("weights.safetensors").toString()));
+  }
+
   @Test
   void everyNewMethodsOutputLoadsInGenerateEvaluateAndAttack() throws IOException {
     Path prompts = tmp.resolve("star.csv");
