@@ -31,7 +31,7 @@ public record WorldTrainSettings(
 
   /** The settings the committed world model was trained with. */
   public static WorldTrainSettings defaults() {
-    return new WorldTrainSettings(1500, 32, 1e-3, 100, 0.01, 0.1, 0.999, 0, 100);
+    return new WorldTrainSettings(2000, 32, 1e-3, 100, 0.01, 0.1, 0.999, 0, 100);
   }
 
   public WorldTrainSettings withSteps(int n) {
