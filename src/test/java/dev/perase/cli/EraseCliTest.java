@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.Fixtures;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskMetadata;
+import dev.perase.erase.PaperDefaults;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
@@ -59,20 +60,20 @@ class EraseCliTest {
 
   @Test
   void defaultsFollowTheConceptKind() {
-    assertEquals("cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("Vortex")).name());
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("red")).name());
-    assertNull(EraseCommand.worldConcept("nudity"));
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(null).name());
-    assertEquals(Concept.of("star"), EraseCommand.worldConcept("a star"));
-    assertEquals(Concept.of("red"), EraseCommand.worldConcept("crimson"));
-    assertEquals("circle", dev.perase.erase.PaperDefaults.anchorPrompt("star", Concept.of("star")));
+    assertEquals("cross-attn", PaperDefaults.layers(Concept.of("Vortex")).name());
+    assertEquals("non-cross-attn", PaperDefaults.layers(Concept.of("star")).name());
+    assertEquals("non-cross-attn", PaperDefaults.layers(Concept.of("red")).name());
+    assertNull(PaperDefaults.worldConcept("nudity"));
+    assertEquals("non-cross-attn", PaperDefaults.layers(null).name());
+    assertEquals(Concept.of("star"), PaperDefaults.worldConcept("a star"));
+    assertEquals(Concept.of("red"), PaperDefaults.worldConcept("crimson"));
+    assertEquals("circle", PaperDefaults.anchorPrompt("star", Concept.of("star")));
     assertEquals(
-        "a circle on grey", dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
-    assertEquals("Solano", dev.perase.erase.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
-    assertEquals("blue", dev.perase.erase.PaperDefaults.anchorPrompt("red", Concept.of("red")));
-    assertEquals("square", dev.perase.erase.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
-    assertNull(dev.perase.erase.PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
+        "a circle on grey", PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
+    assertEquals("Solano", PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
+    assertEquals("blue", PaperDefaults.anchorPrompt("red", Concept.of("red")));
+    assertEquals("square", PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
+    assertNull(PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
   }
 
   @Test
