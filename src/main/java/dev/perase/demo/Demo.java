@@ -1,5 +1,6 @@
 package dev.perase.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Version;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.NeuronSettings;
@@ -56,6 +57,7 @@ public final class Demo {
   public static final String BASE = "base";
   public static final String TIMINGS = "timings.json";
   public static final String STUDY = "study.json";
+  public static final String CONFIG = "config.json";
 
   /** The erased models whose concept neurons are analysed: the paper's §4.5 compares these two. */
   static final List<EraseMethod> NEURON_METHODS = List.of(EraseMethod.ESD, EraseMethod.P_ESD);
@@ -115,7 +117,11 @@ public final class Demo {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    Json.write(s.out().resolve("config.json"), s);
+    Path config = s.out().resolve(CONFIG);
+    if (Files.exists(config)) {
+      refuseOtherStudy(config);
+    }
+    Json.write(config, s);
     List<Task> plan = plan();
     double total = plan.stream().mapToDouble(Task::cost).sum();
     double done = 0;
@@ -136,6 +142,50 @@ public final class Demo {
     StudyResults results = StudyResults.gather(s, timings);
     Json.write(s.out().resolve(STUDY), results);
     return results;
+  }
+
+  /**
+   * A study folder is continued only with the settings it was started with: its finished steps are
+   * skipped, so other settings (another scale, more prompts, other methods or model files) would
+   * give a study that mixes two. Paths are compared as absolute, normalised paths.
+   */
+  private void refuseOtherStudy(Path config) {
+    JsonNode before;
+    try {
+      before = Json.MAPPER.readTree(config.toFile());
+    } catch (IOException e) {
+      throw new BadInputException(config + " is not a readable demo config: " + e.getMessage(), e);
+    }
+    JsonNode now = Json.MAPPER.valueToTree(s);
+    List<String> differ = new ArrayList<>();
+    for (var it = now.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (field.equals("out")) {
+        continue; // the folder may have been moved
+      }
+      JsonNode a = before == null ? null : before.get(field);
+      JsonNode b = now.get(field);
+      boolean same =
+          PATHS.contains(field)
+              ? a != null && a.isTextual() && samePath(a.asText(), b.asText())
+              : b.equals(a);
+      if (!same) {
+        differ.add(field);
+      }
+    }
+    if (!differ.isEmpty()) {
+      throw new BadInputException(
+          s.out()
+              + " holds a study made with other settings ("
+              + String.join(", ", differ)
+              + "); choose another --out, or delete the folder to start over");
+    }
+  }
+
+  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
+
+  private static boolean samePath(String a, String b) {
+    return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
   }
 
   /**

@@ -36,9 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code perase demo --quick} on the world model, end to end through the CLI: every step runs, the
- * report is complete and shows the study's own numbers, and a second run resumes (skips every step)
- * to the same results. Also: an erasure interrupted mid-way continues from its checkpoint to what
- * an uninterrupted one gives. Checks behaviour only, never how well the model erases.
+ * report is complete and shows the study's own numbers, a second run resumes (skips every step) to
+ * the same results, and the folder refuses a study at another scale. Also: an erasure interrupted
+ * mid-way continues from its checkpoint to what an uninterrupted one gives. Checks behaviour only,
+ * never how well the model erases.
  */
 class DemoTest {
   private static final Path WORLD = Path.of("models/world");
@@ -116,6 +117,12 @@ class DemoTest {
     assertEquals(timings, Files.readString(out.resolve(Demo.TIMINGS)));
     assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
     assertEquals(List.of(), Report.missingReferences(html));
+
+    // 4. the folder is not continued at another scale, which would mix two studies
+    Object[] full = cli("demo", "--out", out.toString());
+    assertEquals(2, full[0], (String) full[1]);
+    assertTrue(((String) full[1]).contains("other settings (quick, erase_steps"), (String) full[1]);
+    assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
   }
 
   /** Each figure is there exactly when the step behind it wrote its data, and shows those data. */
