@@ -65,6 +65,9 @@ public final class Demo {
   /** Prompts per neuron analysis that get heat maps (Fig. 3). */
   static final int NEURON_HEATMAPS = 2;
 
+  /** The settings that are paths, compared as absolute, normalised paths on resume. */
+  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
+
   private final DemoSettings s;
   private final Listener listener;
   private final Map<String, Double> timings = new LinkedHashMap<>();
@@ -147,7 +150,7 @@ public final class Demo {
   /**
    * A study folder is continued only with the settings it was started with: its finished steps are
    * skipped, so other settings (another scale, more prompts, other methods or model files) would
-   * give a study that mixes two. Paths are compared as absolute, normalised paths.
+   * give a study that mixes two. The output folder itself may have moved.
    */
   private void refuseOtherStudy(Path config) {
     JsonNode before;
@@ -161,7 +164,7 @@ public final class Demo {
     for (var it = now.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (field.equals("out")) {
-        continue; // the folder may have been moved
+        continue;
       }
       JsonNode a = before == null ? null : before.get(field);
       JsonNode b = now.get(field);
@@ -181,8 +184,6 @@ public final class Demo {
               + "); choose another --out, or delete the folder to start over");
     }
   }
-
-  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
 
   private static boolean samePath(String a, String b) {
     return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
