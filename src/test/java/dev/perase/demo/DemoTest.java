@@ -221,30 +221,33 @@ class DemoTest {
 
   @Test
   void interruptedErasureContinuesFromItsCheckpointToTheUninterruptedResult() throws IOException {
-    String erase = "star: erase p-esd";
-    DemoSettings once = settings(tmp.resolve("once"));
-    DemoSettings twice = settings(tmp.resolve("twice"));
-    assertThrows(Stop.class, () -> Demo.run(once, stopping(erase, 0)));
-    assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 3)));
-    Path dir = Demo.eraseDir(twice, "star", EraseMethod.P_ESD);
-    assertFalse(Files.exists(Demo.artifact(twice, "star", EraseMethod.P_ESD)));
-    assertEquals(List.of(1, 2, 3), loggedSteps(dir));
-    assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 0)));
+    for (EraseMethod m : List.of(EraseMethod.P_ESD, EraseMethod.ESD)) {
+      String erase = "star: erase " + m.json();
+      DemoSettings once = settings(tmp.resolve(m.json() + "-once"), m);
+      DemoSettings twice = settings(tmp.resolve(m.json() + "-twice"), m);
+      assertThrows(Stop.class, () -> Demo.run(once, stopping(erase, 0)));
+      assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 3)));
+      Path dir = Demo.eraseDir(twice, "star", m);
+      assertFalse(Files.exists(Demo.artifact(twice, "star", m)));
+      assertEquals(List.of(1, 2, 3), loggedSteps(dir));
+      assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 0)));
 
-    Path reference = Demo.eraseDir(once, "star", EraseMethod.P_ESD);
-    assertEquals(List.of(1, 2, 3, 4, 5), loggedSteps(dir));
-    assertEquals(losses(reference), losses(dir));
-    assertArrayEquals(
-        Files.readAllBytes(reference.resolve("checkpoint.safetensors")),
-        Files.readAllBytes(dir.resolve("checkpoint.safetensors")),
-        "logits and AdamW moments bit for bit");
-    assertArrayEquals(
-        Files.readAllBytes(Demo.artifact(once, "star", EraseMethod.P_ESD)),
-        Files.readAllBytes(Demo.artifact(twice, "star", EraseMethod.P_ESD)));
+      Path reference = Demo.eraseDir(once, "star", m);
+      assertEquals(List.of(1, 2, 3, 4, 5), loggedSteps(dir), m.json());
+      assertEquals(losses(reference), losses(dir), m.json());
+      assertArrayEquals(
+          Files.readAllBytes(reference.resolve("checkpoint.safetensors")),
+          Files.readAllBytes(dir.resolve("checkpoint.safetensors")),
+          m.json() + ": trained tensors and AdamW moments bit for bit");
+      assertArrayEquals(
+          Files.readAllBytes(Demo.artifact(once, "star", m)),
+          Files.readAllBytes(Demo.artifact(twice, "star", m)),
+          m.json());
+    }
   }
 
-  /** One bed, P-ESD only, five steps checkpointed after each. */
-  private static DemoSettings settings(Path out) {
+  /** One bed, one method, five steps checkpointed after each. */
+  private static DemoSettings settings(Path out, EraseMethod m) {
     return new DemoSettings(
         out,
         WORLD,
@@ -252,8 +255,8 @@ class DemoTest {
         WORLD.resolve("prompts"),
         true,
         List.of("star"),
-        List.of(EraseMethod.P_ESD),
-        Map.of("p-esd", 5),
+        List.of(m),
+        Map.of(m.json(), 5),
         1,
         0,
         1,
