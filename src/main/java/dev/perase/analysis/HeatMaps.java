@@ -45,6 +45,8 @@ public final class HeatMaps {
    *
    * @param file the safetensors file of the arrays, relative to the heat-map folder
    * @param overlays the overlay PNG of each condition, relative to the heat-map folder
+   * @param images the generated image of each condition as it is (no overlay), relative to the
+   *     heat-map folder, for viewers that draw the maps their own way
    */
   public record Entry(
       @JsonProperty("case_number") int caseNumber,
@@ -54,7 +56,8 @@ public final class HeatMaps {
       @JsonProperty("step") int step,
       @JsonProperty("timestep") int timestep,
       @JsonProperty("file") String file,
-      @JsonProperty("overlays") Map<String, String> overlays) {}
+      @JsonProperty("overlays") Map<String, String> overlays,
+      @JsonProperty("images") Map<String, String> images) {}
 
   /**
    * The maps of each recording ({@code original}, {@code erased}, and {@code adversarial} or null)

@@ -46,8 +46,9 @@ import java.util.regex.Pattern;
  * <p>Output folder: {@code config.json} (settings, input hashes), {@code concept_neurons.json} and
  * {@code .csv}, {@code sensitivity.json} and {@code .csv} (with an attack), {@code
  * pruned_by_layer.json} and {@code .csv} (with a mask), {@code heatmaps/index.json}, {@code
- * heatmaps/NNNN.safetensors} and {@code heatmaps/NNNN_<condition>.png}; all written to a temporary
- * name and renamed.
+ * heatmaps/NNNN.safetensors}, {@code heatmaps/NNNN_<condition>.png} (overlay) and {@code
+ * heatmaps/NNNN_<condition>_image.png} (the image alone); all written to a temporary name and
+ * renamed. {@code heatmaps/index.json} is written last.
  */
 public final class NeuronAnalysis {
   public static final String CONFIG = "config.json";
@@ -389,10 +390,14 @@ public final class NeuronAnalysis {
       HeatMaps.write(dir.resolve(name + ".safetensors"), maps, md);
       float[] range = HeatMaps.range(maps);
       Map<String, String> overlays = new LinkedHashMap<>();
+      Map<String, String> images = new LinkedHashMap<>();
       for (HeatMaps.Map2d m : maps) {
         String png = name + "_" + m.condition() + ".png";
         Png.write(dir.resolve(png), HeatMaps.overlay(m, range));
         overlays.put(m.condition(), png);
+        String image = name + "_" + m.condition() + "_image.png";
+        Png.write(dir.resolve(image), Png.fromModel(m.image(), m.height(), m.width()));
+        images.put(m.condition(), image);
       }
       entries.add(
           new HeatMaps.Entry(
@@ -403,7 +408,8 @@ public final class NeuronAnalysis {
               step,
               timestep,
               name + ".safetensors",
-              overlays));
+              overlays,
+              images));
     }
     Json.write(dir.resolve(HEATMAP_INDEX), entries);
     return entries;

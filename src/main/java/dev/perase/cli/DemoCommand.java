@@ -16,8 +16,11 @@ import picocli.CommandLine.Option;
       "Runs the paper's study on the built-in world: for the object (star), the style (Vortex) and"
           + " the implicit colour (red), erases the concept with ESD, P-ESD, AC and P-AC, measures"
           + " every model's concept erasure rate on test prompts and its Fréchet distance on retain"
-          + " prompts, attacks every model with UnlearnDiff and P4D, and writes OUT/report.html.",
-      "Steps whose outputs exist are skipped, so an interrupted demo resumes where it stopped."
+          + " prompts, attacks every model with UnlearnDiff and P4D, analyses the concept neurons"
+          + " of ESD and P-ESD (Eq. 4 and 5, heat maps), and writes OUT/report.html with the"
+          + " tables, image grids, sensitivity, heat-map and pruned-weight figures.",
+      "Steps whose outputs exist are skipped, so an interrupted demo resumes where it stopped (an"
+          + " interrupted erasure continues from its last checkpoint)."
     },
     footer = {
       "",
@@ -63,7 +66,12 @@ final class DemoCommand implements Callable<Integer> {
                 public void task(int index, int total, String name, boolean skipped) {
                   bar.setExtraMessage(
                       String.format(
-                          Locale.ROOT, " %d/%d %s%s", index, total, name, skipped ? " (done)" : ""));
+                          Locale.ROOT,
+                          " %d/%d %s%s",
+                          index,
+                          total,
+                          name,
+                          skipped ? " (done)" : ""));
                 }
 
                 @Override

@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
           + " and other neurons. With --mask, also the pruned weights by layer, layer type and"
           + " block.",
       "Writes OUT/config.json, OUT/concept_neurons.{json,csv}, OUT/sensitivity.{json,csv},"
-          + " OUT/pruned_by_layer.{json,csv} and OUT/heatmaps/ (arrays and overlays of Fig. 3)."
+          + " OUT/pruned_by_layer.{json,csv} and OUT/heatmaps/ (arrays, images and overlays of"
+          + " Fig. 3)."
     },
     footer = {
       "",

@@ -1,6 +1,9 @@
 package dev.perase.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Version;
+import dev.perase.analysis.NeuronAnalysis;
+import dev.perase.analysis.NeuronSettings;
 import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
@@ -8,9 +11,9 @@ import dev.perase.attack.AttackSettings;
 import dev.perase.attack.Relaxation;
 import dev.perase.erase.AcSettings;
 import dev.perase.erase.EraseMethod;
-import dev.perase.erase.EsdSettings;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
+import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MaskTrainer;
 import dev.perase.erase.PaperDefaults;
@@ -40,17 +43,30 @@ import java.util.function.DoubleConsumer;
  * {@code perase demo}: the paper's study on the built-in world. For each test bed it erases the
  * concept with every method, measures each model (base included) on the test prompts (concept
  * erasure rate) and the retain prompts (Fréchet distance to the base model), attacks each with
- * UnlearnDiff and P4D, and gathers everything into {@link StudyResults}. Every step writes its own
- * folder and is skipped when its output exists, so an interrupted demo resumes where it stopped.
+ * UnlearnDiff and P4D, analyses the concept neurons of ESD and P-ESD (Eq. 4 and 5, Fig. 3, on the
+ * attacked prompts and their UnlearnDiff versions), and gathers everything into {@link
+ * StudyResults}. Every step writes its own folder and is skipped when its output exists, so an
+ * interrupted demo resumes where it stopped; an interrupted erasure continues from its checkpoint.
  *
  * <p>Layout: {@code OUT/<bed>/prompts/{test,retain,attack}.csv}, {@code OUT/<bed>/<method>/erase}
  * (the mask or weights), {@code OUT/<bed>/<model>/evaluate}, {@code
- * OUT/<bed>/<model>/attack-{unlearndiff,p4d}}, {@code OUT/timings.json}, {@code OUT/study.json}.
+ * OUT/<bed>/<model>/attack-{unlearndiff,p4d}}, {@code OUT/<bed>/{esd,p-esd}/neurons}, {@code
+ * OUT/timings.json}, {@code OUT/study.json}.
  */
 public final class Demo {
   public static final String BASE = "base";
   public static final String TIMINGS = "timings.json";
   public static final String STUDY = "study.json";
+  public static final String CONFIG = "config.json";
+
+  /** The erased models whose concept neurons are analysed: the paper's §4.5 compares these two. */
+  static final List<EraseMethod> NEURON_METHODS = List.of(EraseMethod.ESD, EraseMethod.P_ESD);
+
+  /** Prompts per neuron analysis that get heat maps (Fig. 3). */
+  static final int NEURON_HEATMAPS = 2;
+
+  /** The settings that are paths, compared as absolute, normalised paths on resume. */
+  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
 
   private final DemoSettings s;
   private final Listener listener;
@@ -58,7 +74,9 @@ public final class Demo {
 
   /** Overall progress, for a progress bar with time left. */
   public interface Listener {
-    /** Task {@code index} of {@code total} ({@code name}) starts; {@code skipped} if already done. */
+    /**
+     * Task {@code index} of {@code total} ({@code name}) starts; {@code skipped} if already done.
+     */
     void task(int index, int total, String name, boolean skipped);
 
     /** Fraction of all the work done, by the plan's estimated cost of each task. */
@@ -66,7 +84,8 @@ public final class Demo {
   }
 
   /** One step of the plan: its estimated cost (seconds at the full scale), done check and run. */
-  private record Task(String name, double cost, java.util.function.BooleanSupplier done, Step run) {}
+  private record Task(
+      String name, double cost, java.util.function.BooleanSupplier done, Step run) {}
 
   @FunctionalInterface
   private interface Step {
@@ -78,7 +97,9 @@ public final class Demo {
     this.listener = listener;
   }
 
-  /** Runs (or resumes) the study and returns its results, also written to {@code OUT/study.json}. */
+  /**
+   * Runs (or resumes) the study and returns its results, also written to {@code OUT/study.json}.
+   */
   public static StudyResults run(DemoSettings s, Listener listener) {
     return new Demo(s, listener).run();
   }
@@ -91,13 +112,19 @@ public final class Demo {
         Map<String, Double> earlier =
             Json.MAPPER.readValue(
                 timingsFile.toFile(),
-                Json.MAPPER.getTypeFactory().constructMapType(LinkedHashMap.class, String.class, Double.class));
+                Json.MAPPER
+                    .getTypeFactory()
+                    .constructMapType(LinkedHashMap.class, String.class, Double.class));
         timings.putAll(earlier);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    Json.write(s.out().resolve("config.json"), s);
+    Path config = s.out().resolve(CONFIG);
+    if (Files.exists(config)) {
+      refuseOtherStudy(config);
+    }
+    Json.write(config, s);
     List<Task> plan = plan();
     double total = plan.stream().mapToDouble(Task::cost).sum();
     double done = 0;
@@ -121,12 +148,54 @@ public final class Demo {
   }
 
   /**
+   * A study folder is continued only with the settings it was started with: its finished steps are
+   * skipped, so other settings (another scale, more prompts, other methods or model files) would
+   * give a study that mixes two. The output folder itself may have moved.
+   */
+  private void refuseOtherStudy(Path config) {
+    JsonNode before;
+    try {
+      before = Json.MAPPER.readTree(config.toFile());
+    } catch (IOException e) {
+      throw new BadInputException(config + " is not a readable demo config: " + e.getMessage(), e);
+    }
+    JsonNode now = Json.MAPPER.valueToTree(s);
+    List<String> differ = new ArrayList<>();
+    for (var it = now.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (field.equals("out")) {
+        continue;
+      }
+      JsonNode a = before == null ? null : before.get(field);
+      JsonNode b = now.get(field);
+      boolean same =
+          PATHS.contains(field)
+              ? a != null && a.isTextual() && samePath(a.asText(), b.asText())
+              : b.equals(a);
+      if (!same) {
+        differ.add(field);
+      }
+    }
+    if (!differ.isEmpty()) {
+      throw new BadInputException(
+          s.out()
+              + " holds a study made with other settings ("
+              + String.join(", ", differ)
+              + "); choose another --out, or delete the folder to start over");
+    }
+  }
+
+  private static boolean samePath(String a, String b) {
+    return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
+  }
+
+  /**
    * Runs (or resumes) the study, then writes its report ({@code OUT/report.html} with {@code
    * report.json}, charts and images) and returns the report's path.
    */
   public static Path runAndReport(DemoSettings s, Listener listener) {
     StudyResults results = run(s, listener);
-    return Report.write(StudyReportBuilder.build(s, results, null), s.out());
+    return Report.write(StudyReportBuilder.build(s, results), s.out());
   }
 
   /** The models of a bed: the base model, then one per method. */
@@ -157,6 +226,25 @@ public final class Demo {
 
   static Path attackDir(DemoSettings s, String bed, String model, AttackMethod a) {
     return bedDir(s, bed).resolve(model).resolve("attack-" + a.label());
+  }
+
+  static Path neuronsDir(DemoSettings s, String bed, EraseMethod m) {
+    return bedDir(s, bed).resolve(m.json()).resolve("neurons");
+  }
+
+  /**
+   * The methods of the study whose concept neurons are analysed, in {@link #NEURON_METHODS} order.
+   */
+  static List<EraseMethod> neuronMethods(DemoSettings s) {
+    return NEURON_METHODS.stream().filter(s.methods()::contains).toList();
+  }
+
+  /**
+   * The prompts of a bed's neuron analyses: the attacked prompts, whose UnlearnDiff versions give
+   * Eq. 5's pairs; the test prompts when no prompt is attacked.
+   */
+  static Path neuronPrompts(DemoSettings s, String bed) {
+    return promptFile(s, bed, s.attackPrompts() > 0 ? "attack" : "test");
   }
 
   /** The mask or weights file a method's erase step writes. */
@@ -202,8 +290,30 @@ public final class Demo {
                   f -> attack(bed, concept, model, a, f)));
         }
       }
+      for (EraseMethod m : neuronMethods(s)) {
+        plan.add(
+            new Task(
+                bed + ": neurons " + m.json(),
+                neuronsCost(),
+                // the heat-map index is the analysis' last output
+                () ->
+                    Files.exists(
+                        neuronsDir(s, bed, m)
+                            .resolve(NeuronAnalysis.HEATMAPS)
+                            .resolve(NeuronAnalysis.HEATMAP_INDEX)),
+                f -> neurons(bed, m, f)));
+      }
     }
     return plan;
+  }
+
+  /**
+   * Each prompt is generated by the original and the erased model and, when attacked, once more
+   * with its adversarial version; recording the conv2 inputs about doubles a generation's cost.
+   */
+  private double neuronsCost() {
+    int prompts = s.attackPrompts() > 0 ? s.attackPrompts() : s.testPrompts();
+    return 3.0 * prompts * s.steps() * 0.04;
   }
 
   private double eraseCost(EraseMethod m) {
@@ -260,15 +370,20 @@ public final class Demo {
       if (settings.ac() != null) {
         AcSettings a = settings.ac();
         settings =
-            settings.withAc(new AcSettings(a.poolSize(), s.steps(), a.poolGuidance(), a.batchSize()));
+            settings.withAc(
+                new AcSettings(a.poolSize(), s.steps(), a.poolGuidance(), a.batchSize()));
       }
       int total = settings.steps();
       Erasure e =
           m.pruning()
-              ? MaskTrainer.train(sd, settings, out, resume, k -> fraction.accept((double) k / total))
+              ? MaskTrainer.train(
+                  sd, settings, out, resume, k -> fraction.accept((double) k / total))
               : FineTuneTrainer.train(
                   sd, settings, out, resume, k -> fraction.accept((double) k / total));
-      timings.put(bed + ": erase " + m.json() + " s/step", e.secondsPerStep());
+      // a run resumed from its final checkpoint runs no step and has no rate
+      if (Double.isFinite(e.secondsPerStep())) {
+        timings.put(bed + ": erase " + m.json() + " s/step", e.secondsPerStep());
+      }
     }
   }
 
@@ -310,6 +425,44 @@ public final class Demo {
           @Override
           public void progress(long stepsDone) {
             fraction.accept((double) stepsDone / phaseTotal[0]);
+          }
+        });
+  }
+
+  /**
+   * The concept neurons of {@code m}'s model (Eq. 4 against the base model), their sensitivity to
+   * its UnlearnDiff prompts (Eq. 5), the mask's pruned weights and the heat maps of Fig. 3, at the
+   * study's DDIM step count with the analysis' default recorded steps and top-k.
+   */
+  private void neurons(String bed, EraseMethod m, DoubleConsumer fraction) {
+    Path[] e = edit(bed, m.json());
+    NeuronSettings ns =
+        new NeuronSettings(
+            neuronPrompts(s, bed),
+            e[0],
+            e[1],
+            attackDir(s, bed, m.json(), AttackMethod.UNLEARNDIFF),
+            s.model(),
+            s.steps(),
+            null,
+            NeuronSettings.DEFAULT_TOP_K,
+            0,
+            NEURON_HEATMAPS,
+            0,
+            neuronsDir(s, bed, m),
+            Version.NAME);
+    long[] total = {1};
+    NeuronAnalysis.run(
+        ns,
+        new NeuronAnalysis.Listener() {
+          @Override
+          public void start(long totalSteps) {
+            total[0] = Math.max(1, totalSteps);
+          }
+
+          @Override
+          public void progress(long stepsDone) {
+            fraction.accept((double) stepsDone / total[0]);
           }
         });
   }

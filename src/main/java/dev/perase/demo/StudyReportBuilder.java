@@ -1,16 +1,26 @@
 package dev.perase.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.analysis.HeatMaps;
+import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackRun;
+import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
+import dev.perase.io.SafeTensors;
 import dev.perase.report.GridFigure;
+import dev.perase.report.HeatMapFigure;
+import dev.perase.report.HeatMapPanel;
+import dev.perase.report.LayerPruning;
 import dev.perase.report.MethodRow;
+import dev.perase.report.PrunedWeights;
+import dev.perase.report.Sensitivity;
+import dev.perase.report.SensitivitySeries;
 import dev.perase.report.Setting;
 import dev.perase.report.Step;
 import dev.perase.report.StudyReport;
@@ -27,7 +37,9 @@ import java.util.Map;
 /**
  * Turns a study's folders into the report's data model: the tables from {@link StudyResults}, image
  * grids of the same prompts and seeds across models (without and with attack: the paper's Figs. 1
- * and 4), and every step's settings and wall time.
+ * and 4), the neuron analyses of ESD and P-ESD (sensitivity, Figs. 2 and 5; heat maps, Fig. 3), the
+ * masks' pruned weights by layer (Fig. 6), and every step's settings and wall time. A figure whose
+ * data a step has not (yet) written is left out.
  */
 final class StudyReportBuilder {
   /** Prompts shown per image grid. */
@@ -35,15 +47,16 @@ final class StudyReportBuilder {
 
   private StudyReportBuilder() {}
 
-  static StudyReport build(DemoSettings s, StudyResults results, List<TestBed> extraFigures) {
+  static StudyReport build(DemoSettings s, StudyResults results) {
     List<TestBed> beds = new ArrayList<>();
     for (int b = 0; b < results.beds().size(); b++) {
       StudyResults.Bed bed = results.beds().get(b);
-      TestBed extra = extraFigures == null ? null : extraFigures.get(b);
+      String name = s.beds().get(b);
       List<MethodRow> rows = new ArrayList<>();
       for (StudyResults.Row r : bed.rows()) {
         boolean base = r.model().equals(Demo.BASE);
-        Double seconds = base ? null : results.timings().get(bed.concept() + ": erase " + r.model());
+        Double seconds =
+            base ? null : results.timings().get(bed.concept() + ": erase " + r.model());
         rows.add(
             new MethodRow(
                 label(r.model()),
@@ -51,7 +64,7 @@ final class StudyReportBuilder {
                 r.cerTest(),
                 r.cerUnlearnDiff(),
                 r.cerP4d(),
-                r.retainFrechet(),
+                retainDistance(r.retainFrechet()),
                 r.prunedRatio(),
                 seconds));
       }
@@ -74,9 +87,9 @@ final class StudyReportBuilder {
               bed.testPrompts(),
               rows,
               grids,
-              extra == null ? null : extra.heatMaps(),
-              extra == null ? null : extra.sensitivity(),
-              extra == null ? null : extra.prunedWeights(),
+              heatMaps(s, name),
+              sensitivity(s, name),
+              prunedWeights(s, name),
               note(bed)));
     }
     return new StudyReport(
@@ -86,6 +99,215 @@ final class StudyReportBuilder {
         environment(s),
         beds,
         steps(s, results.timings()));
+  }
+
+  /**
+   * A Fréchet distance as the table shows it: the distance is ≥ 0, but its square-root term's
+   * rounding puts two (nearly) identical image sets, such as the base model's against itself or a
+   * mask that pruned nothing, at about −1e-5; those show as 0.
+   */
+  static Double retainDistance(Double measured) {
+    return measured == null ? null : Math.max(0, measured);
+  }
+
+  /**
+   * Eq. 5 per recorded step for ESD and P-ESD: the mean ± std over the concept neurons and over the
+   * other neurons, from each neuron analysis' {@code sensitivity.json}. Null when neither has one
+   * (no analysis yet, or its attack produced no adversarial prompt); a run recorded at other steps
+   * than the first one found is left out.
+   */
+  static Sensitivity sensitivity(DemoSettings s, String bed) {
+    List<Integer> steps = null;
+    List<SensitivitySeries> series = new ArrayList<>();
+    List<String> parts = new ArrayList<>();
+    for (EraseMethod m : Demo.neuronMethods(s)) {
+      Path file = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.SENSITIVITY);
+      if (!Files.isRegularFile(file)) {
+        continue;
+      }
+      dev.perase.analysis.Sensitivity r = Json.read(file, dev.perase.analysis.Sensitivity.class);
+      List<Integer> at = r.perStep().stream().map(p -> p.step()).toList();
+      if (at.isEmpty() || (steps != null && !steps.equals(at))) {
+        continue;
+      }
+      String label = label(m.json());
+      SensitivitySeries concept =
+          series(label, "concept", r.perStep().stream().map(p -> p.concept()).toList());
+      SensitivitySeries other =
+          series(label, "non-concept", r.perStep().stream().map(p -> p.other()).toList());
+      if (concept == null || other == null) {
+        continue;
+      }
+      steps = at;
+      series.add(concept);
+      series.add(other);
+      parts.add(
+          String.format(
+              Locale.ROOT,
+              "%s: %d prompt pair%s, top %d concept neurons per layer",
+              label,
+              r.pairs().size(),
+              r.pairs().size() == 1 ? "" : "s",
+              r.topK()));
+    }
+    if (series.isEmpty()) {
+      return null;
+    }
+    return new Sensitivity(
+        "Eq. 5 on the erased model: each neuron's change between a prompt and its UnlearnDiff"
+            + " version (L2 over its map, averaged over the pairs); bars: mean over the concept"
+            + " neurons (Eq. 4, this model against the base model) and over the other neurons,"
+            + " whiskers: their standard deviation. "
+            + String.join("; ", parts)
+            + ".",
+        steps,
+        series);
+  }
+
+  /** A group's mean and std per step, or null when a step has no finite values (an empty group). */
+  private static SensitivitySeries series(
+      String method, String neurons, List<dev.perase.analysis.Sensitivity.Distribution> perStep) {
+    List<Double> mean = new ArrayList<>();
+    List<Double> std = new ArrayList<>();
+    for (dev.perase.analysis.Sensitivity.Distribution d : perStep) {
+      if (d.count() == 0 || !Double.isFinite(d.mean()) || !Double.isFinite(d.std())) {
+        return null;
+      }
+      mean.add(d.mean());
+      std.add(d.std());
+    }
+    return new SensitivitySeries(method, neurons, mean, std);
+  }
+
+  /**
+   * Fig. 3 from the heat maps of the ESD and P-ESD analyses: per heat-map prompt, the original
+   * model, the erased model and the erased model given the adversarial prompt, each panel its image
+   * with the combined map of the model's concept neurons. Empty when no analysis has heat maps.
+   */
+  static List<HeatMapFigure> heatMaps(DemoSettings s, String bed) {
+    List<HeatMapFigure> figures = new ArrayList<>();
+    for (EraseMethod m : Demo.neuronMethods(s)) {
+      Path dir = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.HEATMAPS);
+      Path index = dir.resolve(NeuronAnalysis.HEATMAP_INDEX);
+      if (!Files.isRegularFile(index)) {
+        continue;
+      }
+      String label = label(m.json());
+      for (HeatMaps.Entry e : Json.read(index, HeatMaps.Entry[].class)) {
+        HeatMapFigure f = heatMap(dir, label, e);
+        if (f != null) {
+          figures.add(f);
+        }
+      }
+    }
+    return figures;
+  }
+
+  private static HeatMapFigure heatMap(Path dir, String method, HeatMaps.Entry e) {
+    if (e.images() == null || e.file() == null || !Files.isRegularFile(dir.resolve(e.file()))) {
+      return null;
+    }
+    List<HeatMapPanel> panels = new ArrayList<>();
+    try (SafeTensors st = SafeTensors.open(dir.resolve(e.file()))) {
+      for (String condition : HeatMaps.CONDITIONS) {
+        String image = e.images().get(condition);
+        String key = condition + ".combined";
+        if (image == null || !st.has(key) || !Files.isRegularFile(dir.resolve(image))) {
+          continue;
+        }
+        double[][] map = plane(st, key);
+        if (map == null) {
+          return null;
+        }
+        String panel =
+            switch (condition) {
+              case "original" -> label(Demo.BASE);
+              case "erased" -> method;
+              default -> method + " + UnlearnDiff";
+            };
+        panels.add(new HeatMapPanel(panel, dir.resolve(image).toAbsolutePath().toString(), map));
+      }
+    }
+    if (panels.size() < 2) {
+      return null;
+    }
+    String caption =
+        String.format(
+            Locale.ROOT,
+            "\"%s\" (case %d, seed %d)%s. Step %d (t = %d): the maps of %s's concept neurons (Eq."
+                + " 4 against the base model) summed per layer, each layer scaled by its largest"
+                + " value over the panels, layers averaged; one colour scale for the row.",
+            e.prompt(),
+            e.caseNumber(),
+            e.seed(),
+            e.adversarialPrompt() == null
+                ? ""
+                : "; adversarial prompt \"" + e.adversarialPrompt() + "\"",
+            e.step(),
+            e.timestep(),
+            method);
+    return new HeatMapFigure(
+        "Concept neurons of " + method + ", case " + e.caseNumber(), caption, panels, null, null);
+  }
+
+  /** A (H, W) F32 tensor as rows, or null when it is not a finite plane. */
+  private static double[][] plane(SafeTensors st, String key) {
+    long[] shape = st.info(key).shape();
+    if (shape.length != 2 || shape[0] < 1 || shape[1] < 1) {
+      return null;
+    }
+    float[] v = st.floats(key);
+    int h = (int) shape[0];
+    int w = (int) shape[1];
+    double[][] map = new double[h][w];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        float f = v[y * w + x];
+        if (!Float.isFinite(f)) {
+          return null;
+        }
+        map[y][x] = f;
+      }
+    }
+    return map;
+  }
+
+  /**
+   * Fig. 6: where each pruning method's mask pruned, layer by layer ({@link
+   * dev.perase.analysis.PrunedWeights}), for every mask the study has.
+   */
+  static List<PrunedWeights> prunedWeights(DemoSettings s, String bed) {
+    List<PrunedWeights> figures = new ArrayList<>();
+    for (EraseMethod m : s.methods()) {
+      Path mask = Demo.artifact(s, bed, m);
+      if (!m.pruning() || !Files.isRegularFile(mask)) {
+        continue;
+      }
+      BinaryMask binary = BinaryMask.read(mask);
+      dev.perase.analysis.PrunedWeights p = dev.perase.analysis.PrunedWeights.of(binary);
+      List<LayerPruning> layers = new ArrayList<>();
+      for (dev.perase.analysis.PrunedWeights.Group g : p.byLayer()) {
+        if (g.total() > 0) {
+          layers.add(new LayerPruning(g.name(), g.layerType(), g.pruned(), g.total()));
+        }
+      }
+      if (layers.isEmpty()) {
+        continue;
+      }
+      figures.add(
+          new PrunedWeights(
+              label(m.json()),
+              String.format(
+                  Locale.ROOT,
+                  "%,d of %,d weights of the %s selection pruned (ratio %.3g), over %d layers.",
+                  p.pruned(),
+                  p.total(),
+                  binary.metadata().selection(),
+                  p.total() == 0 ? 0.0 : (double) p.pruned() / p.total(),
+                  layers.size()),
+              layers));
+    }
+    return figures;
   }
 
   /** The method's name as the paper writes it. */
@@ -106,7 +328,10 @@ final class StudyReportBuilder {
 
   private static String description(DemoSettings s) {
     StringBuilder sb = new StringBuilder();
-    sb.append(s.quick() ? "Quick smoke-test scale (--quick): the numbers show the plumbing, not the method. " : "");
+    sb.append(
+        s.quick()
+            ? "Quick smoke-test scale (--quick): the numbers show the plumbing, not the method. "
+            : "");
     sb.append(
         String.format(
             Locale.ROOT,
@@ -153,7 +378,12 @@ final class StudyReportBuilder {
         settings = Setting.flatten(readJson(folder.resolve("config.json")));
       }
       steps.add(
-          new Step(name, bed, folder == null ? null : s.out().relativize(folder).toString(), e.getValue(), settings));
+          new Step(
+              name,
+              bed,
+              folder == null ? null : s.out().relativize(folder).toString(),
+              e.getValue(),
+              settings));
     }
     return steps;
   }
@@ -166,9 +396,13 @@ final class StudyReportBuilder {
     if (what.startsWith("evaluate ")) {
       return Demo.evaluateDir(s, bed, what.substring(9));
     }
+    if (what.startsWith("neurons ")) {
+      return Demo.neuronsDir(s, bed, EraseMethod.parse(what.substring(8)));
+    }
     int on = what.indexOf(" on ");
     if (on > 0) {
-      return Demo.attackDir(s, bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
+      return Demo.attackDir(
+          s, bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
     }
     return null;
   }
@@ -231,7 +465,8 @@ final class StudyReportBuilder {
           JsonNode p = perPrompt.get(i);
           img = attackImage(dir, dir.resolve(p.get("folder").asText()), p);
           if (model.equals(EraseMethod.P_ESD.json()) || model.equals(EraseMethod.ESD.json())) {
-            adversarial.add(label(model) + " #" + (i + 1) + ": " + p.get("adversarial_prompt").asText());
+            adversarial.add(
+                label(model) + " #" + (i + 1) + ": " + p.get("adversarial_prompt").asText());
           }
         }
         any |= img != null;
@@ -290,7 +525,8 @@ final class StudyReportBuilder {
   private static String columnText(List<PromptRow> rows) {
     List<String> parts = new ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
-      parts.add("#" + (i + 1) + " \"" + rows.get(i).prompt() + "\" (seed " + rows.get(i).seed() + ")");
+      parts.add(
+          "#" + (i + 1) + " \"" + rows.get(i).prompt() + "\" (seed " + rows.get(i).seed() + ")");
     }
     return String.join(", ", parts);
   }

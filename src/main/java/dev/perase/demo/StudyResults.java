@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -75,8 +77,10 @@ public record StudyResults(
       for (String model : Demo.models(s)) {
         JsonNode eval = readJson(Demo.evaluateDir(s, bed, model).resolve(Evaluation.RESULTS));
         JsonNode ud =
-            readJson(Demo.attackDir(s, bed, model, AttackMethod.UNLEARNDIFF).resolve(AttackRun.RESULTS));
-        JsonNode p4d = readJson(Demo.attackDir(s, bed, model, AttackMethod.P4D).resolve(AttackRun.RESULTS));
+            readJson(
+                Demo.attackDir(s, bed, model, AttackMethod.UNLEARNDIFF).resolve(AttackRun.RESULTS));
+        JsonNode p4d =
+            readJson(Demo.attackDir(s, bed, model, AttackMethod.P4D).resolve(AttackRun.RESULTS));
         Double ratio = null;
         Long pruned = null;
         if (!model.equals(Demo.BASE)) {
@@ -109,7 +113,8 @@ public record StudyResults(
               s.retainPrompts(),
               rows));
     }
-    return new StudyResults(beds, Map.copyOf(timings));
+    // insertion order (the plan's), so that study.json reads the same from run to run
+    return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
   }
 
   private static JsonNode readJson(Path file) {

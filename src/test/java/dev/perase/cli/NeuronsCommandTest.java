@@ -211,6 +211,10 @@ class NeuronsCommandTest {
       assertTrue(Files.isRegularFile(heat.resolve(png)), png);
     }
     assertEquals(3, entries[0].overlays().size());
+    assertEquals(entries[0].overlays().keySet(), entries[0].images().keySet());
+    for (String png : entries[0].images().values()) {
+      assertEquals(32, dev.perase.io.Png.read(heat.resolve(png)).width(), png);
+    }
     try (SafeTensors st = SafeTensors.open(heat.resolve(entries[0].file()))) {
       assertArrayEquals(new long[] {32, 32}, st.info("adversarial.combined").shape());
       assertArrayEquals(new long[] {32, 32}, st.info("erased.up_blocks.2.resnets.1").shape());
