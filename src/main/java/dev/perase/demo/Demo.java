@@ -18,6 +18,9 @@ import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MaskTrainer;
 import dev.perase.erase.PaperDefaults;
 import dev.perase.erase.Selection;
+import dev.perase.erase.Uce;
+import dev.perase.erase.UceSettings;
+import dev.perase.analysis.NeuronPruning;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
@@ -317,9 +320,14 @@ public final class Demo {
   }
 
   private double eraseCost(EraseMethod m) {
-    // seconds per step on the world model, measured: ESD-based steps sample x_t by DDIM first
-    double perStep = m.objective() == EraseMethod.Objective.ESD ? 0.6 : 0.15;
-    return s.eraseSteps(m) * perStep;
+    return switch (m.objective()) {
+      case CLOSED_FORM -> 1;
+      // Eq. 4 on the test prompts: two generations per prompt
+      case CONCEPT_NEURONS -> 2.0 * s.testPrompts() * s.steps() * 0.02;
+      // seconds per step on the world model: ESD-based steps sample x_t by DDIM first
+      case ESD -> s.eraseSteps(m) * (0.1 + 0.01 * s.steps());
+      default -> s.eraseSteps(m) * 0.15;
+    };
   }
 
   /** The first N rows of the bed's committed test and retain sets; the attack set is a prefix. */
@@ -345,7 +353,19 @@ public final class Demo {
     Path out = eraseDir(s, bed, m);
     boolean resume = Files.exists(out.resolve("checkpoint.safetensors"));
     try (StableDiffusion sd = StableDiffusion.load(s.model())) {
-      Selection selection = PaperDefaults.layers(concept);
+      if (m == EraseMethod.UCE) {
+        Uce.run(sd, UceSettings.defaults(concept.name()), out);
+        return;
+      }
+      if (m == EraseMethod.NP_ESD) {
+        // the top-1 concept neurons of the bed's ESD model, measured on its test prompts
+        NeuronPruning.run(
+            sd, artifact(s, bed, EraseMethod.ESD), promptFile(s, bed, "test"), 1, s.steps(), out);
+        return;
+      }
+      // FMN re-steers cross-attention; the others erase where the paper does per concept kind
+      Selection selection =
+          m == EraseMethod.FMN ? Selection.parse("cross-attn") : PaperDefaults.layers(concept);
       String anchor =
           m.objective() == EraseMethod.Objective.AC
               ? PaperDefaults.anchorPrompt(concept.name(), concept)

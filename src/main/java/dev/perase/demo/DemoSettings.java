@@ -46,6 +46,22 @@ public record DemoSettings(
   /** The paper's three test beds in the world: an object, a style and an implicit colour. */
   public static final List<String> BEDS = List.of("star", "Vortex", "red");
 
+  /**
+   * The paper's methods (ESD, P-ESD, AC, P-AC; Tables 1, 3, 5) and its comparisons (UCE, FMN,
+   * Pre-Prune, Post-Prune, NP-ESD; Tables 1 and 6, Fig. 6a). NP-ESD starts from the ESD model.
+   */
+  public static final List<EraseMethod> ALL_METHODS =
+      List.of(
+          EraseMethod.ESD,
+          EraseMethod.P_ESD,
+          EraseMethod.AC,
+          EraseMethod.P_AC,
+          EraseMethod.UCE,
+          EraseMethod.FMN,
+          EraseMethod.PRE_PRUNE,
+          EraseMethod.POST_PRUNE,
+          EraseMethod.NP_ESD);
+
   public DemoSettings {
     if (out == null || model == null || detector == null || promptSets == null) {
       throw new BadInputException("the demo needs an output, model, detector and prompt folder");
@@ -54,9 +70,16 @@ public record DemoSettings(
     methods = List.copyOf(methods);
     eraseSteps = Map.copyOf(eraseSteps);
     for (EraseMethod m : methods) {
-      if (!eraseSteps.containsKey(m.json())) {
+      if (!m.closedForm()
+          && m != EraseMethod.NP_ESD
+          && !eraseSteps.containsKey(m.json())) {
         throw new BadInputException("no step count for method " + m.json());
       }
+    }
+    int esd = methods.indexOf(EraseMethod.ESD);
+    if (methods.contains(EraseMethod.NP_ESD)
+        && (esd < 0 || methods.indexOf(EraseMethod.NP_ESD) < esd)) {
+      throw new BadInputException("np-esd starts from the ESD model: list esd before np-esd");
     }
     if (testPrompts < 1 || retainPrompts < 0 || attackPrompts < 0 || steps < 1) {
       throw new BadInputException("prompt counts must be non-negative and steps positive");
@@ -80,9 +103,11 @@ public record DemoSettings(
         promptSets,
         false,
         BEDS,
-        List.of(EraseMethod.ESD, EraseMethod.P_ESD, EraseMethod.AC, EraseMethod.P_AC),
+        ALL_METHODS,
         // P-ESD's are the paper's 250 (EraseSettings.defaults); the others are cut from 1000
-        Map.of("esd", 200, "p-esd", 250, "ac", 200, "p-ac", 200),
+        Map.of(
+            "esd", 200, "p-esd", 250, "ac", 200, "p-ac", 200, "fmn", 35, "pre-prune", 200,
+            "post-prune", 200),
         50,
         50,
         8,
@@ -106,8 +131,9 @@ public record DemoSettings(
         promptSets,
         true,
         BEDS,
-        List.of(EraseMethod.ESD, EraseMethod.P_ESD, EraseMethod.AC, EraseMethod.P_AC),
-        Map.of("esd", 5, "p-esd", 5, "ac", 5, "p-ac", 5),
+        ALL_METHODS,
+        Map.of(
+            "esd", 5, "p-esd", 5, "ac", 5, "p-ac", 5, "fmn", 5, "pre-prune", 5, "post-prune", 5),
         4,
         4,
         1,

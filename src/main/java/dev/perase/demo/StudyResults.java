@@ -6,6 +6,7 @@ import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackRun;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
+import dev.perase.erase.MagnitudePruning;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
@@ -86,8 +87,14 @@ public record StudyResults(
         if (!model.equals(Demo.BASE)) {
           EraseMethod m = EraseMethod.parse(model);
           Path a = Demo.artifact(s, bed, m);
-          if (m.pruning() && Files.exists(a)) {
-            BinaryMask mask = BinaryMask.read(a);
+          Path maskFile =
+              m.pruning()
+                  ? a
+                  : m.magnitudePruning() != MagnitudePruning.When.NEVER
+                      ? Demo.eraseDir(s, bed, m).resolve(MagnitudePruning.MASK_OUTPUT)
+                      : null;
+          if (maskFile != null && Files.exists(maskFile)) {
+            BinaryMask mask = BinaryMask.read(maskFile);
             ratio = mask.ratio();
             pruned = mask.prunedCount();
           }
