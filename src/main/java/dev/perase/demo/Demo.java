@@ -278,7 +278,11 @@ public final class Demo {
             new Task(
                 bed + ": evaluate " + model,
                 (s.testPrompts() + 2.0 * s.retainPrompts()) * s.steps() * 0.02,
-                () -> Files.exists(evaluateDir(s, bed, model).resolve(Evaluation.RESULTS)),
+                () ->
+                    Files.exists(evaluateDir(s, bed, model).resolve(Evaluation.RESULTS))
+                        && (s.retainPrompts() < 2
+                            || Files.exists(
+                                evaluateDir(s, bed, model).resolve(RenderedFrechet.FILE))),
                 f -> evaluate(bed, concept, model, f)));
       }
       for (String model : models(s)) {
@@ -447,6 +451,9 @@ public final class Demo {
             fraction.accept((double) stepsDone / phaseTotal[0]);
           }
         });
+    if (s.retainPrompts() > 1) {
+      RenderedFrechet.write(evaluateDir(s, bed, model), promptFile(s, bed, "retain"), s.detector());
+    }
   }
 
   /**

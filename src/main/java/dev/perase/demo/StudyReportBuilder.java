@@ -66,7 +66,8 @@ final class StudyReportBuilder {
                 r.cerP4d(),
                 retainDistance(r.retainFrechet()),
                 r.prunedRatio(),
-                seconds));
+                seconds,
+                r.retainFrechetRendered()));
       }
       List<GridFigure> grids = new ArrayList<>();
       GridFigure plain = testGrid(s, bed.concept());

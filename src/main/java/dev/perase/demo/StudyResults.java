@@ -59,6 +59,8 @@ public record StudyResults(
    *     retain prompts
    * @param prunedRatio pruned share of the selected weights (masks only)
    * @param pruned pruned elements (masks only)
+   * @param retainFrechetRendered Fréchet distance to renderings of the retain prompts (the
+   *     world's FID against real images)
    */
   public record Row(
       @JsonProperty("model") String model,
@@ -68,7 +70,8 @@ public record StudyResults(
       @JsonProperty("cer_p4d") Double cerP4d,
       @JsonProperty("retain_frechet") Double retainFrechet,
       @JsonProperty("pruned_ratio") Double prunedRatio,
-      @JsonProperty("pruned") Long pruned) {}
+      @JsonProperty("pruned") Long pruned,
+      @JsonProperty("retain_frechet_rendered") Double retainFrechetRendered) {}
 
   /** Reads every finished step's results of the study {@code s}. */
   public static StudyResults gather(DemoSettings s, Map<String, Double> timings) {
@@ -108,7 +111,10 @@ public record StudyResults(
                 p4d == null ? null : number(p4d.get("under_attack"), "cer"),
                 eval == null ? null : number(eval.get("retain"), "frechet_distance"),
                 ratio,
-                pruned));
+                pruned,
+                number(
+                    readJson(Demo.evaluateDir(s, bed, model).resolve(RenderedFrechet.FILE)),
+                    "frechet_distance")));
       }
       dev.perase.world.Concept c = dev.perase.world.Concept.of(bed);
       beds.add(

@@ -26,7 +26,8 @@ public record MethodRow(
     @JsonProperty("cer_p4d") Double cerP4d,
     @JsonProperty("retain_fd") Double retainFd,
     @JsonProperty("pruned_ratio") Double prunedRatio,
-    @JsonProperty("wall_seconds") Double wallSeconds) {
+    @JsonProperty("wall_seconds") Double wallSeconds,
+    @JsonProperty("retain_fd_rendered") Double retainFdRendered) {
   public MethodRow {
     if (method == null || method.isBlank()) {
       throw new BadInputException("a results row needs a method name");
@@ -37,6 +38,20 @@ public record MethodRow(
     unit(method, "pruned_ratio", prunedRatio);
     nonNegative(method, "retain_fd", retainFd);
     nonNegative(method, "wall_seconds", wallSeconds);
+    nonNegative(method, "retain_fd_rendered", retainFdRendered);
+  }
+
+  /** A row without the distance to rendered images. */
+  public MethodRow(
+      String method,
+      boolean base,
+      Double cerTest,
+      Double cerUnlearnDiff,
+      Double cerP4d,
+      Double retainFd,
+      Double prunedRatio,
+      Double wallSeconds) {
+    this(method, base, cerTest, cerUnlearnDiff, cerP4d, retainFd, prunedRatio, wallSeconds, null);
   }
 
   private static void unit(String method, String name, Double v) {

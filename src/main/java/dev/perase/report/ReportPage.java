@@ -49,6 +49,9 @@ final class ReportPage {
           new Column("cer_p4d", "P4D CER ↑", MethodRow::cerP4d, Rank.HIGHER, Kind.CER),
           new Column("retain_fd", "Retain FD ↓", MethodRow::retainFd, Rank.LOWER, Kind.FD),
           new Column(
+              "retain_fd_rendered", "Retain FD vs rendered ↓", MethodRow::retainFdRendered,
+              Rank.LOWER, Kind.FD),
+          new Column(
               "pruned_ratio", "Pruned ratio", MethodRow::prunedRatio, Rank.NONE, Kind.RATIO),
           new Column(
               "wall_seconds", "Erasing time", MethodRow::wallSeconds, Rank.NONE, Kind.SECONDS));
@@ -216,7 +219,9 @@ final class ReportPage {
     h.append("<p class=\"note\">CER: share of the prompts whose image the detector does not flag")
         .append(" (higher is better), on the test prompts and under the UnlearnDiff and P4D")
         .append(" attacks. Retain FD: Fréchet distance between the model's and the base model's")
-        .append(" images of the retain prompts (lower is better). Pruned ratio: pruned over masked")
+        .append(" images of the retain prompts (lower is better); vs rendered: the same against")
+        .append(" renderings of what the retain prompts ask for, the world's FID, which the base")
+        .append(" model has too. Pruned ratio: pruned over masked")
         .append(" weights. Bold: the best erased model of the column. —: not measured or not")
         .append(" applicable.</p>\n");
   }

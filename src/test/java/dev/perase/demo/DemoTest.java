@@ -99,6 +99,8 @@ class DemoTest {
         assertNotNull(sr.cerUnlearnDiff(), where);
         assertNotNull(sr.cerP4d(), where);
         assertNotNull(sr.retainFrechet(), where);
+        assertNotNull(sr.retainFrechetRendered(), where);
+        assertEquals(sr.retainFrechetRendered(), rr.retainFdRendered(), where);
         assertEquals(sr.cerTest(), rr.cerTest(), where);
         assertEquals(sr.cerUnlearnDiff(), rr.cerUnlearnDiff(), where);
         assertEquals(sr.cerP4d(), rr.cerP4d(), where);
