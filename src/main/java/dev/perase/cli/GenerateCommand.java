@@ -1,5 +1,7 @@
 package dev.perase.cli;
 
+import dev.perase.world.PromptSetSettings;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.erase.BinaryMask;
@@ -48,8 +50,12 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
   int steps = 50;
 
-  @Option(names = "--guidance", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
-  float guidance = 7.5f;
+  @Option(
+      names = "--guidance",
+      description =
+          "Classifier-free guidance scale (default: 7.5, Stable Diffusion's; 2 for the built-in"
+              + " world's model, which over-shoots into noise at 7.5).")
+  Float guidance;
 
   @Option(names = "--height", description = "Image height in pixels (default: the model's sample size).")
   Integer height;
@@ -91,7 +97,9 @@ final class GenerateCommand implements Callable<Integer> {
               negativePrompt,
               seed,
               steps,
-              guidance,
+              guidance != null
+                  ? guidance
+                  : isBuiltInWorld(model) ? (float) PromptSetSettings.DEFAULT_GUIDANCE : 7.5f,
               height == null ? size : height,
               width == null ? size : width,
               numImages);
@@ -122,5 +130,14 @@ final class GenerateCommand implements Callable<Integer> {
     }
     System.out.println("wrote " + numImages + " image(s) to " + out);
     return 0;
+  }
+
+  /** Whether {@code dir} is the built-in world's model folder. */
+  private static boolean isBuiltInWorld(java.nio.file.Path dir) {
+    try {
+      return java.nio.file.Files.isSameFile(dir, Defaults.model());
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 }

@@ -169,6 +169,9 @@ final class WorldCommand implements Runnable {
     @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
     int steps = dev.perase.world.WorldQuality.Settings.defaults().steps();
 
+    @Option(names = "--guidance", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
+    float guidance = dev.perase.world.WorldQuality.Settings.defaults().guidance();
+
     @Option(names = "--samples", description = "Write a sheet of 64 samples with their prompts to this PNG.")
     Path samples;
 
@@ -178,7 +181,7 @@ final class WorldCommand implements Runnable {
       if (prompts < 1 || fidImages < 2 || steps < 1) {
         throw new dev.perase.io.BadInputException("--prompts, --steps must be positive and --fid-images at least 2");
       }
-      var s = new dev.perase.world.WorldQuality.Settings(prompts, fidImages, steps, d.guidance(), d.batch(), d.seed());
+      var s = new dev.perase.world.WorldQuality.Settings(prompts, fidImages, steps, guidance, d.batch(), d.seed());
       try (var sd = dev.perase.pipeline.StableDiffusion.load(model);
           var m = dev.perase.tensor.Torch.newManager()) {
         var det = dev.perase.world.WorldDetector.load(detector, m);

@@ -47,4 +47,9 @@ public record AcSettings(
   public AcSettings withBatchSize(int b) {
     return new AcSettings(poolSize, poolSteps, poolGuidance, b);
   }
+
+  /** The same with another generation guidance. */
+  public AcSettings withPoolGuidance(double g) {
+    return new AcSettings(poolSize, poolSteps, g, batchSize);
+  }
 }

@@ -52,6 +52,12 @@ public record EraseSettings(
   public static final long LARGE_MODEL_PARAMETERS = 100_000_000L;
 
   /**
+   * Guidance of the images a small model (the built-in world's) generates for AC's anchors and FMN's
+   * concept pool: such a model over-shoots into noise at SD's 7.5 (the world's prompt sets use 2).
+   */
+  public static final double SMALL_MODEL_GUIDANCE = 2.0;
+
+  /**
    * FMN's learning rate for a small UNet such as the world's: FMN's own 2e-6 (for SD) times 10, the
    * factor between ESD's world and SD learning rates. Measured on the world model (star, 35 steps,
    * 10 concept images; attention mass on 16 fixed noised concept images; CER on the 50 star test
@@ -201,8 +207,14 @@ public record EraseSettings(
         latentSize,
         50,
         o == EraseMethod.Objective.ESD ? EsdSettings.DEFAULT : null,
-        o == EraseMethod.Objective.AC ? AcSettings.DEFAULT : null,
-        o == EraseMethod.Objective.ATTENTION ? FmnSettings.DEFAULT : null,
+        o == EraseMethod.Objective.AC
+            ? (large ? AcSettings.DEFAULT : AcSettings.DEFAULT.withPoolGuidance(SMALL_MODEL_GUIDANCE))
+            : null,
+        o == EraseMethod.Objective.ATTENTION
+            ? (large
+                ? FmnSettings.DEFAULT
+                : FmnSettings.DEFAULT.withPoolGuidance(SMALL_MODEL_GUIDANCE))
+            : null,
         method.magnitudePruning() != MagnitudePruning.When.NEVER ? PruneSettings.DEFAULT : null,
         method.pruning() ? MaskSettings.DEFAULT : null);
   }

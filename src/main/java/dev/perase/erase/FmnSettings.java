@@ -44,4 +44,9 @@ public record FmnSettings(
   public FmnSettings withPool(int size, int steps) {
     return new FmnSettings(size, steps, poolGuidance, batchSize);
   }
+
+  /** The same with another generation guidance. */
+  public FmnSettings withPoolGuidance(double g) {
+    return new FmnSettings(poolSize, poolSteps, g, batchSize);
+  }
 }

@@ -24,7 +24,7 @@ public final class WorldQuality {
   public record Settings(
       int prompts, int fidImages, int steps, float guidance, int batch, long seed) {
     public static Settings defaults() {
-      return new Settings(300, 1000, 50, 7.5f, 25, 424242);
+      return new Settings(300, 1000, 25, (float) PromptSetSettings.DEFAULT_GUIDANCE, 25, 424242);
     }
   }
 

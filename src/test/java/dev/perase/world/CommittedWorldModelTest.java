@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * The committed world model and detector load and reach the issue's bars on a small sample: the
  * detector ≥ 98 % on shape and colour and ≥ 95 % on style of rendered images; the model's images agree
  * with their prompts on shape ≥ 90 %, colour ≥ 90 % and style ≥ 85 % (40 held-out prompts, DDIM 25
- * steps, guidance 7.5).
+ * steps, the world's guidance 2).
  */
 class CommittedWorldModelTest {
   static final Path MODEL = Path.of("models/world");
@@ -39,7 +39,7 @@ class CommittedWorldModelTest {
       WorldDetector det = WorldDetector.load(MODEL.resolve("detector"), m);
       int n = 40;
       WorldQuality.Report r =
-          WorldQuality.run(sd, det, new WorldQuality.Settings(n, n, 25, 7.5f, 20, 2024), null, null);
+          WorldQuality.run(sd, det, new WorldQuality.Settings(n, n, 25, (float) PromptSetSettings.DEFAULT_GUIDANCE, 20, 2024), null, null);
       System.out.print(r.describe());
       assertTrue(r.shape() >= 0.90, r.describe());
       assertTrue(r.color() >= 0.90, r.describe());
