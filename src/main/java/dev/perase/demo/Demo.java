@@ -14,6 +14,7 @@ import dev.perase.erase.EraseMethod;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
+import dev.perase.erase.FmnSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MaskTrainer;
 import dev.perase.erase.PaperDefaults;
@@ -390,6 +391,13 @@ public final class Demo {
         settings =
             settings.withEsd(
                 new EsdSettings(e.negativeGuidance(), e.startGuidance(), s.steps(), e.xtSource()));
+      }
+      if (settings.fmn() != null) {
+        FmnSettings f = settings.fmn();
+        settings =
+            settings.withFmn(
+                new FmnSettings(
+                    s.quick() ? 2 : f.poolSize(), s.steps(), f.poolGuidance(), f.batchSize()));
       }
       if (settings.ac() != null) {
         AcSettings a = settings.ac();

@@ -133,13 +133,13 @@ public record DemoSettings(
         BEDS,
         ALL_METHODS,
         Map.of(
-            "esd", 5, "p-esd", 5, "ac", 5, "p-ac", 5, "fmn", 5, "pre-prune", 5, "post-prune", 5),
-        4,
-        4,
-        1,
-        5,
+            "esd", 3, "p-esd", 3, "ac", 3, "p-ac", 3, "fmn", 3, "pre-prune", 3, "post-prune", 3),
         2,
-        2);
+        2,
+        1,
+        3,
+        1,
+        1);
   }
 
   public int eraseSteps(EraseMethod m) {

@@ -347,7 +347,9 @@ final class StudyReportBuilder {
             s.attackIterations()));
     List<String> parts = new ArrayList<>();
     for (EraseMethod m : s.methods()) {
-      parts.add(label(m.json()) + " " + s.eraseSteps(m));
+      if (s.eraseSteps().containsKey(m.json())) {
+        parts.add(label(m.json()) + " " + s.eraseSteps(m));
+      }
     }
     sb.append(String.join(", ", parts)).append(".");
     return sb.toString();
