@@ -3,9 +3,6 @@ package dev.perase.attack;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.Detector;
 import dev.perase.eval.Evaluation;
@@ -18,19 +15,14 @@ import dev.perase.io.Json;
 import dev.perase.io.Png;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
+import dev.perase.io.PromptRunFolder;
 import dev.perase.io.SafeTensors;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,11 +55,11 @@ import java.util.TreeMap;
  * listed. Every file is written to a temporary name and renamed into place.
  */
 public final class AttackRun {
-  public static final String CONFIG = "config.json";
+  public static final String CONFIG = PromptRunFolder.CONFIG;
   public static final String RESULTS = "results.json";
   public static final String RESULTS_CSV = "results.csv";
   public static final String TIMING = "timing.json";
-  public static final String JOURNAL = "per_prompt.jsonl";
+  public static final String JOURNAL = PromptRunFolder.JOURNAL;
   public static final String PROMPTS = "prompts";
   public static final String ATTEMPTS = "attempts.json";
   static final String REFERENCE = "reference.safetensors";
@@ -76,9 +68,6 @@ public final class AttackRun {
 
   /** Changes when the format of the run's files does, so that old folders are not mixed in. */
   static final String FORMAT = "perase attack 1";
-
-  private static final ObjectWriter LINE =
-      Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
   private AttackRun() {}
 
@@ -206,19 +195,26 @@ public final class AttackRun {
     if (s.weights() != null) {
       inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
     }
-    String runKey = dev.perase.io.Hashes.sha256(inputs.toString());
-    prepareFolder(out, runKey);
-    Map<String, Object> config = new LinkedHashMap<>();
-    config.put("command", "attack");
-    config.put("perase_version", s.peraseVersion());
-    config.put("settings", s);
-    config.put("attempt_timesteps", schedule.timesteps());
-    config.put("attempt_ddim_indices", schedule.ddimIndices());
-    config.put("inputs", inputs);
-    config.put("run_key", runKey);
-    Json.write(out.resolve(CONFIG), config);
-    Map<Integer, JournalLine> done = readJournal(out, rows);
-    rewriteJournal(out.resolve(JOURNAL), done);
+    PromptRunFolder<JournalLine> runFolder =
+        PromptRunFolder.open(
+            out,
+            PROMPTS,
+            inputs,
+            "attack (other model, edit, detector, prompts or settings)",
+            JournalLine.class,
+            JournalLine::result);
+    String runKey = runFolder.runKey();
+    Map<String, Object> schedules = new LinkedHashMap<>();
+    schedules.put("attempt_timesteps", schedule.timesteps());
+    schedules.put("attempt_ddim_indices", schedule.ddimIndices());
+    runFolder.writeConfig("attack", s.peraseVersion(), s, schedules);
+    Map<Integer, JournalLine> done =
+        runFolder.readJournal(
+            rows,
+            line ->
+                line.timing() != null
+                    && Files.isRegularFile(out.resolve(line.result().folder()).resolve(ATTEMPTS)));
+    runFolder.rewriteJournal(done.values());
 
     // 3. phase 1, no edit: θ*'s reference run of every prompt still to attack
     boolean targets = s.method() == AttackMethod.P4D;
@@ -258,7 +254,7 @@ public final class AttackRun {
                   referenceSeconds.getOrDefault(i, 0.0),
                   out,
                   listener);
-          appendJournal(out.resolve(JOURNAL), line);
+          runFolder.append(line);
           listener.promptDone(line.result());
         }
         results.add(line.result());
@@ -464,103 +460,7 @@ public final class AttackRun {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Folder, journal, CSV
-
-  /** Creates the folder; refuses one whose journal belongs to another run (another run key). */
-  private static void prepareFolder(Path out, String runKey) {
-    try {
-      Files.createDirectories(out.resolve(PROMPTS));
-    } catch (IOException e) {
-      throw new BadInputException(
-          "cannot create the output folder " + out + ": " + e.getMessage(), e);
-    }
-    Path config = out.resolve(CONFIG);
-    if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
-      String previous;
-      try {
-        previous = Json.MAPPER.readTree(config.toFile()).path("run_key").asText("");
-      } catch (IOException e) {
-        previous = "";
-      }
-      if (!previous.equals(runKey)) {
-        throw new BadInputException(
-            out
-                + " holds the results of another attack (other model, edit, detector, prompts or"
-                + " settings); choose another --out or delete that folder");
-      }
-    }
-  }
-
-  /**
-   * The journal's lines that still hold: their row is unchanged and their {@code attempts.json}
-   * exists. A torn last line (a crash mid-write) is dropped.
-   */
-  private static Map<Integer, JournalLine> readJournal(Path out, List<PromptRow> rows) {
-    Path journal = out.resolve(JOURNAL);
-    Map<Integer, JournalLine> done = new TreeMap<>();
-    if (!Files.exists(journal)) {
-      return done;
-    }
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + journal + ": " + e.getMessage(), e);
-    }
-    for (String text : lines) {
-      JournalLine line;
-      try {
-        line = Json.MAPPER.readValue(text, JournalLine.class);
-      } catch (JsonProcessingException e) {
-        continue;
-      }
-      PromptAttackResult r = line.result();
-      if (r == null || line.timing() == null || r.index() < 0 || r.index() >= rows.size()) {
-        continue;
-      }
-      PromptRow row = rows.get(r.index());
-      boolean same =
-          row.caseNumber() == r.caseNumber()
-              && row.prompt().equals(r.prompt())
-              && row.seed() == r.seed()
-              && row.guidance() == r.guidance();
-      if (same && Files.isRegularFile(out.resolve(r.folder()).resolve(ATTEMPTS))) {
-        done.put(r.index(), line);
-      }
-    }
-    return done;
-  }
-
-  /** Rewrites the journal with only its valid lines, so that appends follow a whole line. */
-  private static void rewriteJournal(Path journal, Map<Integer, JournalLine> done) {
-    StringBuilder sb = new StringBuilder();
-    for (JournalLine l : done.values()) {
-      sb.append(line(l)).append('\n');
-    }
-    AtomicFile.writeString(journal, sb.toString());
-  }
-
-  private static void appendJournal(Path journal, JournalLine l) {
-    try (FileChannel ch =
-        FileChannel.open(
-            journal,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.APPEND)) {
-      ch.write(ByteBuffer.wrap((line(l) + "\n").getBytes(StandardCharsets.UTF_8)));
-      ch.force(false);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + journal + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static String line(JournalLine l) {
-    try {
-      return LINE.writeValueAsString(l);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-  }
+  // CSV
 
   /** index, case_number, prompt, seed, pre_attack_flagged, broken, broken_at, attempts, prompt. */
   static String csv(List<PromptAttackResult> results) {

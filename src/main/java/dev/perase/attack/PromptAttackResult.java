@@ -1,6 +1,7 @@
 package dev.perase.attack;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.perase.io.PromptRunFolder;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +42,7 @@ public record PromptAttackResult(
     @JsonProperty("attempts_run") int attemptsRun,
     @JsonProperty("adversarial_prompt") String adversarialPrompt,
     @JsonProperty("adversarial_ids") List<Long> adversarialIds,
-    @JsonProperty("folder") String folder) {
+    @JsonProperty("folder") String folder) implements PromptRunFolder.RowOutcome {
   public PromptAttackResult {
     preAttackTopLabels =
         preAttackTopLabels == null ? Map.of() : new LinkedHashMap<>(preAttackTopLabels);

@@ -6,7 +6,6 @@ import dev.perase.attack.AttackRun;
 import dev.perase.attack.AttackSettings;
 import dev.perase.attack.AttemptSchedule;
 import dev.perase.attack.Relaxation;
-import dev.perase.eval.ConceptRule;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
@@ -17,8 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -63,37 +62,9 @@ final class AttackCommand implements Callable<Integer> {
       converter = MethodConverter.class)
   AttackMethod method;
 
-  @Option(
-      names = "--prompts",
-      required = true,
-      description = "Prompt CSV (UnlearnDiff or I2P layout).")
-  Path prompts;
+  @Mixin ModelEditOptions edit;
 
-  @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
-  Path mask;
-
-  @Option(
-      names = "--weights",
-      description =
-          "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
-  Path weights;
-
-  @Option(
-      names = "--model",
-      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
-  Path model = Defaults.model();
-
-  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
-  Path detector = Defaults.detector();
-
-  @Option(
-      names = "--concept",
-      description =
-          "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
-  String concept;
-
-  @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
-  String rule = "top1";
+  @Mixin ModelRunOptions run;
 
   @Option(
       names = "--tokens",
@@ -126,32 +97,24 @@ final class AttackCommand implements Callable<Integer> {
               + " synonyms: red, crimson, scarlet, ...).")
   boolean excludeConceptWords;
 
-  @Option(
-      names = "--size",
-      description = "Image height and width in pixels (default: the model's own size).")
-  int size = 0;
-
-  @Option(names = "--out", required = true, description = "Output folder.")
-  Path out;
-
   @Override
   public Integer call() {
-    if (mask != null && weights != null) {
+    if (edit.mask != null && edit.weights != null) {
       throw new BadInputException(
           "give either --mask or --weights: an attack targets one edit of the base model");
     }
-    Concept c = Evaluation.conceptOf(concept, PromptCsv.read(prompts), prompts);
+    Concept c = Evaluation.conceptOf(edit.concept, PromptCsv.read(edit.prompts), edit.prompts);
     int k = tokens != null ? tokens : AttackSettings.defaultTokens(c.kind());
     AttackSettings s =
         new AttackSettings(
             method,
-            prompts,
-            mask,
-            weights,
-            model,
-            detector,
+            edit.prompts,
+            edit.mask,
+            edit.weights,
+            run.model,
+            edit.detector,
             c.name(),
-            ConceptRule.parse(rule),
+            edit.conceptRule(),
             k,
             iterations,
             steps,
@@ -160,15 +123,31 @@ final class AttackCommand implements Callable<Integer> {
             AttackSettings.DEFAULT_WEIGHT_DECAY,
             Relaxation.parse(relaxation),
             excludeConceptWords ? conceptWords(c) : List.of(),
-            size,
-            out,
+            run.size,
+            run.out,
             Defaults.VERSION);
-    Bars bars = new Bars();
     AttackResults r;
-    try {
-      r = AttackRun.run(s, bars);
-    } finally {
-      bars.close();
+    try (Progress.Phases bars = new Progress.Phases()) {
+      r =
+          AttackRun.run(
+              s,
+              new AttackRun.Listener() {
+                @Override
+                public void phase(String name, long total, String unit) {
+                  bars.start(name, total, unit);
+                }
+
+                @Override
+                public void progress(long done) {
+                  bars.stepTo(done);
+                  bars.extraMessage("");
+                }
+
+                @Override
+                public void attempt(int attempt, int attempts) {
+                  bars.extraMessage("attempt " + attempt + "/" + attempts);
+                }
+              });
     }
     for (AttackResults.SkippedPrompt p : r.skipped()) {
       System.out.printf(
@@ -190,7 +169,7 @@ final class AttackCommand implements Callable<Integer> {
         r.underAttack().rate(),
         r.underAttack().flagged(),
         r.attacked());
-    System.out.println("wrote " + out.resolve(AttackRun.RESULTS));
+    System.out.println("wrote " + run.out.resolve(AttackRun.RESULTS));
     return 0;
   }
 
@@ -218,39 +197,6 @@ final class AttackCommand implements Callable<Integer> {
         return AttackMethod.parse(value);
       } catch (BadInputException e) {
         throw new picocli.CommandLine.TypeConversionException(e.getMessage());
-      }
-    }
-  }
-
-  /** One progress bar per phase; the attempt of the current prompt as its extra message. */
-  private static final class Bars implements AttackRun.Listener {
-    private ProgressBar bar;
-
-    @Override
-    public void phase(String name, long total, String unit) {
-      close();
-      bar = Progress.bar(name, total, unit);
-    }
-
-    @Override
-    public void progress(long done) {
-      if (bar != null) {
-        bar.stepTo(done);
-        bar.setExtraMessage("");
-      }
-    }
-
-    @Override
-    public void attempt(int attempt, int attempts) {
-      if (bar != null) {
-        bar.setExtraMessage("attempt " + attempt + "/" + attempts);
-      }
-    }
-
-    void close() {
-      if (bar != null) {
-        bar.close();
-        bar = null;
       }
     }
   }

@@ -1,13 +1,12 @@
 package dev.perase.cli;
 
-import dev.perase.eval.ConceptRule;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -38,37 +37,9 @@ import picocli.CommandLine.Option;
       "  set:a,b,c@0.6 (a label of the set scores at least 0.6)."
     })
 final class EvaluateCommand implements Callable<Integer> {
-  @Option(
-      names = "--prompts",
-      required = true,
-      description = "Prompt CSV (UnlearnDiff or I2P layout).")
-  Path prompts;
+  @Mixin ModelEditOptions edit;
 
-  @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
-  Path mask;
-
-  @Option(
-      names = "--weights",
-      description =
-          "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
-  Path weights;
-
-  @Option(
-      names = "--model",
-      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
-  Path model = Defaults.model();
-
-  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
-  Path detector = Defaults.model().resolve("detector");
-
-  @Option(
-      names = "--concept",
-      description =
-          "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
-  String concept;
-
-  @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
-  String rule = "top1";
+  @Mixin ModelRunOptions run;
 
   @Option(
       names = "--retain",
@@ -79,22 +50,15 @@ final class EvaluateCommand implements Callable<Integer> {
   int steps = EvaluateSettings.DEFAULT_STEPS;
 
   @Option(
-      names = "--size",
-      description = "Image height and width in pixels (default: the model's own size).")
-  int size = 0;
-
-  @Option(
       names = "--cache",
       description =
           "Folder that keeps the base model's retain features for reuse by later evaluations"
               + " (default: retain-cache beside --out).")
   Path cache;
 
-  @Option(names = "--out", required = true, description = "Output folder.")
-  Path out;
-
   @Override
   public Integer call() {
+    Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
       Path parent = out.toAbsolutePath().getParent();
@@ -102,25 +66,35 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     EvaluateSettings s =
         new EvaluateSettings(
-            prompts,
-            mask,
-            weights,
-            model,
-            detector,
-            concept,
-            ConceptRule.parse(rule),
+            edit.prompts,
+            edit.mask,
+            edit.weights,
+            run.model,
+            edit.detector,
+            edit.concept,
+            edit.conceptRule(),
             retain,
             steps,
-            size,
+            run.size,
             out,
             cacheDir,
             Defaults.VERSION);
-    Bars bars = new Bars();
     Evaluation.Result r;
-    try {
-      r = Evaluation.run(s, bars);
-    } finally {
-      bars.close();
+    try (Progress.Phases bars = new Progress.Phases()) {
+      r =
+          Evaluation.run(
+              s,
+              new Evaluation.Listener() {
+                @Override
+                public void phase(String name, long totalSteps) {
+                  bars.start(name, totalSteps, "step");
+                }
+
+                @Override
+                public void progress(long stepsDone) {
+                  bars.stepTo(stepsDone);
+                }
+              });
     }
     System.out.printf(
         Locale.ROOT,
@@ -139,30 +113,5 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     System.out.println("wrote " + out.resolve(Evaluation.RESULTS));
     return 0;
-  }
-
-  /** One progress bar per phase of the evaluation. */
-  private static final class Bars implements Evaluation.Listener {
-    private ProgressBar bar;
-
-    @Override
-    public void phase(String name, long totalSteps) {
-      close();
-      bar = Progress.bar(name, totalSteps, "step");
-    }
-
-    @Override
-    public void progress(long stepsDone) {
-      if (bar != null) {
-        bar.stepTo(stepsDone);
-      }
-    }
-
-    void close() {
-      if (bar != null) {
-        bar.close();
-        bar = null;
-      }
-    }
   }
 }

@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -63,11 +63,6 @@ final class NeuronsCommand implements Callable<Integer> {
       description = "Folder of an attack run on the erased model (its results.json).")
   Path attack;
 
-  @Option(
-      names = "--model",
-      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
-  Path model = Defaults.model();
-
   @Option(names = "--steps", description = "DDIM steps per image (default: ${DEFAULT-VALUE}).")
   int steps = NeuronSettings.DEFAULT_STEPS;
 
@@ -82,11 +77,6 @@ final class NeuronsCommand implements Callable<Integer> {
   int topK = NeuronSettings.DEFAULT_TOP_K;
 
   @Option(
-      names = "--size",
-      description = "Image height and width in pixels (default: the model's own size).")
-  int size = 0;
-
-  @Option(
       names = "--heatmaps",
       description = "Prompts that get heat maps (default: ${DEFAULT-VALUE}).")
   int heatmaps = 2;
@@ -96,32 +86,42 @@ final class NeuronsCommand implements Callable<Integer> {
       description = "Recorded step of the heat maps (default: the one nearest 3/5 of --steps).")
   int heatmapStep = 0;
 
-  @Option(names = "--out", required = true, description = "Output folder.")
-  Path out;
+  @Mixin ModelRunOptions run;
 
   @Override
   public Integer call() {
+    Path out = run.out;
     NeuronSettings s =
         new NeuronSettings(
             prompts,
             mask,
             weights,
             attack,
-            model,
+            run.model,
             steps,
             stepsAt,
             topK,
-            size,
+            run.size,
             heatmaps,
             heatmapStep,
-            out,
+            run.out,
             Defaults.VERSION);
-    Bar bar = new Bar();
     NeuronAnalysis.Result r;
-    try {
-      r = NeuronAnalysis.run(s, bar);
-    } finally {
-      bar.close();
+    try (Progress.Phases bar = new Progress.Phases()) {
+      r =
+          NeuronAnalysis.run(
+              s,
+              new NeuronAnalysis.Listener() {
+                @Override
+                public void start(long totalSteps) {
+                  bar.start("neurons", totalSteps, "step");
+                }
+
+                @Override
+                public void progress(long stepsDone) {
+                  bar.stepTo(stepsDone);
+                }
+              });
     }
     ConceptNeurons n = r.neurons();
     System.out.printf(
@@ -167,29 +167,5 @@ final class NeuronsCommand implements Callable<Integer> {
           "wrote " + out.resolve(NeuronAnalysis.HEATMAPS).resolve(NeuronAnalysis.HEATMAP_INDEX));
     }
     return 0;
-  }
-
-  /** One progress bar over every generation's denoising steps. */
-  private static final class Bar implements NeuronAnalysis.Listener {
-    private ProgressBar bar;
-
-    @Override
-    public void start(long totalSteps) {
-      bar = Progress.bar("neurons", totalSteps, "step");
-    }
-
-    @Override
-    public void progress(long stepsDone) {
-      if (bar != null) {
-        bar.stepTo(stepsDone);
-      }
-    }
-
-    void close() {
-      if (bar != null) {
-        bar.close();
-        bar = null;
-      }
-    }
   }
 }

@@ -19,4 +19,37 @@ final class Progress {
         .setUpdateIntervalMillis(250)
         .build();
   }
+
+  /**
+   * The bar of a run in phases: each phase closes the last phase's bar and opens its own; closing
+   * ends the last one.
+   */
+  static final class Phases implements AutoCloseable {
+    private ProgressBar bar;
+
+    void start(String task, long total, String unit) {
+      close();
+      bar = bar(task, total, unit);
+    }
+
+    void stepTo(long done) {
+      if (bar != null) {
+        bar.stepTo(done);
+      }
+    }
+
+    void extraMessage(String message) {
+      if (bar != null) {
+        bar.setExtraMessage(message);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+    }
+  }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
+import java.util.function.Consumer;
 
 /**
  * Every setting of one erasure run (written to {@code config.json} and to the checkpoint, so a run
@@ -225,212 +226,98 @@ public record EraseSettings(
   }
 
   public EraseSettings withSteps(int n) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        n,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.steps = n);
   }
 
   public EraseSettings withLearningRate(double lr) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        lr,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
-  }
-
-  public EraseSettings withWeightDecay(double wd) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        wd,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.learningRate = lr);
   }
 
   public EraseSettings withSeed(long s) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        s,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
-  }
-
-  public EraseSettings withLatentSize(int size) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        size,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.seed = s);
   }
 
   public EraseSettings withCheckpointEvery(int n) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        n,
-        esd,
-        ac,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.checkpointEvery = n);
   }
 
   public EraseSettings withEsd(EsdSettings e) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        e,
-        ac,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.esd = e);
   }
 
   public EraseSettings withAc(AcSettings a) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        a,
-        fmn,
-        prune,
-        mask);
+    return copy(c -> c.ac = a);
   }
 
   public EraseSettings withFmn(FmnSettings f) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        f,
-        prune,
-        mask);
+    return copy(c -> c.fmn = f);
   }
 
   public EraseSettings withPrune(PruneSettings p) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        p,
-        mask);
+    return copy(c -> c.prune = p);
   }
 
-  public EraseSettings withMask(MaskSettings m) {
-    return new EraseSettings(
-        method,
-        concept,
-        anchor,
-        selection,
-        steps,
-        learningRate,
-        weightDecay,
-        seed,
-        latentSize,
-        checkpointEvery,
-        esd,
-        ac,
-        fmn,
-        prune,
-        m);
+  /** These settings with the changes {@code change} makes, checked again as a new record. */
+  private EraseSettings copy(Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** A mutable copy of the settings for the {@code with…} methods. */
+  private static final class Copy {
+    EraseMethod method;
+    String concept;
+    String anchor;
+    String selection;
+    int steps;
+    double learningRate;
+    double weightDecay;
+    long seed;
+    int latentSize;
+    int checkpointEvery;
+    EsdSettings esd;
+    AcSettings ac;
+    FmnSettings fmn;
+    PruneSettings prune;
+    MaskSettings mask;
+
+    Copy(EraseSettings s) {
+      method = s.method;
+      concept = s.concept;
+      anchor = s.anchor;
+      selection = s.selection;
+      steps = s.steps;
+      learningRate = s.learningRate;
+      weightDecay = s.weightDecay;
+      seed = s.seed;
+      latentSize = s.latentSize;
+      checkpointEvery = s.checkpointEvery;
+      esd = s.esd;
+      ac = s.ac;
+      fmn = s.fmn;
+      prune = s.prune;
+      mask = s.mask;
+    }
+
+    EraseSettings build() {
+      return new EraseSettings(
+          method,
+          concept,
+          anchor,
+          selection,
+          steps,
+          learningRate,
+          weightDecay,
+          seed,
+          latentSize,
+          checkpointEvery,
+          esd,
+          ac,
+          fmn,
+          prune,
+          mask);
+    }
   }
 
   /**

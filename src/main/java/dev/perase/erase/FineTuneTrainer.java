@@ -111,8 +111,6 @@ public final class FineTuneTrainer {
       persistent.addAll(objective.arrays());
       persistent.addAll(new NDList(frozenZero.values().toArray(new NDArray[0])));
 
-      float lastLoss = Float.NaN;
-      double seconds = 0;
       int step = run.startStep();
       while (step < settings.steps()) {
         long t0 = System.nanoTime();
@@ -148,17 +146,18 @@ public final class FineTuneTrainer {
         }
         step++;
         double dt = (System.nanoTime() - t0) / 1e9;
-        seconds += dt;
-        lastLoss = loss;
-        run.log(run.logLine(step, loss, settings.learningRate(), timesteps, k, dt));
-        if (step % settings.checkpointEvery() == 0 || step == settings.steps()) {
-          run.saveCheckpoint(step, state, optimizer, pool);
-        }
+        run.endStep(
+            step,
+            loss,
+            dt,
+            run.logLine(step, loss, settings.learningRate(), timesteps, k, dt),
+            state,
+            optimizer,
+            pool);
         if (onStep != null) {
           onStep.accept(step);
         }
       }
-      int ran = settings.steps() - run.startStep();
       // Post-Prune: the fine-tuned weights of smallest |w| (the checkpoint keeps them unpruned)
       if (when == MagnitudePruning.When.AFTER) {
         pruned = MagnitudePruning.select(selected, settings.prune().ratio());
@@ -175,22 +174,8 @@ public final class FineTuneTrainer {
         prunedMask.write(out.resolve(MagnitudePruning.MASK_OUTPUT));
         prunedCount = prunedMask.prunedCount();
       }
-      Erasure result =
-          new Erasure(
-              artifact,
-              ran,
-              settings.steps(),
-              lastLoss,
-              ran == 0 ? Double.NaN : seconds / ran,
-              prunedCount,
-              elements,
-              run.elapsedSeconds());
-      Map<String, Object> r = new LinkedHashMap<>();
-      r.put("artifact", OUTPUT);
-      r.put("steps_run", ran);
-      r.put("last_loss", Float.isNaN(lastLoss) ? null : lastLoss);
-      r.put("seconds_per_step", ran == 0 ? null : seconds / ran);
-      r.put("wall_seconds", result.wallSeconds());
+      Erasure result = run.erasure(artifact, prunedCount, elements);
+      Map<String, Object> r = RunFolder.result(result);
       r.put("selected_elements", elements);
       if (prunedMask != null) {
         r.put("prune_mask", MagnitudePruning.MASK_OUTPUT);

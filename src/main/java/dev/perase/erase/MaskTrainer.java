@@ -91,8 +91,6 @@ public final class MaskTrainer {
       persistent.addAll(new NDList(optimizer.expAvgSq().toArray(new NDArray[0])));
       persistent.addAll(objective.arrays());
 
-      float lastLoss = Float.NaN;
-      double seconds = 0;
       int step = run.startStep();
       while (step < settings.steps()) {
         long t0 = System.nanoTime();
@@ -130,35 +128,20 @@ public final class MaskTrainer {
         step++;
         SoftMask.Stats stats = stats(mask, manager);
         double dt = (System.nanoTime() - t0) / 1e9;
-        seconds += dt;
-        lastLoss = loss;
         ObjectNode line =
             run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
         line.put("mask_mean", stats.mean());
         line.put("pruned", stats.pruned());
-        run.log(line);
-        if (step % settings.checkpointEvery() == 0 || step == settings.steps()) {
-          run.saveCheckpoint(step, state, optimizer, pool);
-        }
+        run.endStep(step, loss, dt, line, state, optimizer, pool);
         if (onStep != null) {
           onStep.accept(step);
         }
       }
-      int ran = settings.steps() - run.startStep();
       BinaryMask hard =
           mask.toBinary(hash, settings.method().json(), settings.concept(), settings.toJson());
       Path artifact = out.resolve(OUTPUT);
       hard.write(artifact);
-      Erasure result =
-          new Erasure(
-              artifact,
-              ran,
-              settings.steps(),
-              lastLoss,
-              ran == 0 ? Double.NaN : seconds / ran,
-              hard.prunedCount(),
-              mask.elementCount(),
-              run.elapsedSeconds());
+      Erasure result = run.erasure(artifact, hard.prunedCount(), mask.elementCount());
       extra.put("status", "finished");
       extra.put("result", result(result, hard));
       run.writeConfig(sd.layout().dir(), extra);
@@ -204,12 +187,7 @@ public final class MaskTrainer {
   }
 
   private static Map<String, Object> result(Erasure e, BinaryMask hard) {
-    Map<String, Object> r = new LinkedHashMap<>();
-    r.put("artifact", e.artifact().getFileName().toString());
-    r.put("steps_run", e.stepsRun());
-    r.put("last_loss", Float.isNaN(e.lastLoss()) ? null : e.lastLoss());
-    r.put("seconds_per_step", Double.isNaN(e.secondsPerStep()) ? null : e.secondsPerStep());
-    r.put("wall_seconds", e.wallSeconds());
+    Map<String, Object> r = RunFolder.result(e);
     r.put("pruned", e.prunedCount());
     r.put("selected_elements", e.selectedElements());
     r.put("pruned_ratio", hard.ratio());

@@ -43,6 +43,8 @@ final class RunFolder {
   private final String modelHash;
   private final int startStep;
   private final long startNanos = System.nanoTime();
+  private float lastLoss = Float.NaN;
+  private double stepSeconds;
 
   private RunFolder(Path dir, EraseSettings settings, String modelHash, int startStep) {
     this.dir = dir;
@@ -232,6 +234,57 @@ final class RunFolder {
 
   // ---------------------------------------------------------------------------------------------
   // Log and config
+
+  /**
+   * Ends step {@code step} (1-based): appends its log line, keeps its loss and seconds for the
+   * result, and writes the checkpoint every {@code checkpoint_every} steps and at the last step.
+   */
+  void endStep(
+      int step,
+      float loss,
+      double seconds,
+      ObjectNode line,
+      Map<String, NDArray> state,
+      AdamW optimizer,
+      NDArray pool) {
+    stepSeconds += seconds;
+    lastLoss = loss;
+    log(line);
+    if (step % settings.checkpointEvery() == 0 || step == settings.steps()) {
+      saveCheckpoint(step, state, optimizer, pool);
+    }
+  }
+
+  /**
+   * What this call of the run produced: the steps it ran (from {@link #startStep}), the last loss,
+   * the mean seconds per step and the wall time since the folder was opened.
+   */
+  Erasure erasure(Path artifact, long prunedCount, long selectedElements) {
+    int ran = settings.steps() - startStep;
+    return new Erasure(
+        artifact,
+        ran,
+        settings.steps(),
+        lastLoss,
+        ran == 0 ? Double.NaN : stepSeconds / ran,
+        prunedCount,
+        selectedElements,
+        elapsedSeconds());
+  }
+
+  /**
+   * The head of {@code config.json}'s {@code result} that every trainer writes: artifact, steps
+   * run, last loss, seconds per step and wall seconds (null where no step ran).
+   */
+  static Map<String, Object> result(Erasure e) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("artifact", e.artifact().getFileName().toString());
+    r.put("steps_run", e.stepsRun());
+    r.put("last_loss", Float.isNaN(e.lastLoss()) ? null : e.lastLoss());
+    r.put("seconds_per_step", Double.isNaN(e.secondsPerStep()) ? null : e.secondsPerStep());
+    r.put("wall_seconds", e.wallSeconds());
+    return r;
+  }
 
   /** Appends one step's line to {@code log.jsonl}. */
   void log(ObjectNode line) {

@@ -5,15 +5,13 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
+import dev.perase.io.PromptRunFolder;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
@@ -21,17 +19,12 @@ import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The evaluation of an erased model (paper §4.1, DESIGN.md §5): for every prompt of a CSV, one
@@ -61,17 +54,14 @@ import java.util.TreeMap;
  * model shares them. Every file is written to a temporary name and renamed into place.
  */
 public final class Evaluation {
-  public static final String CONFIG = "config.json";
+  public static final String CONFIG = PromptRunFolder.CONFIG;
   public static final String RESULTS = "results.json";
   public static final String PER_PROMPT_JSON = "per_prompt.json";
   public static final String PER_PROMPT_CSV = "per_prompt.csv";
-  public static final String JOURNAL = "per_prompt.jsonl";
+  public static final String JOURNAL = PromptRunFolder.JOURNAL;
   public static final String IMAGES = "images";
   public static final String RETAIN_FEATURES = "retain_features.safetensors";
   static final String FEATURES = "features.safetensors";
-
-  private static final ObjectWriter LINE =
-      Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
   private Evaluation() {}
 
@@ -233,15 +223,16 @@ public final class Evaluation {
     if (retain != null) {
       inputs.put("retain_sha256", dev.perase.io.Hashes.sha256File(s.retain()));
     }
-    String runKey = dev.perase.io.Hashes.sha256(inputs.toString());
-    prepareFolder(out, runKey);
-    Map<String, Object> config = new LinkedHashMap<>();
-    config.put("command", "evaluate");
-    config.put("perase_version", s.peraseVersion());
-    config.put("settings", s);
-    config.put("inputs", inputs);
-    config.put("run_key", runKey);
-    Json.write(out.resolve(CONFIG), config);
+    PromptRunFolder<PromptResult> runFolder =
+        PromptRunFolder.open(
+            out,
+            IMAGES,
+            inputs,
+            "evaluation (other model, edit, detector, prompts or steps)",
+            PromptResult.class,
+            r -> r);
+    String runKey = runFolder.runKey();
+    runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of());
 
     // 2. the edited model: test prompts, then retain prompts (a bad mask or weights file is
     // refused here, before any image is made)
@@ -249,9 +240,11 @@ public final class Evaluation {
     int resumed;
     float[][] edited = null;
     try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
-      Map<Integer, PromptResult> done = readJournal(out, rows);
+      Map<Integer, PromptResult> done =
+          runFolder.readJournal(
+              rows, r -> r.image() != null && Files.isRegularFile(out.resolve(r.image())));
       resumed = done.size();
-      results = testPrompts(sd, detector, rows, s.steps(), size, out, done, listener);
+      results = testPrompts(sd, detector, rows, s.steps(), size, runFolder, out, done, listener);
       if (retain != null) {
         edited = editedFeatures(sd, detector, retain, s.steps(), size, out, runKey, listener);
       }
@@ -299,34 +292,6 @@ public final class Evaluation {
     return result;
   }
 
-  /**
-   * Creates the folder; when it already holds a journal of another run (another run key), refuses
-   * to touch it.
-   */
-  private static void prepareFolder(Path out, String runKey) {
-    try {
-      Files.createDirectories(out.resolve(IMAGES));
-    } catch (IOException e) {
-      throw new BadInputException(
-          "cannot create the output folder " + out + ": " + e.getMessage(), e);
-    }
-    Path config = out.resolve(CONFIG);
-    if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
-      String previous;
-      try {
-        previous = Json.MAPPER.readTree(config.toFile()).path("run_key").asText("");
-      } catch (IOException e) {
-        previous = "";
-      }
-      if (!previous.equals(runKey)) {
-        throw new BadInputException(
-            out
-                + " holds the results of another evaluation (other model, edit, detector, prompts"
-                + " or steps); choose another --out or delete that folder");
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Test prompts
 
@@ -336,12 +301,12 @@ public final class Evaluation {
       List<PromptRow> rows,
       int steps,
       int size,
+      PromptRunFolder<PromptResult> runFolder,
       Path out,
       Map<Integer, PromptResult> done,
       Listener listener) {
     listener.phase("prompts", (long) rows.size() * steps);
-    Path journal = out.resolve(JOURNAL);
-    rewriteJournal(journal, done);
+    runFolder.rewriteJournal(done.values());
     List<PromptResult> results = new ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
       long before = (long) i * steps;
@@ -369,7 +334,7 @@ public final class Evaluation {
                   top,
                   image);
         }
-        appendJournal(journal, r);
+        runFolder.append(r);
       }
       results.add(r);
       listener.progress(before + steps);
@@ -395,76 +360,6 @@ public final class Evaluation {
             row.prompt(), null, row.seed(), steps, (float) row.guidance(), size, size, 1);
     StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
     return images.images();
-  }
-
-  /**
-   * The journal's records that still hold: their row is unchanged (case, prompt, seed, guidance)
-   * and their image exists. A torn last line (a crash mid-write) is dropped.
-   */
-  private static Map<Integer, PromptResult> readJournal(Path out, List<PromptRow> rows) {
-    Path journal = out.resolve(JOURNAL);
-    Map<Integer, PromptResult> done = new TreeMap<>();
-    if (!Files.exists(journal)) {
-      return done;
-    }
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(journal, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + journal + ": " + e.getMessage(), e);
-    }
-    for (String line : lines) {
-      PromptResult r;
-      try {
-        r = Json.MAPPER.readValue(line, PromptResult.class);
-      } catch (JsonProcessingException e) {
-        continue;
-      }
-      if (r.index() < 0 || r.index() >= rows.size() || r.image() == null) {
-        continue;
-      }
-      PromptRow row = rows.get(r.index());
-      boolean same =
-          row.caseNumber() == r.caseNumber()
-              && row.prompt().equals(r.prompt())
-              && row.seed() == r.seed()
-              && row.guidance() == r.guidance();
-      if (same && Files.isRegularFile(out.resolve(r.image()))) {
-        done.put(r.index(), r);
-      }
-    }
-    return done;
-  }
-
-  /** Rewrites the journal with only its valid records, so that appends follow a whole line. */
-  private static void rewriteJournal(Path journal, Map<Integer, PromptResult> done) {
-    StringBuilder sb = new StringBuilder();
-    for (PromptResult r : done.values()) {
-      sb.append(line(r)).append('\n');
-    }
-    AtomicFile.writeString(journal, sb.toString());
-  }
-
-  private static void appendJournal(Path journal, PromptResult r) {
-    try (var ch =
-        java.nio.channels.FileChannel.open(
-            journal,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.APPEND)) {
-      ch.write(java.nio.ByteBuffer.wrap((line(r) + "\n").getBytes(StandardCharsets.UTF_8)));
-      ch.force(false);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + journal + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static String line(PromptResult r) {
-    try {
-      return LINE.writeValueAsString(r);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

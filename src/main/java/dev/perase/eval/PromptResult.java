@@ -1,6 +1,7 @@
 package dev.perase.eval;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.perase.io.PromptRunFolder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -26,7 +27,7 @@ public record PromptResult(
     @JsonProperty("flagged") boolean flagged,
     @JsonProperty("concept_score") double conceptScore,
     @JsonProperty("top_labels") Map<String, String> topLabels,
-    @JsonProperty("image") String image) {
+    @JsonProperty("image") String image) implements PromptRunFolder.RowOutcome {
   public PromptResult {
     topLabels = topLabels == null ? Map.of() : new LinkedHashMap<>(topLabels);
   }

@@ -12,10 +12,7 @@ import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
 import dev.perase.world.DetectorTrainer;
 import dev.perase.world.WorldDetector;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,25 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AttackCommandTest {
   @TempDir Path tmp;
-
-  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout, stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    try {
-      int code = Main.run(args);
-      return new Object[] {
-        code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)
-      };
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   @Test
   void attackWritesResultsWithTheConceptsDefaultTokens() throws IOException {
@@ -64,8 +42,8 @@ class AttackCommandTest {
             + "star ".repeat(73).strip()
             + ",2,7.5,color,red\n");
     Path out = tmp.resolve("attack");
-    Object[] r =
-        run(
+    CliRun r =
+        CliRun.of(
             "attack",
             "--method",
             "p4d",
@@ -86,8 +64,8 @@ class AttackCommandTest {
             "--exclude-concept-words",
             "--out",
             out.toString());
-    assertEquals(0, r[0], (String) r[2]);
-    String stdout = (String) r[1];
+    assertEquals(0, r.code(), r.err());
+    String stdout = r.out();
     assertTrue(stdout.contains("skipped prompt 1 (case 1): 75 tokens + 5 adversarial"), stdout);
     assertTrue(stdout.contains("p4d on red (none): CER"), stdout);
     JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
@@ -114,8 +92,8 @@ class AttackCommandTest {
   void badInputExitsTwoWithOneSentence() throws IOException {
     Path prompts = tmp.resolve("p.csv");
     Files.writeString(prompts, "prompt\na star\n");
-    Object[] both =
-        run(
+    CliRun both =
+        CliRun.of(
             "attack",
             "--method",
             "unlearndiff",
@@ -127,15 +105,15 @@ class AttackCommandTest {
             "w.safetensors",
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, both[0]);
+    assertEquals(Main.BAD_INPUT, both.code());
     assertTrue(
-        ((String) both[2]).startsWith("error: give either --mask or --weights"), (String) both[2]);
-    Object[] method =
-        run("attack", "--method", "gcg", "--prompts", prompts.toString(), "--out", "o");
-    assertEquals(Main.BAD_INPUT, method[0]);
-    assertTrue(((String) method[2]).contains("use unlearndiff or p4d"), (String) method[2]);
-    Object[] noConcept =
-        run(
+        both.err().startsWith("error: give either --mask or --weights"), both.err());
+    CliRun method =
+        CliRun.of("attack", "--method", "gcg", "--prompts", prompts.toString(), "--out", "o");
+    assertEquals(Main.BAD_INPUT, method.code());
+    assertTrue(method.err().contains("use unlearndiff or p4d"), method.err());
+    CliRun noConcept =
+        CliRun.of(
             "attack",
             "--method",
             "p4d",
@@ -143,10 +121,10 @@ class AttackCommandTest {
             prompts.toString(),
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, noConcept[0]);
-    assertTrue(((String) noConcept[2]).contains("has no 'concept' column"), (String) noConcept[2]);
-    Object[] tokens =
-        run(
+    assertEquals(Main.BAD_INPUT, noConcept.code());
+    assertTrue(noConcept.err().contains("has no 'concept' column"), noConcept.err());
+    CliRun tokens =
+        CliRun.of(
             "attack",
             "--method",
             "p4d",
@@ -158,11 +136,11 @@ class AttackCommandTest {
             "0",
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, tokens[0]);
+    assertEquals(Main.BAD_INPUT, tokens.code());
     assertTrue(
-        ((String) tokens[2]).contains("--tokens must be between 1 and 20"), (String) tokens[2]);
-    Object[] help = run("attack", "--help");
-    assertEquals(0, help[0]);
-    assertTrue(((String) help[1]).contains("t = 41, 141, ..., 941"), (String) help[1]);
+        tokens.err().contains("--tokens must be between 1 and 20"), tokens.err());
+    CliRun help = CliRun.of("attack", "--help");
+    assertEquals(0, help.code());
+    assertTrue(help.out().contains("t = 41, 141, ..., 941"), help.out());
   }
 }

@@ -7,10 +7,7 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.Fixtures;
 import dev.perase.io.SafeTensors;
 import dev.perase.tensor.Torch;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,19 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** The command line: exit codes, one-sentence errors, and the generate command's outputs. */
 class CliTest {
   @TempDir Path tmp;
-
-  /** Runs the CLI capturing stderr; returns {exit code, stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream err = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      int code = Main.run(args);
-      return new Object[] {code, buf.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setErr(err);
-    }
-  }
 
   private static String[] generateArgs(Path model, Path out) {
     return new String[] {
@@ -46,8 +30,8 @@ class CliTest {
   @Test
   void generateReproducesTheFixtureFinalLatent() {
     Path out = tmp.resolve("astronaut");
-    Object[] r = run(generateArgs(Fixtures.tinySd(), out));
-    assertEquals(0, r[0], (String) r[1]);
+    CliRun r = CliRun.of(generateArgs(Fixtures.tinySd(), out));
+    assertEquals(0, r.code(), r.err());
     assertTrue(Files.exists(out.resolve("image-000.png")));
     assertTrue(Files.exists(out.resolve("config.json")));
     try (SafeTensors mine = SafeTensors.open(out.resolve("latents.safetensors"));
@@ -79,9 +63,9 @@ class CliTest {
     return dst;
   }
 
-  private void assertBadInput(Object[] r, String word) {
-    assertEquals(Main.BAD_INPUT, r[0], (String) r[1]);
-    String err = (String) r[1];
+  private void assertBadInput(CliRun r, String word) {
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    String err = r.err();
     assertTrue(err.startsWith("error: "), err);
     assertTrue(err.contains(word), "message should mention '" + word + "': " + err);
     assertTrue(!err.contains("\tat "), "no stack trace: " + err);
@@ -89,30 +73,30 @@ class CliTest {
 
   @Test
   void badInputGivesOneMessageAndExitCode2() throws IOException {
-    assertBadInput(run(generateArgs(tmp.resolve("nowhere"), tmp.resolve("o1"))), "nowhere");
-    assertBadInput(run("generate", "--prompt"), "--prompt");
-    assertBadInput(run("generate", "--prompt", "x", "--out", "y", "--bogus"), "--bogus");
+    assertBadInput(CliRun.of(generateArgs(tmp.resolve("nowhere"), tmp.resolve("o1"))), "nowhere");
+    assertBadInput(CliRun.of("generate", "--prompt"), "--prompt");
+    assertBadInput(CliRun.of("generate", "--prompt", "x", "--out", "y", "--bogus"), "--bogus");
 
     Path model = fixtureCopy();
     Path unet = model.resolve("unet/diffusion_pytorch_model.safetensors");
     byte[] good = Files.readAllBytes(unet);
     // truncated weights
     Files.write(unet, java.util.Arrays.copyOf(good, good.length / 2));
-    assertBadInput(run(generateArgs(model, tmp.resolve("o2"))), "truncated");
+    assertBadInput(CliRun.of(generateArgs(model, tmp.resolve("o2"))), "truncated");
     // a pickle file instead of safetensors
     Files.delete(unet);
     Files.write(model.resolve("unet/diffusion_pytorch_model.bin"), new byte[] {1, 2, 3});
-    assertBadInput(run(generateArgs(model, tmp.resolve("o3"))), "safetensors");
+    assertBadInput(CliRun.of(generateArgs(model, tmp.resolve("o3"))), "safetensors");
     Files.delete(model.resolve("unet/diffusion_pytorch_model.bin"));
     Files.write(unet, good);
     // unknown block type
     Path cfg = model.resolve("unet/config.json");
     String config = Files.readString(cfg);
     Files.writeString(cfg, config.replace("\"CrossAttnDownBlock2D\"", "\"FancyDownBlock2D\""));
-    assertBadInput(run(generateArgs(model, tmp.resolve("o4"))), "FancyDownBlock2D");
+    assertBadInput(CliRun.of(generateArgs(model, tmp.resolve("o4"))), "FancyDownBlock2D");
     // missing config.json
     Files.delete(cfg);
-    assertBadInput(run(generateArgs(model, tmp.resolve("o5"))), "config.json");
+    assertBadInput(CliRun.of(generateArgs(model, tmp.resolve("o5"))), "config.json");
     Files.writeString(cfg, config);
     // a missing key in the text encoder: write the weights back without one tensor
     Path te = model.resolve("text_encoder/model.safetensors");
@@ -126,7 +110,8 @@ class CliTest {
       }
       w.write(te);
     }
-    assertBadInput(run(generateArgs(model, tmp.resolve("o6"))), "text_model.final_layer_norm.bias");
+    assertBadInput(
+        CliRun.of(generateArgs(model, tmp.resolve("o6"))), "text_model.final_layer_norm.bias");
   }
 
   @Test
@@ -135,8 +120,8 @@ class CliTest {
     Files.createDirectories(out);
     Path latents = out.resolve("latents.safetensors");
     Files.writeString(latents, "precious", StandardOpenOption.CREATE);
-    Object[] r = run(generateArgs(tmp.resolve("nowhere"), out));
-    assertEquals(Main.BAD_INPUT, r[0]);
+    CliRun r = CliRun.of(generateArgs(tmp.resolve("nowhere"), out));
+    assertEquals(Main.BAD_INPUT, r.code());
     assertEquals("precious", Files.readString(latents));
   }
 }

@@ -16,10 +16,7 @@ import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -32,26 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 class EraseCliTest {
   @TempDir Path tmp;
 
-  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout + stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8);
-    System.setOut(capture);
-    System.setErr(capture);
-    try {
-      int code = Main.run(args);
-      return new Object[] {code, buf.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
-
-  private static void assertBadInput(Object[] r, String word) {
-    assertEquals(Main.BAD_INPUT, r[0], (String) r[1]);
-    String text = (String) r[1];
+  private static void assertBadInput(CliRun r, String word) {
+    assertEquals(Main.BAD_INPUT, r.code(), r.output());
+    String text = r.output();
     assertTrue(text.contains("error: "), text);
     assertTrue(text.contains(word), "message should mention '" + word + "': " + text);
     assertFalse(text.contains("\tat "), "no stack trace: " + text);
@@ -97,30 +77,30 @@ class EraseCliTest {
       "--out",
       out.toString()
     };
-    Object[] r = run(args);
-    assertEquals(0, r[0], (String) r[1]);
-    String text = (String) r[1];
+    CliRun r = CliRun.of(args);
+    assertEquals(0, r.code(), r.output());
+    String text = r.output();
     assertTrue(text.contains("layers cross-attn: 30 tensors"), text);
     for (String f :
         new String[] {"mask.safetensors", "config.json", "log.jsonl", "checkpoint.safetensors"}) {
       assertTrue(Files.exists(out.resolve(f)), f);
     }
     assertEquals(2, Files.readAllLines(out.resolve("log.jsonl")).size());
-    Object[] info = run("mask", "info", out.resolve("mask.safetensors").toString());
-    assertEquals(0, info[0], (String) info[1]);
-    assertTrue(((String) info[1]).contains("method p-esd"), (String) info[1]);
+    CliRun info = CliRun.of("mask", "info", out.resolve("mask.safetensors").toString());
+    assertEquals(0, info.code(), info.output());
+    assertTrue(info.output().contains("method p-esd"), info.output());
     // a second run into the same folder needs --resume
-    assertBadInput(run(args), "--resume");
+    assertBadInput(CliRun.of(args), "--resume");
     String[] more = args.clone();
     more[10] = "3"; // --steps 3
     String[] resumed = java.util.Arrays.copyOf(more, more.length + 1);
     resumed[more.length] = "--resume";
-    Object[] r2 = run(resumed);
-    assertEquals(0, r2[0], (String) r2[1]);
+    CliRun r2 = CliRun.of(resumed);
+    assertEquals(0, r2.code(), r2.output());
     assertEquals(3, Files.readAllLines(out.resolve("log.jsonl")).size());
     // AC on free text needs an anchor; an unknown method is bad input
     assertBadInput(
-        run(
+        CliRun.of(
             "erase",
             "--model",
             Fixtures.tinySd().toString(),
@@ -132,7 +112,7 @@ class EraseCliTest {
             tmp.resolve("ac").toString()),
         "--anchor");
     assertBadInput(
-        run(
+        CliRun.of(
             "erase",
             "--concept",
             "star",
@@ -240,10 +220,10 @@ class EraseCliTest {
     // another model: refused with exit code 2, by generate and by mask apply, nothing written
     Path other = otherModel();
     assertBadInput(
-        run(generateArgs(other, tmp.resolve("g0"), "--mask", maskFile.toString())), "hash");
+        CliRun.of(generateArgs(other, tmp.resolve("g0"), "--mask", maskFile.toString())), "hash");
     Path baked0 = tmp.resolve("baked0");
     assertBadInput(
-        run(
+        CliRun.of(
             "mask",
             "apply",
             "--mask",
@@ -256,12 +236,13 @@ class EraseCliTest {
     assertFalse(Files.exists(baked0));
 
     // on its own model: generate --mask equals the model with the mask baked in, bit for bit
-    Object[] g1 =
-        run(generateArgs(Fixtures.tinySd(), tmp.resolve("g1"), "--mask", maskFile.toString()));
-    assertEquals(0, g1[0], (String) g1[1]);
+    CliRun g1 =
+        CliRun.of(
+            generateArgs(Fixtures.tinySd(), tmp.resolve("g1"), "--mask", maskFile.toString()));
+    assertEquals(0, g1.code(), g1.output());
     Path baked = tmp.resolve("baked");
-    Object[] a =
-        run(
+    CliRun a =
+        CliRun.of(
             "mask",
             "apply",
             "--mask",
@@ -270,11 +251,11 @@ class EraseCliTest {
             Fixtures.tinySd().toString(),
             "--out",
             baked.toString());
-    assertEquals(0, a[0], (String) a[1]);
-    Object[] g2 = run(generateArgs(baked, tmp.resolve("g2")));
-    assertEquals(0, g2[0], (String) g2[1]);
-    Object[] g3 = run(generateArgs(Fixtures.tinySd(), tmp.resolve("g3")));
-    assertEquals(0, g3[0], (String) g3[1]);
+    assertEquals(0, a.code(), a.output());
+    CliRun g2 = CliRun.of(generateArgs(baked, tmp.resolve("g2")));
+    assertEquals(0, g2.code(), g2.output());
+    CliRun g3 = CliRun.of(generateArgs(Fixtures.tinySd(), tmp.resolve("g3")));
+    assertEquals(0, g3.code(), g3.output());
     assertArrayEquals(latents(tmp.resolve("g1")), latents(tmp.resolve("g2")), "baked vs --mask");
     assertFalse(
         java.util.Arrays.equals(latents(tmp.resolve("g1")), latents(tmp.resolve("g3"))),
@@ -299,7 +280,7 @@ class EraseCliTest {
     }
     // a non-empty --out is refused
     assertBadInput(
-        run(
+        CliRun.of(
             "mask",
             "apply",
             "--mask",
@@ -314,9 +295,10 @@ class EraseCliTest {
     Path second = tmp.resolve("second.safetensors");
     handMask(hash, "horse", 1).write(second);
     Path union = tmp.resolve("union.safetensors");
-    Object[] u =
-        run("mask", "union", maskFile.toString(), second.toString(), "--out", union.toString());
-    assertEquals(0, u[0], (String) u[1]);
+    CliRun u =
+        CliRun.of(
+            "mask", "union", maskFile.toString(), second.toString(), "--out", union.toString());
+    assertEquals(0, u.code(), u.output());
     BinaryMask joined = BinaryMask.read(union);
     assertEquals(
         BinaryMask.read(maskFile).prunedCount() + BinaryMask.read(second).prunedCount(),

@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,25 +28,8 @@ class EraseMethodsCliTest {
 
   @TempDir Path tmp;
 
-  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout + stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8);
-    System.setOut(capture);
-    System.setErr(capture);
-    try {
-      int code = Main.run(args);
-      return new Object[] {code, buf.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
-
-  private static void assertOk(Object[] r) {
-    assertEquals(0, r[0], (String) r[1]);
+  private static void assertOk(CliRun r) {
+    assertEquals(0, r.code(), r.output());
   }
 
   private static String[] concat(String[] a, String... b) {
@@ -58,8 +38,8 @@ class EraseMethodsCliTest {
     return all;
   }
 
-  private Object[] generate(Path out, String... edit) {
-    return run(
+  private CliRun generate(Path out, String... edit) {
+    return CliRun.of(
         concat(
             new String[] {
               "generate",
@@ -77,8 +57,8 @@ class EraseMethodsCliTest {
             edit));
   }
 
-  private Object[] evaluate(Path prompts, Path out, String... edit) {
-    return run(
+  private CliRun evaluate(Path prompts, Path out, String... edit) {
+    return CliRun.of(
         concat(
             new String[] {
               "evaluate",
@@ -116,18 +96,18 @@ class EraseMethodsCliTest {
             + "1,a pentagram by Vortex,2,7.5,shape,star\n");
     Path esd = tmp.resolve("esd");
     assertOk(
-        run(
+        CliRun.of(
             "erase", "--model", WORLD, "--concept", "star", "--method", "esd", "--steps", "2",
             "--ddim-steps", "3", "--out", esd.toString()));
     Path np = tmp.resolve("np");
     int k = 2;
-    Object[] r =
-        run(
+    CliRun r =
+        CliRun.of(
             "erase", "--model", WORLD, "--concept", "star", "--method", "np-esd", "--from",
             esd.toString(), "--prompts", prompts.toString(), "--top-k", Integer.toString(k),
             "--ddim-steps", "3", "--out", np.toString());
     assertOk(r);
-    assertTrue(((String) r[1]).contains("zeroed "), (String) r[1]);
+    assertTrue(r.output().contains("zeroed "), r.output());
     int layers = 0;
     try (SafeTensors st = SafeTensors.open(np.resolve("weights.safetensors"));
         SafeTensors before = SafeTensors.open(esd.resolve("weights.safetensors"))) {
@@ -189,7 +169,7 @@ class EraseMethodsCliTest {
                 "erase", "--model", WORLD, "--concept", "star", "--out", out.toString()
               },
               concat(new String[] {"--method"}, method));
-      Object[] r = run(args);
+      CliRun r = CliRun.of(args);
       assertOk(r);
       Path weights = out.resolve("weights.safetensors");
       assertTrue(Files.isRegularFile(weights), name);
@@ -215,10 +195,10 @@ class EraseMethodsCliTest {
         long selected = result.get("selected_elements").asLong();
         double ratio = name.equals("post-prune") ? 0.2 : 0.1;
         assertEquals(Math.round(ratio * selected), pruned, name);
-        assertTrue(((String) r[1]).contains("pruned "), (String) r[1]);
-        Object[] info = run("mask", "info", mask.toString());
+        assertTrue(r.output().contains("pruned "), r.output());
+        CliRun info = CliRun.of("mask", "info", mask.toString());
         assertOk(info);
-        assertTrue(((String) info[1]).contains("method " + name), (String) info[1]);
+        assertTrue(info.output().contains("method " + name), info.output());
         // the mask alone is the magnitude pruning of the base model
         assertOk(evaluate(prompts, tmp.resolve("evalmask-" + name), "--mask", mask.toString()));
         Path gm = tmp.resolve("genmask-" + name);
@@ -226,14 +206,14 @@ class EraseMethodsCliTest {
         assertFalse(Arrays.equals(base, latents(gm)), name + ": the mask changed nothing");
       }
       if (name.equals("uce")) {
-        assertTrue(((String) r[1]).contains("edited "), (String) r[1]);
+        assertTrue(r.output().contains("edited "), r.output());
         assertEquals(
             List.of("circle", "by Solano"),
             List.of(
                 config.at("/settings/preserve/0").asText(),
                 config.at("/settings/preserve/1").asText()));
-        Object[] a =
-            run(
+        CliRun a =
+            CliRun.of(
                 "attack",
                 "--method",
                 "unlearndiff",
@@ -283,13 +263,13 @@ class EraseMethodsCliTest {
       "--anchor"
     };
     for (int i = 0; i < cases.length; i++) {
-      Object[] r =
-          run(
+      CliRun r =
+          CliRun.of(
               concat(
                   new String[] {"erase", "--model", WORLD, "--concept", "star", "--out", out},
                   cases[i]));
-      assertEquals(Main.BAD_INPUT, r[0], (String) r[1]);
-      String text = (String) r[1];
+      assertEquals(Main.BAD_INPUT, r.code(), r.output());
+      String text = r.output();
       assertTrue(text.contains("error: ") && text.contains(words[i]), text);
       assertFalse(text.contains("\tat "), "no stack trace: " + text);
     }

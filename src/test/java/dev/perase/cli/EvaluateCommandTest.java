@@ -11,10 +11,7 @@ import dev.perase.io.Json;
 import dev.perase.tensor.Torch;
 import dev.perase.world.DetectorTrainer;
 import dev.perase.world.WorldDetector;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -26,25 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EvaluateCommandTest {
   @TempDir Path tmp;
-
-  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout, stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    try {
-      int code = Main.run(args);
-      return new Object[] {
-        code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)
-      };
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   @Test
   void evaluateTakesTheConceptFromTheCsvAndWritesResults() throws IOException {
@@ -59,8 +37,8 @@ class EvaluateCommandTest {
             + "0,a red star,1,7.5,shape,star\n"
             + "1,a pentagram by Vortex,2,7.5,shape,star\n");
     Path out = tmp.resolve("eval");
-    Object[] r =
-        run(
+    CliRun r =
+        CliRun.of(
             "evaluate",
             "--model",
             Fixtures.tinySd().toString(),
@@ -76,8 +54,8 @@ class EvaluateCommandTest {
             "top2",
             "--out",
             out.toString());
-    assertEquals(0, r[0], (String) r[2]);
-    assertTrue(((String) r[1]).contains("not flagged as star (rule top2)"), (String) r[1]);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("not flagged as star (rule top2)"), r.out());
     JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
     assertEquals("star", results.get("concept").asText());
     assertEquals(2, results.get("prompts").asInt());
@@ -93,8 +71,8 @@ class EvaluateCommandTest {
   void badInputExitsTwoWithOneSentence() throws IOException {
     Path prompts = tmp.resolve("p.csv");
     Files.writeString(prompts, "prompt\na star\n");
-    Object[] both =
-        run(
+    CliRun both =
+        CliRun.of(
             "evaluate",
             "--prompts",
             prompts.toString(),
@@ -104,11 +82,11 @@ class EvaluateCommandTest {
             "w.safetensors",
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, both[0]);
+    assertEquals(Main.BAD_INPUT, both.code());
     assertTrue(
-        ((String) both[2]).startsWith("error: give either --mask or --weights"), (String) both[2]);
-    Object[] rule =
-        run(
+        both.err().startsWith("error: give either --mask or --weights"), both.err());
+    CliRun rule =
+        CliRun.of(
             "evaluate",
             "--prompts",
             prompts.toString(),
@@ -116,11 +94,11 @@ class EvaluateCommandTest {
             "best",
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, rule[0]);
+    assertEquals(Main.BAD_INPUT, rule.code());
     assertTrue(
-        ((String) rule[2]).contains("cannot read the detector rule 'best'"), (String) rule[2]);
-    Object[] noConcept =
-        run(
+        rule.err().contains("cannot read the detector rule 'best'"), rule.err());
+    CliRun noConcept =
+        CliRun.of(
             "evaluate",
             "--model",
             Fixtures.tinySd().toString(),
@@ -128,7 +106,7 @@ class EvaluateCommandTest {
             prompts.toString(),
             "--out",
             tmp.resolve("o").toString());
-    assertEquals(Main.BAD_INPUT, noConcept[0]);
-    assertTrue(((String) noConcept[2]).contains("has no 'concept' column"), (String) noConcept[2]);
+    assertEquals(Main.BAD_INPUT, noConcept.code());
+    assertTrue(noConcept.err().contains("has no 'concept' column"), noConcept.err());
   }
 }

@@ -23,10 +23,7 @@ import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
 import dev.perase.model.clip.CLIPTokenizer;
 import dev.perase.model.nn.Param;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,25 +42,6 @@ class NeuronsCommandTest {
   private static final String KEY = "down_blocks.0.resnets.0.conv1.weight";
 
   @TempDir Path tmp;
-
-  /** Runs the CLI capturing stdout and stderr; returns {exit code, stdout, stderr}. */
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    try {
-      int code = Main.run(args);
-      return new Object[] {
-        code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)
-      };
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   private Path prompts() throws IOException {
     Path csv = tmp.resolve("star.csv");
@@ -155,8 +133,8 @@ class NeuronsCommandTest {
     String hash = DiffusersLayout.open(WORLD).modelHash();
     Path mask = mask(hash);
     Path out = tmp.resolve("neurons");
-    Object[] r =
-        run(
+    CliRun r =
+        CliRun.of(
             "neurons",
             "--model",
             WORLD.toString(),
@@ -176,8 +154,8 @@ class NeuronsCommandTest {
             "1",
             "--out",
             out.toString());
-    assertEquals(0, r[0], (String) r[2]);
-    assertTrue(((String) r[1]).contains("sensitivity over 2 prompt pairs"), (String) r[1]);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("sensitivity over 2 prompt pairs"), r.out());
 
     ConceptNeurons n = Json.read(out.resolve(NeuronAnalysis.CONCEPT_NEURONS), ConceptNeurons.class);
     assertEquals(2, n.prompts());
@@ -284,9 +262,9 @@ class NeuronsCommandTest {
       String[] args = new String[base.length + extra.length];
       System.arraycopy(base, 0, args, 0, base.length);
       System.arraycopy(extra, 0, args, base.length, extra.length);
-      Object[] r = run(args);
-      String err = (String) r[2];
-      assertEquals(2, r[0], String.join(" ", extra) + ": " + err);
+      CliRun r = CliRun.of(args);
+      String err = r.err();
+      assertEquals(2, r.code(), String.join(" ", extra) + ": " + err);
       assertTrue(err.startsWith("error: "), err);
       assertTrue(err.lines().count() <= 2, String.join(" ", extra) + ": " + err);
     }

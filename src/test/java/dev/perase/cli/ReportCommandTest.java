@@ -10,10 +10,7 @@ import dev.perase.report.MethodRow;
 import dev.perase.report.Report;
 import dev.perase.report.StudyReport;
 import dev.perase.report.TestBed;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,24 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code perase report}: renders a report folder from report data; bad data exits 2. */
 class ReportCommandTest {
   @TempDir Path tmp;
-
-  private static Object[] run(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-    try {
-      int code = Main.run(args);
-      return new Object[] {
-        code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)
-      };
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   @Test
   void reportRendersTheFolderFromItsData() throws IOException {
@@ -61,10 +40,10 @@ class ReportCommandTest {
     Path data = tmp.resolve("study.json");
     Json.write(data, study);
     Path out = tmp.resolve("report");
-    Object[] r = run("report", "--from", data.toString(), "--out", out.toString());
-    assertEquals(0, r[0], (String) r[2]);
+    CliRun r = CliRun.of("report", "--from", data.toString(), "--out", out.toString());
+    assertEquals(0, r.code(), r.err());
     Path html = out.resolve(Report.HTML);
-    assertTrue(((String) r[1]).contains(html.toString()), (String) r[1]);
+    assertTrue(r.out().contains(html.toString()), r.out());
     assertEquals(List.of(), Report.missingReferences(html));
     assertTrue(Files.readString(html).contains("<td class=\"cer_p4d\">0.25</td>"));
     assertEquals(
@@ -77,10 +56,10 @@ class ReportCommandTest {
     Files.writeString(
         data, "{\"title\": \"t\", \"test_beds\": [{\"name\": \"x\", \"rows\": [{\"method\": \"ESD\","
             + " \"cer_test\": 7}]}]}");
-    Object[] r = run("report", "--from", data.toString(), "--out", tmp.resolve("o").toString());
-    assertEquals(2, r[0]);
-    assertTrue(((String) r[2]).startsWith("error: "), (String) r[2]);
-    assertTrue(((String) r[2]).contains("cer_test must lie in [0, 1]"), (String) r[2]);
+    CliRun r = CliRun.of("report", "--from", data.toString(), "--out", tmp.resolve("o").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().startsWith("error: "), r.err());
+    assertTrue(r.err().contains("cer_test must lie in [0, 1]"), r.err());
     assertTrue(Files.notExists(tmp.resolve("o")));
   }
 }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.analysis.NeuronAnalysis;
-import dev.perase.cli.Main;
+import dev.perase.cli.CliRun;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
 import dev.perase.io.Json;
@@ -22,10 +22,7 @@ import dev.perase.report.PrunedWeights;
 import dev.perase.report.Report;
 import dev.perase.report.StudyReport;
 import dev.perase.report.TestBed;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,28 +46,11 @@ class DemoTest {
 
   @TempDir Path tmp;
 
-  /** Runs the CLI with stdout and stderr captured; returns {exit code, stdout + stderr}. */
-  private static Object[] cli(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    PrintStream capture = new PrintStream(o, true, StandardCharsets.UTF_8);
-    System.setOut(capture);
-    System.setErr(capture);
-    try {
-      int code = Main.run(args);
-      return new Object[] {code, o.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
-
   @Test
   void quickDemoReportsTheStudyItRanAndResumesToTheSameResults() throws IOException {
     Path out = tmp.resolve("demo");
-    Object[] first = cli("demo", "--quick", "--out", out.toString());
-    assertEquals(0, first[0], (String) first[1]);
+    CliRun first = CliRun.of("demo", "--quick", "--out", out.toString());
+    assertEquals(0, first.code(), first.output());
 
     // 1. a complete, self-contained page
     Path html = out.resolve(Report.HTML);
@@ -116,16 +96,16 @@ class DemoTest {
     // 3. a second run skips every step: no step's time is re-recorded, the study reads the same
     String timings = Files.readString(out.resolve(Demo.TIMINGS));
     String studyJson = Files.readString(out.resolve(Demo.STUDY));
-    Object[] second = cli("demo", "--quick", "--out", out.toString());
-    assertEquals(0, second[0], (String) second[1]);
+    CliRun second = CliRun.of("demo", "--quick", "--out", out.toString());
+    assertEquals(0, second.code(), second.output());
     assertEquals(timings, Files.readString(out.resolve(Demo.TIMINGS)));
     assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
     assertEquals(List.of(), Report.missingReferences(html));
 
     // 4. the folder is not continued at another scale, which would mix two studies
-    Object[] full = cli("demo", "--out", out.toString());
-    assertEquals(2, full[0], (String) full[1]);
-    assertTrue(((String) full[1]).contains("other settings (quick, erase_steps"), (String) full[1]);
+    CliRun full = CliRun.of("demo", "--out", out.toString());
+    assertEquals(2, full.code(), full.output());
+    assertTrue(full.output().contains("other settings (quick, erase_steps"), full.output());
     assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
   }
 

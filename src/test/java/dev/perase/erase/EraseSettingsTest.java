@@ -76,4 +76,50 @@ class EraseSettingsTest {
     assertThrows(BadInputException.class, () -> new PruneSettings(1.0));
     assertThrows(BadInputException.class, () -> UceSettings.defaults("star").withScales(1, 1, 0));
   }
+
+  @Test
+  void eachWitherChangesItsOwnSettingAndCarriesEveryOtherOver() {
+    Selection x = Selection.parse("cross-attn");
+    for (EraseMethod m :
+        List.of(
+            EraseMethod.ESD,
+            EraseMethod.AC,
+            EraseMethod.P_ESD,
+            EraseMethod.P_AC,
+            EraseMethod.FMN,
+            EraseMethod.PRE_PRUNE,
+            EraseMethod.POST_PRUNE)) {
+      EraseSettings d = EraseSettings.defaults(m, "a star", "a square", x, WORLD, 32);
+      EraseSettings s =
+          new EraseSettings(
+              d.method(),
+              d.concept(),
+              d.anchor(),
+              d.selection(),
+              7,
+              0.003,
+              d.weightDecay(),
+              11,
+              d.latentSize(),
+              3,
+              d.esd(),
+              d.ac(),
+              d.fmn(),
+              d.prune(),
+              d.mask());
+      assertEquals(
+          s,
+          d.withSteps(7).withLearningRate(0.003).withSeed(11).withCheckpointEvery(3),
+          m.json());
+      // the same value again gives equal settings: no other setting is lost on the way
+      assertEquals(s, s.withSteps(s.steps()), m.json());
+      assertEquals(s, s.withLearningRate(s.learningRate()), m.json());
+      assertEquals(s, s.withSeed(s.seed()), m.json());
+      assertEquals(s, s.withCheckpointEvery(s.checkpointEvery()), m.json());
+      assertEquals(s, s.withEsd(s.esd()), m.json());
+      assertEquals(s, s.withAc(s.ac()), m.json());
+      assertEquals(s, s.withFmn(s.fmn()), m.json());
+      assertEquals(s, s.withPrune(s.prune()), m.json());
+    }
+  }
 }
