@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The committed world model and detector load and reach the issue's bars on a small sample: the
  * detector ≥ 98 % on shape and colour and ≥ 95 % on style of rendered images; the model's images agree
- * with their prompts on shape ≥ 90 %, colour ≥ 90 % and style ≥ 85 % (40 held-out prompts, DDIM 25
- * steps, the world's guidance 2).
+ * with their prompts on colour ≥ 90 %, and (not yet met, disabled) shape ≥ 90 % and style ≥ 85 %
+ * (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
  */
 class CommittedWorldModelTest {
   static final Path MODEL = Path.of("models/world");
@@ -29,21 +29,32 @@ class CommittedWorldModelTest {
     }
   }
 
-  @Test
-  @org.junit.jupiter.api.Disabled(
-      "the committed world model misses these bars (issue 3): its text conditioning was trained with"
-          + " corrupted gradients (DJL freed scalar tensors under autograd, fixed by Ops.scale); retrain")
-  void committedModelDrawsWhatItIsAskedFor() {
+  /** 40 held-out prompts, DDIM 25 steps, the world's guidance 2 (about 30 s on one core). */
+  private static WorldQuality.Report quality() {
     try (StableDiffusion sd = StableDiffusion.load(MODEL);
         NDManager m = Torch.newManager()) {
       WorldDetector det = WorldDetector.load(MODEL.resolve("detector"), m);
       int n = 40;
-      WorldQuality.Report r =
-          WorldQuality.run(sd, det, new WorldQuality.Settings(n, n, 25, (float) PromptSetSettings.DEFAULT_GUIDANCE, 20, 2024), null, null);
-      System.out.print(r.describe());
-      assertTrue(r.shape() >= 0.90, r.describe());
-      assertTrue(r.color() >= 0.90, r.describe());
-      assertTrue(r.style() >= 0.85, r.describe());
+      float g = (float) PromptSetSettings.DEFAULT_GUIDANCE;
+      return WorldQuality.run(sd, det, new WorldQuality.Settings(n, n, 25, g, 20, 2024), null, null);
     }
+  }
+
+  @Test
+  void committedModelDrawsTheAskedColour() {
+    WorldQuality.Report r = quality();
+    System.out.print(r.describe());
+    assertTrue(r.color() >= 0.90, r.describe());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Disabled(
+      "issue 3: the committed model (2,000 steps) draws the asked colour (99.0 % of 300 held-out"
+          + " prompts) but its shapes are blobs and its textures faint: shape 12.7 %, style 25.7 %"
+          + " (chance 12.5 %, 20 %); it needs longer training")
+  void committedModelDrawsTheAskedShapeAndStyle() {
+    WorldQuality.Report r = quality();
+    assertTrue(r.shape() >= 0.90, r.describe());
+    assertTrue(r.style() >= 0.85, r.describe());
   }
 }
