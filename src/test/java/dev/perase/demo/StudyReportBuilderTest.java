@@ -41,7 +41,7 @@ class StudyReportBuilderTest {
     StudyReport report = StudyReportBuilder.build(s, StudyResults.gather(s, Map.of()));
     assertEquals(3, report.testBeds().size());
     for (TestBed bed : report.testBeds()) {
-      assertEquals(5, bed.rows().size());
+      assertEquals(1 + DemoSettings.ALL_METHODS.size(), bed.rows().size());
       assertTrue(bed.rows().stream().allMatch(r -> r.cerTest() == null && r.retainFd() == null));
       assertTrue(bed.grids().isEmpty());
       assertTrue(bed.heatMaps().isEmpty());

@@ -34,7 +34,9 @@ class WorldModelTrainerTest {
     double first = mean(losses, 0, 10);
     double last = mean(losses, 30, 40);
     System.out.printf("world training: mean loss steps 1-10 %.4f, steps 31-40 %.4f%n", first, last);
-    assertTrue(last < 0.6 * first, "loss should fall: " + first + " -> " + last);
+    // v-prediction starts near the images' variance (≈ 0.34, where ε-prediction started at ≈ 1.1), so
+    // its first 40 steps take off a smaller share; 0.277 after 40 steps here
+    assertTrue(last < 0.9 * first, "loss should fall: " + first + " -> " + last);
     try (var sd = dev.perase.pipeline.StableDiffusion.load(out)) {
       assertEquals(null, sd.vae());
       assertEquals(3, sd.latentChannels());
