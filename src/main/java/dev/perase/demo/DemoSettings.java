@@ -43,8 +43,11 @@ public record DemoSettings(
     @JsonProperty("steps") int steps,
     @JsonProperty("attack_iterations") int attackIterations,
     @JsonProperty("attack_attempts") int attackAttempts) {
-  /** The paper's three test beds in the world: an object, a style and an implicit colour. */
-  public static final List<String> BEDS = List.of("star", "Vortex", "red");
+  /**
+   * The paper's three test beds in the world, in the order of its Tables 1, 3 and 5: the implicit
+   * concept (nudity there, the colour red here), a style and an object.
+   */
+  public static final List<String> BEDS = List.of("red", "Vortex", "star");
 
   /**
    * The paper's methods (ESD, P-ESD, AC, P-AC; Tables 1, 3, 5) and its comparisons (UCE, FMN,
