@@ -91,7 +91,19 @@ public final class NeuronPruning {
     // 1. concept neurons (Eq. 4) of the ESD model against the base model
     NeuronSettings ns =
         new NeuronSettings(
-            prompts, null, esdWeights, null, null, steps, null, topK, 0, 0, 0, out.resolve("neurons"), Version.NAME);
+            prompts,
+            null,
+            esdWeights,
+            null,
+            null,
+            steps,
+            null,
+            topK,
+            0,
+            0,
+            0,
+            out.resolve("neurons"),
+            Version.NAME);
     ConceptNeurons neurons = NeuronAnalysis.run(sd, ns, NeuronAnalysis.Listener.NONE).neurons();
     Map<String, int[]> channels = neurons.topK(topK);
     // 2. the ESD weights, then every layer's conv2 blind to its concept neurons

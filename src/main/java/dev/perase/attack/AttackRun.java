@@ -344,7 +344,8 @@ public final class AttackRun {
 
   /** The key a reference file is valid for: the run and the row. */
   private static String referenceKey(String runKey, PromptRow row) {
-    return dev.perase.io.Hashes.sha256(runKey + "\n" + row.seed() + "\t" + row.guidance() + "\t" + row.prompt());
+    return dev.perase.io.Hashes.sha256(
+        runKey + "\n" + row.seed() + "\t" + row.guidance() + "\t" + row.prompt());
   }
 
   private static JournalLine attackPrompt(

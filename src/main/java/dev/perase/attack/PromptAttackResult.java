@@ -42,7 +42,8 @@ public record PromptAttackResult(
     @JsonProperty("attempts_run") int attemptsRun,
     @JsonProperty("adversarial_prompt") String adversarialPrompt,
     @JsonProperty("adversarial_ids") List<Long> adversarialIds,
-    @JsonProperty("folder") String folder) implements PromptRunFolder.RowOutcome {
+    @JsonProperty("folder") String folder)
+    implements PromptRunFolder.RowOutcome {
   public PromptAttackResult {
     preAttackTopLabels =
         preAttackTopLabels == null ? Map.of() : new LinkedHashMap<>(preAttackTopLabels);

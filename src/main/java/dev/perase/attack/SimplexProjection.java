@@ -1,6 +1,5 @@
 package dev.perase.attack;
 
-
 /**
  * Euclidean projection onto the probability simplex (Duchi, Shalev-Shwartz, Singer & Chandra 2008,
  * "Efficient projections onto the l1-ball"), restricted to the allowed coordinates:

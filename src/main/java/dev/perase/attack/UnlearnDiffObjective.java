@@ -19,7 +19,8 @@ import dev.perase.tensor.Torch;
  *
  * (for a v-prediction model the target is v = √ᾱ_t ε − √(1−ᾱ_t) x₀ instead of ε.)
  *
- * ε is drawn from torch's generator seeded per (prompt seed, attempt, iteration), so a run repeats.
+ * <p>ε is drawn from torch's generator seeded per (prompt seed, attempt, iteration), so a run
+ * repeats.
  */
 public final class UnlearnDiffObjective implements AttackObjective {
   private final StableDiffusion sd;

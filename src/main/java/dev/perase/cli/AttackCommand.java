@@ -11,7 +11,6 @@ import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.world.Concept;
 import dev.perase.world.Wording;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -25,10 +25,14 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--batch", description = "UNet batch size (default: ${DEFAULT-VALUE}).")
   int batch = 2;
 
-  @Option(names = "--steps", description = "Denoising steps of the timed generation (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--steps",
+      description = "Denoising steps of the timed generation (default: ${DEFAULT-VALUE}).")
   int steps = 50;
 
-  @Option(names = "--repeats", description = "Timed repetitions per measurement (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--repeats",
+      description = "Timed repetitions per measurement (default: ${DEFAULT-VALUE}).")
   int repeats = 10;
 
   @Override

@@ -1,8 +1,5 @@
 package dev.perase.cli;
 
-import dev.perase.world.PromptSetSettings;
-
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.FineTunedWeights;
@@ -12,6 +9,7 @@ import dev.perase.io.SafeTensorsWriter;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
+import dev.perase.world.PromptSetSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -24,7 +22,8 @@ import picocli.CommandLine.Option;
 @Command(
     name = "generate",
     mixinStandardHelpOptions = true,
-    description = "Text-to-image with classifier-free guidance (DDIM, as diffusers' StableDiffusionPipeline).",
+    description =
+        "Text-to-image with classifier-free guidance (DDIM, as diffusers' StableDiffusionPipeline).",
     footer = {
       "",
       "Examples:",
@@ -35,7 +34,9 @@ import picocli.CommandLine.Option;
           + " horse on mars\" --seed 30 --steps 50 --guidance 7.5 --height 32 --width 32 --out out/astronaut"
     })
 final class GenerateCommand implements Callable<Integer> {
-  @Option(names = "--model", description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--model",
+      description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
 
   @Option(names = "--prompt", required = true, description = "The prompt.")
@@ -44,7 +45,9 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--negative-prompt", description = "Negative prompt (default: none, i.e. \"\").")
   String negativePrompt;
 
-  @Option(names = "--seed", description = "Seed of the initial latents (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      description = "Seed of the initial latents (default: ${DEFAULT-VALUE}).")
   long seed = 0;
 
   @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
@@ -57,10 +60,14 @@ final class GenerateCommand implements Callable<Integer> {
               + " world's model, which over-shoots into noise at 7.5).")
   Float guidance;
 
-  @Option(names = "--height", description = "Image height in pixels (default: the model's sample size).")
+  @Option(
+      names = "--height",
+      description = "Image height in pixels (default: the model's sample size).")
   Integer height;
 
-  @Option(names = "--width", description = "Image width in pixels (default: the model's sample size).")
+  @Option(
+      names = "--width",
+      description = "Image width in pixels (default: the model's sample size).")
   Integer width;
 
   @Option(names = "--num-images", description = "Images per prompt (default: ${DEFAULT-VALUE}).")

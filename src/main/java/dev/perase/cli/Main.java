@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "perase 0.1.0",
     description = {
-      "Robust concept erasing in text-to-image diffusion models by pruning (P-ESD, P-AC).", ""
+      "Robust concept erasing in text-to-image diffusion models by pruning (P-ESD, P-AC).",
+      ""
     },
     subcommands = {
       GenerateCommand.class,
@@ -60,7 +61,10 @@ public final class Main implements Runnable {
           ex.getCommandLine().getErr().println("error: " + ex.getMessage());
           ex.getCommandLine()
               .getErr()
-              .println("Run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+              .println(
+                  "Run '"
+                      + ex.getCommandLine().getCommandSpec().qualifiedName()
+                      + " --help' for usage.");
           return BAD_INPUT;
         });
     return cli.execute(args);

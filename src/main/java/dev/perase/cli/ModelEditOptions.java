@@ -5,9 +5,9 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * The options of the commands that judge an edit of the base model with the concept detector over
- * a prompt file ({@code evaluate}, {@code attack}): the prompts, the mask or fine-tuned weights,
- * and the detector, concept and rule.
+ * The options of the commands that judge an edit of the base model with the concept detector over a
+ * prompt file ({@code evaluate}, {@code attack}): the prompts, the mask or fine-tuned weights, and
+ * the detector, concept and rule.
  */
 final class ModelEditOptions {
   @Option(

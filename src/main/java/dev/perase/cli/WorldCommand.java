@@ -33,9 +33,17 @@ final class WorldCommand implements Runnable {
       description =
           "Trains the world's text-to-image model from scratch (UNet + CLIP text encoder, pixel space)."
               + " Resumes from OUT/training/checkpoint.safetensors when present.",
-      footer = {"", "Examples:", "  ./perase world train --out models/world", "  ./perase world train --steps 200 --out out/world-small"})
+      footer = {
+        "",
+        "Examples:",
+        "  ./perase world train --out models/world",
+        "  ./perase world train --steps 200 --out out/world-small"
+      })
   static final class Train implements Callable<Integer> {
-    @Option(names = "--out", required = true, description = "Model folder to write (diffusers layout).")
+    @Option(
+        names = "--out",
+        required = true,
+        description = "Model folder to write (diffusers layout).")
     Path out;
 
     @Option(names = "--steps", description = "Training steps (default: ${DEFAULT-VALUE}).")
@@ -56,7 +64,8 @@ final class WorldCommand implements Runnable {
         losses = WorldModelTrainer.train(out, s, bar::stepTo);
       }
       if (!losses.isEmpty()) {
-        System.out.printf("final loss %.4f; model written to %s%n", losses.get(losses.size() - 1), out);
+        System.out.printf(
+            "final loss %.4f; model written to %s%n", losses.get(losses.size() - 1), out);
       }
       return 0;
     }
@@ -76,13 +85,17 @@ final class WorldCommand implements Runnable {
     @Option(names = "--steps", description = "Training steps (default: ${DEFAULT-VALUE}).")
     int steps = dev.perase.world.DetectorTrainer.Settings.defaults().steps();
 
-    @Option(names = "--held-out", description = "Held-out images to measure accuracy on (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--held-out",
+        description = "Held-out images to measure accuracy on (default: ${DEFAULT-VALUE}).")
     int heldOut = 2000;
 
     @Override
     public Integer call() {
       var d = dev.perase.world.DetectorTrainer.Settings.defaults();
-      var s = new dev.perase.world.DetectorTrainer.Settings(steps, d.batchSize(), d.learningRate(), d.noise(), d.seed());
+      var s =
+          new dev.perase.world.DetectorTrainer.Settings(
+              steps, d.batchSize(), d.learningRate(), d.noise(), d.seed());
       dev.perase.world.DetectorTrainer.Accuracy acc;
       try (ProgressBar bar = Progress.bar("train detector", steps, "step")) {
         acc = dev.perase.world.DetectorTrainer.train(out, s, heldOut, bar::stepTo);
@@ -106,7 +119,9 @@ final class WorldCommand implements Runnable {
         "  ./perase world prompts --defaults --out models/world/prompts"
       })
   static final class Prompts implements Callable<Integer> {
-    @Option(names = "--concept", description = "A shape, colour or style of the world (e.g. star, red, Vortex).")
+    @Option(
+        names = "--concept",
+        description = "A shape, colour or style of the world (e.g. star, red, Vortex).")
     String concept;
 
     @Option(names = "--count", description = "Number of prompts (default: ${DEFAULT-VALUE}).")
@@ -118,7 +133,9 @@ final class WorldCommand implements Runnable {
     @Option(names = "--retain", description = "Write prompts that avoid the concept instead.")
     boolean retain;
 
-    @Option(names = "--defaults", description = "Write the default sets of the three test beds into the --out folder.")
+    @Option(
+        names = "--defaults",
+        description = "Write the default sets of the three test beds into the --out folder.")
     boolean defaults;
 
     @Option(names = "--out", required = true, description = "CSV file (or folder with --defaults).")
@@ -136,9 +153,10 @@ final class WorldCommand implements Runnable {
       }
       var c = dev.perase.world.Concept.of(concept);
       var settings = new dev.perase.world.PromptSetSettings(count, seed);
-      var rows = retain
-          ? dev.perase.world.WorldPrompts.retainSet(c, settings)
-          : dev.perase.world.WorldPrompts.testSet(c, settings);
+      var rows =
+          retain
+              ? dev.perase.world.WorldPrompts.retainSet(c, settings)
+              : dev.perase.world.WorldPrompts.testSet(c, settings);
       dev.perase.io.PromptCsv.write(out, rows);
       System.out.println("wrote " + rows.size() + " prompts to " + out);
       return 0;
@@ -160,33 +178,45 @@ final class WorldCommand implements Runnable {
     @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
     Path detector = Defaults.detector();
 
-    @Option(names = "--prompts", description = "Held-out prompts scored (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--prompts",
+        description = "Held-out prompts scored (default: ${DEFAULT-VALUE}).")
     int prompts = dev.perase.world.WorldQuality.Settings.defaults().prompts();
 
-    @Option(names = "--fid-images", description = "Images per side of the Fréchet distance (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--fid-images",
+        description = "Images per side of the Fréchet distance (default: ${DEFAULT-VALUE}).")
     int fidImages = dev.perase.world.WorldQuality.Settings.defaults().fidImages();
 
     @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
     int steps = dev.perase.world.WorldQuality.Settings.defaults().steps();
 
-    @Option(names = "--guidance", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--guidance",
+        description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
     float guidance = dev.perase.world.WorldQuality.Settings.defaults().guidance();
 
-    @Option(names = "--samples", description = "Write a sheet of 64 samples with their prompts to this PNG.")
+    @Option(
+        names = "--samples",
+        description = "Write a sheet of 64 samples with their prompts to this PNG.")
     Path samples;
 
     @Override
     public Integer call() {
       var d = dev.perase.world.WorldQuality.Settings.defaults();
       if (prompts < 1 || fidImages < 2 || steps < 1) {
-        throw new dev.perase.io.BadInputException("--prompts, --steps must be positive and --fid-images at least 2");
+        throw new dev.perase.io.BadInputException(
+            "--prompts, --steps must be positive and --fid-images at least 2");
       }
-      var s = new dev.perase.world.WorldQuality.Settings(prompts, fidImages, steps, guidance, d.batch(), d.seed());
+      var s =
+          new dev.perase.world.WorldQuality.Settings(
+              prompts, fidImages, steps, guidance, d.batch(), d.seed());
       try (var sd = dev.perase.pipeline.StableDiffusion.load(model);
           var m = dev.perase.tensor.Torch.newManager()) {
         var det = dev.perase.world.WorldDetector.load(detector, m);
         dev.perase.world.WorldQuality.Report r;
-        try (ProgressBar bar = Progress.bar("world quality", Math.max(prompts, fidImages), "image")) {
+        try (ProgressBar bar =
+            Progress.bar("world quality", Math.max(prompts, fidImages), "image")) {
           r = dev.perase.world.WorldQuality.run(sd, det, s, samples, bar::stepTo);
         }
         System.out.print(r.describe());

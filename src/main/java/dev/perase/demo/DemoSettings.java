@@ -73,9 +73,7 @@ public record DemoSettings(
     methods = List.copyOf(methods);
     eraseSteps = Map.copyOf(eraseSteps);
     for (EraseMethod m : methods) {
-      if (!m.closedForm()
-          && m != EraseMethod.NP_ESD
-          && !eraseSteps.containsKey(m.json())) {
+      if (!m.closedForm() && m != EraseMethod.NP_ESD && !eraseSteps.containsKey(m.json())) {
         throw new BadInputException("no step count for method " + m.json());
       }
     }
@@ -110,8 +108,20 @@ public record DemoSettings(
         ALL_METHODS,
         // the paper's P-ESD runs 250 mask steps and ESD 1000; the world model is small
         Map.of(
-            "esd", 150, "p-esd", 150, "ac", 150, "p-ac", 150, "fmn", 35, "pre-prune", 150,
-            "post-prune", 150),
+            "esd",
+            150,
+            "p-esd",
+            150,
+            "ac",
+            150,
+            "p-ac",
+            150,
+            "fmn",
+            35,
+            "pre-prune",
+            150,
+            "post-prune",
+            150),
         25,
         25,
         3,
@@ -136,8 +146,7 @@ public record DemoSettings(
         true,
         BEDS,
         ALL_METHODS,
-        Map.of(
-            "esd", 3, "p-esd", 3, "ac", 3, "p-ac", 3, "fmn", 3, "pre-prune", 3, "post-prune", 3),
+        Map.of("esd", 3, "p-esd", 3, "ac", 3, "p-ac", 3, "fmn", 3, "pre-prune", 3, "post-prune", 3),
         2,
         2,
         1,

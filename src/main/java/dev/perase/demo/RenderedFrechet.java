@@ -20,8 +20,8 @@ import java.util.List;
 /**
  * The world's FID against real images: the Fréchet distance (detector features) between a model's
  * images of the retain prompts, as its evaluation left them, and renderings of what those prompts
- * ask for ({@link PromptRenderings}). Unlike the distance to the base model's images, the base model
- * has one too, so an erased model can be judged against it (the paper's COCO-30k FID).
+ * ask for ({@link PromptRenderings}). Unlike the distance to the base model's images, the base
+ * model has one too, so an erased model can be judged against it (the paper's COCO-30k FID).
  */
 final class RenderedFrechet {
   static final String FILE = "retain_rendered.json";
@@ -58,7 +58,8 @@ final class RenderedFrechet {
       NDArray x =
           m.create(
               flat,
-              new Shape(images.size(), WorldRenderer.CHANNELS, WorldRenderer.SIZE, WorldRenderer.SIZE));
+              new Shape(
+                  images.size(), WorldRenderer.CHANNELS, WorldRenderer.SIZE, WorldRenderer.SIZE));
       NDArray f = detector.features(x);
       rendered = rowsOf(f.toFloatArray(), images.size(), (int) f.getShape().get(1));
     }

@@ -59,8 +59,8 @@ public record StudyResults(
    *     retain prompts
    * @param prunedRatio pruned share of the selected weights (masks only)
    * @param pruned pruned elements (masks only)
-   * @param retainFrechetRendered Fréchet distance to renderings of the retain prompts (the
-   *     world's FID against real images)
+   * @param retainFrechetRendered Fréchet distance to renderings of the retain prompts (the world's
+   *     FID against real images)
    */
   public record Row(
       @JsonProperty("model") String model,

@@ -48,7 +48,8 @@ public enum EraseMethod {
     CONCEPT_NEURONS
   }
 
-  public static final String CHOICES = "esd, ac, p-esd, p-ac, uce, fmn, pre-prune, post-prune or np-esd";
+  public static final String CHOICES =
+      "esd, ac, p-esd, p-ac, uce, fmn, pre-prune, post-prune or np-esd";
 
   private final String json;
   private final Objective objective;

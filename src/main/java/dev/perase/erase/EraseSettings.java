@@ -53,8 +53,9 @@ public record EraseSettings(
   public static final long LARGE_MODEL_PARAMETERS = 100_000_000L;
 
   /**
-   * Guidance of the images a small model (the built-in world's) generates for AC's anchors and FMN's
-   * concept pool: such a model over-shoots into noise at SD's 7.5 (the world's prompt sets use 2).
+   * Guidance of the images a small model (the built-in world's) generates for AC's anchors and
+   * FMN's concept pool: such a model over-shoots into noise at SD's 7.5 (the world's prompt sets
+   * use 2).
    */
   public static final double SMALL_MODEL_GUIDANCE = 2.0;
 
@@ -209,7 +210,9 @@ public record EraseSettings(
         50,
         o == EraseMethod.Objective.ESD ? EsdSettings.DEFAULT : null,
         o == EraseMethod.Objective.AC
-            ? (large ? AcSettings.DEFAULT : AcSettings.DEFAULT.withPoolGuidance(SMALL_MODEL_GUIDANCE))
+            ? (large
+                ? AcSettings.DEFAULT
+                : AcSettings.DEFAULT.withPoolGuidance(SMALL_MODEL_GUIDANCE))
             : null,
         o == EraseMethod.Objective.ATTENTION
             ? (large

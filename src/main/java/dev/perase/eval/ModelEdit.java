@@ -152,7 +152,9 @@ public final class ModelEdit implements AutoCloseable {
     }
   }
 
-  /** Exchanges the stored values of the replaced parameters with those kept in {@link #replaced}. */
+  /**
+   * Exchanges the stored values of the replaced parameters with those kept in {@link #replaced}.
+   */
   private void swapValues() {
     Map<String, Param> named = unet.named();
     for (Map.Entry<String, NDArray> e : replaced.entrySet()) {

@@ -27,7 +27,8 @@ public record PromptResult(
     @JsonProperty("flagged") boolean flagged,
     @JsonProperty("concept_score") double conceptScore,
     @JsonProperty("top_labels") Map<String, String> topLabels,
-    @JsonProperty("image") String image) implements PromptRunFolder.RowOutcome {
+    @JsonProperty("image") String image)
+    implements PromptRunFolder.RowOutcome {
   public PromptResult {
     topLabels = topLabels == null ? Map.of() : new LinkedHashMap<>(topLabels);
   }

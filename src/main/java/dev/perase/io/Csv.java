@@ -2,7 +2,10 @@ package dev.perase.io;
 
 import java.util.List;
 
-/** RFC 4180 records: fields with a comma, quote, line break or edge spaces are quoted, quotes doubled. */
+/**
+ * RFC 4180 records: fields with a comma, quote, line break or edge spaces are quoted, quotes
+ * doubled.
+ */
 public final class Csv {
   private Csv() {}
 

@@ -1,6 +1,8 @@
 package dev.perase.io;
 
-/** The safetensors dtypes perase reads and writes. Floating types are widened to float32 on load. */
+/**
+ * The safetensors dtypes perase reads and writes. Floating types are widened to float32 on load.
+ */
 public enum DType {
   F32(4),
   F16(2),
@@ -28,7 +30,11 @@ public enum DType {
       }
     }
     throw new BadInputException(
-        "tensor '" + tensor + "' has dtype '" + name + "', which perase cannot read"
+        "tensor '"
+            + tensor
+            + "' has dtype '"
+            + name
+            + "', which perase cannot read"
             + " (supported: F32, F16, BF16, I64, I32, U8, BOOL)");
   }
 }

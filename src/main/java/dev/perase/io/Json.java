@@ -19,7 +19,10 @@ public final class Json {
 
   private Json() {}
 
-  /** Reads a config file into a record; a missing file, bad JSON or a failed validation is bad input. */
+  /**
+   * Reads a config file into a record; a missing file, bad JSON or a failed validation is bad
+   * input.
+   */
   public static <T> T read(Path file, Class<T> type) {
     if (!Files.isRegularFile(file)) {
       throw new BadInputException("missing " + file);

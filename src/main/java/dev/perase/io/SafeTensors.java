@@ -14,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -29,10 +28,10 @@ import java.util.Set;
 
 /**
  * A safetensors file opened for reading. The header is parsed and validated on open (length within
- * the file, a JSON object, known dtypes, shape × dtype size equal to the byte span, spans inside the
- * data area and not overlapping); each tensor is memory-mapped on demand, so files past 2 GiB work as
- * long as one tensor stays under 2 GiB. Floating tensors load as float32 NDArrays: F16 is converted by
- * torch, BF16 is widened in Java (DJL aborts the JVM on BF16 arrays).
+ * the file, a JSON object, known dtypes, shape × dtype size equal to the byte span, spans inside
+ * the data area and not overlapping); each tensor is memory-mapped on demand, so files past 2 GiB
+ * work as long as one tensor stays under 2 GiB. Floating tensors load as float32 NDArrays: F16 is
+ * converted by torch, BF16 is widened in Java (DJL aborts the JVM on BF16 arrays).
  */
 public final class SafeTensors implements AutoCloseable {
   // Strict JSON: a repeated tensor name or text after the header object is a malformed header.
@@ -84,10 +83,13 @@ public final class SafeTensors implements AutoCloseable {
   /** Refuses pickle checkpoints (.ckpt, .bin, .pt, .pth): perase never unpickles. */
   public static void refusePickle(Path path) {
     String name = path.getFileName() == null ? "" : path.getFileName().toString().toLowerCase();
-    if (name.endsWith(".ckpt") || name.endsWith(".bin") || name.endsWith(".pt")
+    if (name.endsWith(".ckpt")
+        || name.endsWith(".bin")
+        || name.endsWith(".pt")
         || name.endsWith(".pth")) {
       throw new BadInputException(
-          path + " is a pickle checkpoint, which perase does not load because unpickling can run"
+          path
+              + " is a pickle checkpoint, which perase does not load because unpickling can run"
               + " arbitrary code; convert it to .safetensors first (for example with diffusers:"
               + " pipe = StableDiffusionPipeline.from_single_file(path);"
               + " pipe.save_pretrained(dir, safe_serialization=True))");
@@ -103,14 +105,21 @@ public final class SafeTensors implements AutoCloseable {
     }
     if (size < 8) {
       throw new BadInputException(
-          path + " is not a safetensors file: it is " + size + " bytes, shorter than the 8-byte header length");
+          path
+              + " is not a safetensors file: it is "
+              + size
+              + " bytes, shorter than the 8-byte header length");
     }
     ByteBuffer lenBuf = readAt(ch, 0, 8, path).order(ByteOrder.LITTLE_ENDIAN);
     long headerLen = lenBuf.getLong(0);
     if (headerLen < 2 || headerLen > MAX_HEADER || 8 + headerLen > size) {
       throw new BadInputException(
-          path + " is not a valid safetensors file: its header length " + headerLen
-              + " does not fit in the file of " + size + " bytes (truncated or not safetensors)");
+          path
+              + " is not a valid safetensors file: its header length "
+              + headerLen
+              + " does not fit in the file of "
+              + size
+              + " bytes (truncated or not safetensors)");
     }
     ByteBuffer hb = readAt(ch, 8, (int) headerLen, path);
     String headerText = StandardCharsets.UTF_8.decode(hb).toString();
@@ -119,8 +128,10 @@ public final class SafeTensors implements AutoCloseable {
       root = JSON.readTree(headerText);
     } catch (JsonProcessingException e) {
       throw new BadInputException(
-          path + " has a safetensors header that is not valid JSON ("
-              + e.getOriginalMessage() + ")");
+          path
+              + " has a safetensors header that is not valid JSON ("
+              + e.getOriginalMessage()
+              + ")");
     }
     if (root == null || !root.isObject()) {
       throw new BadInputException(path + " has a safetensors header that is not a JSON object");
@@ -138,20 +149,26 @@ public final class SafeTensors implements AutoCloseable {
         if (!v.isObject()) {
           throw new BadInputException(path + ": __metadata__ must be a JSON object of strings");
         }
-        v.fields().forEachRemaining(m -> {
-          if (!m.getValue().isTextual()) {
-            throw new BadInputException(
-                path + ": __metadata__ value '" + m.getKey() + "' is not a string");
-          }
-          metadata.put(m.getKey(), m.getValue().asText());
-        });
+        v.fields()
+            .forEachRemaining(
+                m -> {
+                  if (!m.getValue().isTextual()) {
+                    throw new BadInputException(
+                        path + ": __metadata__ value '" + m.getKey() + "' is not a string");
+                  }
+                  metadata.put(m.getKey(), m.getValue().asText());
+                });
         continue;
       }
       tensors.put(name, parseEntry(path, name, v, dataSize));
     }
     checkNoOverlap(path, tensors);
     return new SafeTensors(
-        path, ch, dataStart, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+        path,
+        ch,
+        dataStart,
+        Collections.unmodifiableMap(tensors),
+        Collections.unmodifiableMap(metadata));
   }
 
   private static TensorInfo parseEntry(Path path, String name, JsonNode v, long dataSize) {
@@ -189,17 +206,31 @@ public final class SafeTensors implements AutoCloseable {
     long begin = off.get(0).asLong();
     long end = off.get(1).asLong();
     if (end < begin) {
-      throw new BadInputException(where + " has data_offsets " + off + " that are not a valid span");
+      throw new BadInputException(
+          where + " has data_offsets " + off + " that are not a valid span");
     }
     if (end > dataSize) {
       throw new BadInputException(
-          where + " spans bytes " + begin + ".." + end + ", outside the data area of " + dataSize
+          where
+              + " spans bytes "
+              + begin
+              + ".."
+              + end
+              + ", outside the data area of "
+              + dataSize
               + " bytes (truncated file?)");
     }
     if (nbytes != end - begin) {
       throw new BadInputException(
-          where + " has shape " + sh + " of " + dtype + " (" + nbytes
-              + " bytes) but a byte span of " + (end - begin));
+          where
+              + " has shape "
+              + sh
+              + " of "
+              + dtype
+              + " ("
+              + nbytes
+              + " bytes) but a byte span of "
+              + (end - begin));
     }
     return new TensorInfo(name, dtype, shape, begin, end);
   }
@@ -269,7 +300,10 @@ public final class SafeTensors implements AutoCloseable {
     long len = t.end() - t.begin();
     if (len > Integer.MAX_VALUE) {
       throw new BadInputException(
-          path + ": tensor '" + name + "' is larger than 2 GiB, which perase cannot map in one piece");
+          path
+              + ": tensor '"
+              + name
+              + "' is larger than 2 GiB, which perase cannot map in one piece");
     }
     try {
       return channel

@@ -15,8 +15,8 @@ import java.util.Map;
 
 /**
  * Writes safetensors files: header JSON padded with spaces to a multiple of 8 bytes, an optional
- * {@code __metadata__} of strings, tensors in insertion order, written to a temporary name and renamed.
- * Float32 arrays can be stored as F32 or F16.
+ * {@code __metadata__} of strings, tensors in insertion order, written to a temporary name and
+ * renamed. Float32 arrays can be stored as F32 or F16.
  */
 public final class SafeTensorsWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,7 +47,8 @@ public final class SafeTensorsWriter {
         }
       }
       if (floatType != DType.F32) {
-        throw new IllegalArgumentException("float tensors are written as F32 or F16, not " + floatType);
+        throw new IllegalArgumentException(
+            "float tensors are written as F32 or F16, not " + floatType);
       }
       try (NDArray f = array.toType(DataType.FLOAT32, true)) {
         return putRaw(name, DType.F32, shape, f.toByteArray());
@@ -58,7 +59,8 @@ public final class SafeTensorsWriter {
       case INT32 -> putRaw(name, DType.I32, shape, array.toByteArray());
       case UINT8 -> putRaw(name, DType.U8, shape, array.toByteArray());
       case BOOLEAN -> putRaw(name, DType.BOOL, shape, array.toByteArray());
-      default -> throw new IllegalArgumentException("cannot write " + dt + " tensor '" + name + "'");
+      default ->
+          throw new IllegalArgumentException("cannot write " + dt + " tensor '" + name + "'");
     };
   }
 

@@ -1,8 +1,8 @@
 package dev.perase.io;
 
 /**
- * One tensor's entry in a safetensors header: dtype, shape and byte span relative to the start of the
- * data area.
+ * One tensor's entry in a safetensors header: dtype, shape and byte span relative to the start of
+ * the data area.
  */
 public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
   public long numel() {

@@ -41,8 +41,18 @@ public final class Bench {
               + "UNet forward+backward   (batch %d):              %9.2f ms%n"
               + "generation              (1 image, %d steps, CFG): %9.2f ms%n"
               + "UNet forward FLOPs: %.4f GFLOP, achieved %.2f GFLOP/s%n",
-          model, batch, size, size, forwardMs, repeats, batch, forwardBackwardMs, steps,
-          generationMs, gflopPerForward, gflops());
+          model,
+          batch,
+          size,
+          size,
+          forwardMs,
+          repeats,
+          batch,
+          forwardBackwardMs,
+          steps,
+          generationMs,
+          gflopPerForward,
+          gflops());
     }
   }
 
@@ -62,23 +72,27 @@ public final class Bench {
       persistent.add(t);
 
       double forward =
-          median(repeats, () -> {
-            try (StepScope s = StepScope.open(m, persistent)) {
-              unet.forward(sample, t, context).toFloatArray();
-            }
-          });
+          median(
+              repeats,
+              () -> {
+                try (StepScope s = StepScope.open(m, persistent)) {
+                  unet.forward(sample, t, context).toFloatArray();
+                }
+              });
 
       for (Param p : unet.params().named().values()) {
         p.value().setRequiresGradient(true);
       }
       double backward =
-          median(repeats, () -> {
-            try (StepScope s = StepScope.open(m, persistent);
-                GradientCollector gc = Torch.engine().newGradientCollector()) {
-              NDArray out = unet.forward(sample, t, context);
-              gc.backward(out.mul(out).mean());
-            }
-          });
+          median(
+              repeats,
+              () -> {
+                try (StepScope s = StepScope.open(m, persistent);
+                    GradientCollector gc = Torch.engine().newGradientCollector()) {
+                  NDArray out = unet.forward(sample, t, context);
+                  gc.backward(out.mul(out).mean());
+                }
+              });
       for (Param p : unet.params().named().values()) {
         p.value().setRequiresGradient(false);
       }
@@ -86,13 +100,16 @@ public final class Bench {
       int px = size * sd.latentFactor();
       GenerateSettings g = new GenerateSettings("a photo", null, 0, steps, 7.5f, px, px, 1);
       double generation =
-          median(Math.max(1, repeats / 5), () -> {
-            try (NDManager run = m.newSubManager()) {
-              sd.generate(g, run, null);
-            }
-          });
+          median(
+              Math.max(1, repeats / 5),
+              () -> {
+                try (NDManager run = m.newSubManager()) {
+                  sd.generate(g, run, null);
+                }
+              });
       double gflop = UNetFlops.forward(unet.config(), batch, size, size, 77) / 1e9;
-      return new Result(modelDir, batch, size, steps, repeats, forward, backward, generation, gflop);
+      return new Result(
+          modelDir, batch, size, steps, repeats, forward, backward, generation, gflop);
     }
   }
 

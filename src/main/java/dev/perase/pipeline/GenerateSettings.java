@@ -35,7 +35,8 @@ public record GenerateSettings(
   }
 
   public GenerateSettings withSeed(long s) {
-    return new GenerateSettings(prompt, negativePrompt, s, steps, guidance, height, width, numImages);
+    return new GenerateSettings(
+        prompt, negativePrompt, s, steps, guidance, height, width, numImages);
   }
 
   public GenerateSettings withGuidance(float g) {

@@ -11,7 +11,10 @@ public final class Schedulers {
   public static DdimScheduler ddim(SchedulerConfig c) {
     DdpmSchedule schedule =
         new DdpmSchedule(
-            c.numTrainTimesteps(), (float) c.betaStart(), (float) c.betaEnd(), c.betaSchedule().json());
+            c.numTrainTimesteps(),
+            (float) c.betaStart(),
+            (float) c.betaEnd(),
+            c.betaSchedule().json());
     return new DdimScheduler(
         schedule,
         c.setAlphaToOne(),

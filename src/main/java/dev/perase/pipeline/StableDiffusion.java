@@ -57,10 +57,16 @@ public final class StableDiffusion implements AutoCloseable {
     DiffusersLayout layout = DiffusersLayout.open(dir);
     NDManager manager = Torch.newManager();
     try {
-      CLIPTokenizer tokenizer = CLIPTokenizer.load(layout.folder(DiffusersLayout.Component.TOKENIZER));
-      CLIPTextModel textEncoder = CLIPTextModel.load(layout.folder(DiffusersLayout.Component.TEXT_ENCODER), manager);
-      UNet2DConditionModel unet = UNet2DConditionModel.load(layout.folder(DiffusersLayout.Component.UNET), manager);
-      AutoencoderKL vae = layout.hasVae() ? AutoencoderKL.load(layout.folder(DiffusersLayout.Component.VAE), manager) : null;
+      CLIPTokenizer tokenizer =
+          CLIPTokenizer.load(layout.folder(DiffusersLayout.Component.TOKENIZER));
+      CLIPTextModel textEncoder =
+          CLIPTextModel.load(layout.folder(DiffusersLayout.Component.TEXT_ENCODER), manager);
+      UNet2DConditionModel unet =
+          UNet2DConditionModel.load(layout.folder(DiffusersLayout.Component.UNET), manager);
+      AutoencoderKL vae =
+          layout.hasVae()
+              ? AutoencoderKL.load(layout.folder(DiffusersLayout.Component.VAE), manager)
+              : null;
       DdimScheduler scheduler = Schedulers.ddim(layout.schedulerConfig());
       return new StableDiffusion(layout, manager, tokenizer, textEncoder, unet, vae, scheduler);
     } catch (RuntimeException e) {
@@ -135,8 +141,9 @@ public final class StableDiffusion implements AutoCloseable {
   }
 
   /**
-   * Initial latents as diffusers draws them with {@code torch.Generator().manual_seed(seed)} on CPU:
-   * randn of shape (batch, C, h/f, w/f) from a freshly seeded generator (init_noise_sigma = 1 for DDIM).
+   * Initial latents as diffusers draws them with {@code torch.Generator().manual_seed(seed)} on
+   * CPU: randn of shape (batch, C, h/f, w/f) from a freshly seeded generator (init_noise_sigma = 1
+   * for DDIM).
    */
   public NDArray initialLatents(long seed, int batch, int height, int width, NDManager into) {
     int f = latentFactor();
@@ -144,7 +151,9 @@ public final class StableDiffusion implements AutoCloseable {
     return into.randomNormal(new Shape(batch, latentChannels(), height / f, width / f));
   }
 
-  /** The result of a run: final latents (before VAE decoding) and images in [-1, 1], (B, 3, H, W). */
+  /**
+   * The result of a run: final latents (before VAE decoding) and images in [-1, 1], (B, 3, H, W).
+   */
   public record Images(NDArray latents, NDArray images) {}
 
   /** Runs the whole pipeline; {@code onStep} is told each finished denoising step (1-based). */
@@ -175,12 +184,18 @@ public final class StableDiffusion implements AutoCloseable {
   }
 
   /**
-   * Generates one image per prompt in one batch, each from its own seed as diffusers does when given a
-   * generator per prompt (so image i equals a single run of prompt i with seed i), at a common guidance
-   * scale. Returns images in [-1, 1], (B, 3, H, W), in {@code into}.
+   * Generates one image per prompt in one batch, each from its own seed as diffusers does when
+   * given a generator per prompt (so image i equals a single run of prompt i with seed i), at a
+   * common guidance scale. Returns images in [-1, 1], (B, 3, H, W), in {@code into}.
    */
   public NDArray generateRows(
-      List<String> prompts, long[] seeds, float guidance, int steps, int height, int width, NDManager into) {
+      List<String> prompts,
+      long[] seeds,
+      float guidance,
+      int steps,
+      int height,
+      int width,
+      NDManager into) {
     if (prompts.size() != seeds.length || prompts.isEmpty()) {
       throw new IllegalArgumentException("one seed per prompt");
     }
@@ -203,8 +218,8 @@ public final class StableDiffusion implements AutoCloseable {
   }
 
   /**
-   * The guided DDIM loop from {@code latents} over {@code timesteps}: ε = ε_u + g (ε_c − ε_u), where
-   * {@code embeddings} stacks the unconditional rows on top of the conditional ones.
+   * The guided DDIM loop from {@code latents} over {@code timesteps}: ε = ε_u + g (ε_c − ε_u),
+   * where {@code embeddings} stacks the unconditional rows on top of the conditional ones.
    */
   public NDArray denoise(
       NDArray latents,
@@ -280,7 +295,10 @@ public final class StableDiffusion implements AutoCloseable {
     return uncond.add(cond.sub(uncond).mul(guidance));
   }
 
-  /** Latents → images in [-1, 1]: the VAE decode of latents / scaling_factor, or the latents themselves. */
+  /**
+   * Latents → images in [-1, 1]: the VAE decode of latents / scaling_factor, or the latents
+   * themselves.
+   */
   public NDArray decode(NDArray latents, NDManager into) {
     if (vae == null) {
       return latents.duplicate();

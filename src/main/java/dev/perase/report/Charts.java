@@ -38,8 +38,12 @@ public final class Charts {
 
   /** One hue per method; its concept neurons dark, the other neurons light. */
   private static final Color[] METHOD_COLORS = {
-    new Color(0xC0392B), new Color(0x2471A3), new Color(0x229954), new Color(0x7D3C98),
-    new Color(0xB9770E), new Color(0x17A589)
+    new Color(0xC0392B),
+    new Color(0x2471A3),
+    new Color(0x229954),
+    new Color(0x7D3C98),
+    new Color(0xB9770E),
+    new Color(0x17A589)
   };
 
   /** One colour per layer type, in order of first appearance. */
@@ -145,7 +149,9 @@ public final class Charts {
             prunedWidth(n),
             PRUNED_HEIGHT,
             String.format(
-                java.util.Locale.ROOT, "Pruned weights by layer: %s (%,d pruned)", p.method(),
+                java.util.Locale.ROOT,
+                "Pruned weights by layer: %s (%,d pruned)",
+                p.method(),
                 total));
     chart.setYAxisTitle("share of pruned weights (%)");
     chart.getStyler().setYAxisMin(0.0).setXAxisLabelRotation(90);
@@ -222,8 +228,7 @@ public final class Charts {
 
   private static Color lighter(Color c) {
     // halfway to white
-    return new Color(
-        (c.getRed() + 255) / 2, (c.getGreen() + 255) / 2, (c.getBlue() + 255) / 2);
+    return new Color((c.getRed() + 255) / 2, (c.getGreen() + 255) / 2, (c.getBlue() + 255) / 2);
   }
 
   private static List<Double> zeros(int n) {

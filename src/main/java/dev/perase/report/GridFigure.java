@@ -43,12 +43,22 @@ public record GridFigure(
     cells = List.copyOf(copy);
     if (rowLabels != null && rowLabels.size() != cells.size()) {
       throw new BadInputException(
-          "image grid '" + title + "' has " + cells.size() + " rows but " + rowLabels.size()
+          "image grid '"
+              + title
+              + "' has "
+              + cells.size()
+              + " rows but "
+              + rowLabels.size()
               + " row labels");
     }
     if (columnLabels != null && columnLabels.size() != columns) {
       throw new BadInputException(
-          "image grid '" + title + "' has " + columns + " columns but " + columnLabels.size()
+          "image grid '"
+              + title
+              + "' has "
+              + columns
+              + " columns but "
+              + columnLabels.size()
               + " column labels");
     }
     rowLabels = rowLabels == null ? null : List.copyOf(rowLabels);

@@ -95,7 +95,11 @@ public final class ImageGrid {
     int[] size = imageSize(cells);
     Layout layout =
         layout(
-            cells.size(), cells.get(0).size(), size[0] * scale, size[1] * scale, rowLabels,
+            cells.size(),
+            cells.get(0).size(),
+            size[0] * scale,
+            size[1] * scale,
+            rowLabels,
             columnLabels);
     BufferedImage out =
         new BufferedImage(layout.width(), layout.height(), BufferedImage.TYPE_INT_RGB);
@@ -130,8 +134,7 @@ public final class ImageGrid {
       }
       if (rowLabels != null) {
         for (int r = 0; r < layout.rows(); r++) {
-          List<String> lines =
-              wrap(rowLabels.get(r), fm, MAX_ROW_LABEL_WIDTH, MAX_LABEL_LINES);
+          List<String> lines = wrap(rowLabels.get(r), fm, MAX_ROW_LABEL_WIDTH, MAX_LABEL_LINES);
           // right-aligned, centred on the row vertically
           int block = lines.size() * fm.getHeight();
           int y = layout.cellY(r) + (layout.cellHeight() - block) / 2 + fm.getAscent();
@@ -245,8 +248,18 @@ public final class ImageGrid {
           size = new int[] {img.getWidth(), img.getHeight()};
         } else if (size[0] != img.getWidth() || size[1] != img.getHeight()) {
           throw new BadInputException(
-              "image grid cell (" + r + ", " + c + ") is " + img.getWidth() + "×"
-                  + img.getHeight() + ", the others " + size[0] + "×" + size[1]);
+              "image grid cell ("
+                  + r
+                  + ", "
+                  + c
+                  + ") is "
+                  + img.getWidth()
+                  + "×"
+                  + img.getHeight()
+                  + ", the others "
+                  + size[0]
+                  + "×"
+                  + size[1]);
         }
       }
     }

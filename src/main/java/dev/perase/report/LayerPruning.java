@@ -23,7 +23,12 @@ public record LayerPruning(
     type = type == null || type.isBlank() ? "other" : type;
     if (total < 1 || pruned < 0 || pruned > total) {
       throw new BadInputException(
-          "layer " + layer + ": pruned (" + pruned + ") must lie in [0, total], total (" + total
+          "layer "
+              + layer
+              + ": pruned ("
+              + pruned
+              + ") must lie in [0, total], total ("
+              + total
               + ") ≥ 1");
     }
   }

@@ -62,8 +62,7 @@ public record MethodRow(
 
   private static void nonNegative(String method, String name, Double v) {
     if (v != null && !(v >= 0 && Double.isFinite(v))) {
-      throw new BadInputException(
-          method + ": " + name + " must be a finite number ≥ 0, got " + v);
+      throw new BadInputException(method + ": " + name + " must be a finite number ≥ 0, got " + v);
     }
   }
 }

@@ -5,8 +5,8 @@ import dev.perase.io.BadInputException;
 import java.util.List;
 
 /**
- * Where one mask pruned (the paper's Fig. 6(b-c)): the pruned count of each masked layer, charted as
- * the layer's share of all pruned weights and coloured by layer type.
+ * Where one mask pruned (the paper's Fig. 6(b-c)): the pruned count of each masked layer, charted
+ * as the layer's share of all pruned weights and coloured by layer type.
  *
  * @param method the pruning method, e.g. {@code P-ESD}
  * @param caption which selection and concept, or null

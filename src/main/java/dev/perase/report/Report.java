@@ -63,8 +63,8 @@ public final class Report {
       }
     }
     if (!missing.isEmpty()) {
-      throw new IllegalStateException("the report page references files it does not write: "
-          + missing);
+      throw new IllegalStateException(
+          "the report page references files it does not write: " + missing);
     }
     // 3. pictures, data, then the page
     for (Map.Entry<String, BufferedImage> e : files.entrySet()) {
@@ -127,9 +127,7 @@ public final class Report {
   private static ReportPage.BedPictures render(
       TestBed bed, String anchor, Map<String, BufferedImage> files) {
     ReportPage.Picture cer =
-        Charts.hasCer(bed)
-            ? put(files, CHARTS + "/" + anchor + "-cer.png", Charts.cer(bed))
-            : null;
+        Charts.hasCer(bed) ? put(files, CHARTS + "/" + anchor + "-cer.png", Charts.cer(bed)) : null;
     ReportPage.Picture sensitivity =
         bed.sensitivity() == null
             ? null
@@ -141,8 +139,8 @@ public final class Report {
     for (int j = 0; j < bed.prunedWeights().size(); j++) {
       PrunedWeights p = bed.prunedWeights().get(j);
       String name =
-          String.format(Locale.ROOT, "%s/%s-pruned-%d-%s.png", CHARTS, anchor, j + 1,
-              slug(p.method()));
+          String.format(
+              Locale.ROOT, "%s/%s-pruned-%d-%s.png", CHARTS, anchor, j + 1, slug(p.method()));
       pruned.add(put(files, name, Charts.prunedByLayer(p)));
     }
     List<ReportPage.Picture> grids = new ArrayList<>();
@@ -157,8 +155,7 @@ public final class Report {
       List<ReportPage.Picture> panels = new ArrayList<>();
       for (int k = 0; k < fig.panels().size(); k++) {
         HeatMapPanel panel = fig.panels().get(k);
-        BufferedImage image =
-            Images.toBuffered(dev.perase.io.Png.read(Path.of(panel.image())));
+        BufferedImage image = Images.toBuffered(dev.perase.io.Png.read(Path.of(panel.image())));
         int scale = GridFigure.autoScale(Math.max(image.getWidth(), image.getHeight()));
         BufferedImage overlay =
             HeatMap.overlay(

@@ -44,15 +44,20 @@ final class ReportPage {
       List.of(
           new Column("cer_test", "Test prompts CER ↑", MethodRow::cerTest, Rank.HIGHER, Kind.CER),
           new Column(
-              "cer_unlearndiff", "UnlearnDiff CER ↑", MethodRow::cerUnlearnDiff, Rank.HIGHER,
+              "cer_unlearndiff",
+              "UnlearnDiff CER ↑",
+              MethodRow::cerUnlearnDiff,
+              Rank.HIGHER,
               Kind.CER),
           new Column("cer_p4d", "P4D CER ↑", MethodRow::cerP4d, Rank.HIGHER, Kind.CER),
           new Column("retain_fd", "Retain FD ↓", MethodRow::retainFd, Rank.LOWER, Kind.FD),
           new Column(
-              "retain_fd_rendered", "Retain FD vs rendered ↓", MethodRow::retainFdRendered,
-              Rank.LOWER, Kind.FD),
-          new Column(
-              "pruned_ratio", "Pruned ratio", MethodRow::prunedRatio, Rank.NONE, Kind.RATIO),
+              "retain_fd_rendered",
+              "Retain FD vs rendered ↓",
+              MethodRow::retainFdRendered,
+              Rank.LOWER,
+              Kind.FD),
+          new Column("pruned_ratio", "Pruned ratio", MethodRow::prunedRatio, Rank.NONE, Kind.RATIO),
           new Column(
               "wall_seconds", "Erasing time", MethodRow::wallSeconds, Rank.NONE, Kind.SECONDS));
 
@@ -255,7 +260,9 @@ final class ReportPage {
   }
 
   private static void heatMap(StringBuilder h, HeatMapFigure fig, List<Picture> panels) {
-    h.append("<figure>\n<h4>").append(escape(fig.title())).append("</h4>\n<div class=\"panels\">\n");
+    h.append("<figure>\n<h4>")
+        .append(escape(fig.title()))
+        .append("</h4>\n<div class=\"panels\">\n");
     for (int i = 0; i < panels.size(); i++) {
       HeatMapPanel p = fig.panels().get(i);
       h.append("<div class=\"panel\">");
@@ -335,7 +342,9 @@ final class ReportPage {
       double sum = 0;
       for (int i = 0; i < report.steps().size(); i++) {
         Step s = report.steps().get(i);
-        h.append("<tr><th scope=\"row\"><a href=\"#step-").append(i + 1).append("\">")
+        h.append("<tr><th scope=\"row\"><a href=\"#step-")
+            .append(i + 1)
+            .append("\">")
             .append(escape(s.name()))
             .append("</a></th><td style=\"text-align:left\">")
             .append(escape(s.testBed() == null ? "—" : s.testBed()))
@@ -351,7 +360,10 @@ final class ReportPage {
           .append("</td></tr>\n</tbody>\n</table>\n");
       for (int i = 0; i < report.steps().size(); i++) {
         Step s = report.steps().get(i);
-        h.append("<h3 id=\"step-").append(i + 1).append("\">").append(escape(s.name()))
+        h.append("<h3 id=\"step-")
+            .append(i + 1)
+            .append("\">")
+            .append(escape(s.name()))
             .append("</h3>\n");
         settings(h, s.settings());
       }
@@ -380,9 +392,17 @@ final class ReportPage {
   }
 
   private static void picture(StringBuilder h, Picture p, String alt, String cssClass) {
-    h.append("<img class=\"").append(cssClass).append("\" src=\"").append(escape(p.path()))
-        .append("\" width=\"").append(p.width()).append("\" height=\"").append(p.height())
-        .append("\" alt=\"").append(escape(alt)).append("\">\n");
+    h.append("<img class=\"")
+        .append(cssClass)
+        .append("\" src=\"")
+        .append(escape(p.path()))
+        .append("\" width=\"")
+        .append(p.width())
+        .append("\" height=\"")
+        .append(p.height())
+        .append("\" alt=\"")
+        .append(escape(alt))
+        .append("\">\n");
   }
 
   /**

@@ -26,8 +26,13 @@ public record Sensitivity(
     for (SensitivitySeries s : series) {
       if (s.mean().size() != steps.size()) {
         throw new BadInputException(
-            "sensitivity series " + s.label() + " has " + s.mean().size() + " values for "
-                + steps.size() + " steps");
+            "sensitivity series "
+                + s.label()
+                + " has "
+                + s.mean().size()
+                + " values for "
+                + steps.size()
+                + " steps");
       }
     }
   }

@@ -30,8 +30,13 @@ public record SensitivitySeries(
     if (std != null) {
       if (std.size() != mean.size()) {
         throw new BadInputException(
-            "sensitivity series " + label(method, neurons) + " has " + mean.size()
-                + " means but " + std.size() + " deviations");
+            "sensitivity series "
+                + label(method, neurons)
+                + " has "
+                + mean.size()
+                + " means but "
+                + std.size()
+                + " deviations");
       }
       finite(std, method, neurons);
       std = List.copyOf(std);
@@ -51,7 +56,9 @@ public record SensitivitySeries(
     for (Double v : values) {
       if (v == null || !Double.isFinite(v)) {
         throw new BadInputException(
-            "sensitivity series " + label(method, neurons) + " holds a missing or non-finite value");
+            "sensitivity series "
+                + label(method, neurons)
+                + " holds a missing or non-finite value");
       }
     }
   }

@@ -5,10 +5,11 @@ import dev.perase.io.BadInputException;
 import dev.perase.io.SchedulerConfig.PredictionType;
 
 /**
- * DDIM sampling (Song et al. 2021) as diffusers' {@code scheduling_ddim.py}, eta = 0 (deterministic):
- * {@code setTimesteps} with "leading" / "trailing" / "linspace" spacing and {@code steps_offset}, and
- * {@code step}, which maps x_t to x_{t−Δ} by DDIM Eq. 12 with σ_t = 0. The model's output is ε or
- * the velocity v = √ᾱ_t ε − √(1−ᾱ_t) x₀, as the scheduler config's {@code prediction_type} says.
+ * DDIM sampling (Song et al. 2021) as diffusers' {@code scheduling_ddim.py}, eta = 0
+ * (deterministic): {@code setTimesteps} with "leading" / "trailing" / "linspace" spacing and {@code
+ * steps_offset}, and {@code step}, which maps x_t to x_{t−Δ} by DDIM Eq. 12 with σ_t = 0. The
+ * model's output is ε or the velocity v = √ᾱ_t ε − √(1−ᾱ_t) x₀, as the scheduler config's {@code
+ * prediction_type} says.
  */
 public final class DdimScheduler {
   private final DdpmSchedule schedule;
@@ -18,6 +19,7 @@ public final class DdimScheduler {
   private final boolean clipSample;
   private final float clipSampleRange;
   private final PredictionType prediction;
+
   /** ᾱ used for the step past t = 0: 1 with set_alpha_to_one, else ᾱ_0. */
   private final float finalAlphaCumprod;
 
@@ -36,7 +38,9 @@ public final class DdimScheduler {
         && !timestepSpacing.equals("trailing")
         && !timestepSpacing.equals("linspace")) {
       throw new BadInputException(
-          "unknown timestep_spacing '" + timestepSpacing + "' (supported: leading, trailing, linspace)");
+          "unknown timestep_spacing '"
+              + timestepSpacing
+              + "' (supported: leading, trailing, linspace)");
     }
     this.schedule = schedule;
     this.setAlphaToOne = setAlphaToOne;
@@ -48,9 +52,12 @@ public final class DdimScheduler {
     this.finalAlphaCumprod = setAlphaToOne ? 1f : schedule.alphaCumprod(0);
   }
 
-  /** Stable Diffusion v1.x: scaled_linear betas, steps_offset 1, set_alpha_to_one false, leading. */
+  /**
+   * Stable Diffusion v1.x: scaled_linear betas, steps_offset 1, set_alpha_to_one false, leading.
+   */
   public static DdimScheduler stableDiffusion() {
-    return new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "leading", false, 1f, PredictionType.EPSILON);
+    return new DdimScheduler(
+        DdpmSchedule.stableDiffusion(), false, 1, "leading", false, 1f, PredictionType.EPSILON);
   }
 
   public DdpmSchedule schedule() {
@@ -62,8 +69,8 @@ public final class DdimScheduler {
   }
 
   /**
-   * What the model should output for x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε: ε itself, or v = √ᾱ_t ε −
-   * √(1−ᾱ_t) x₀. The regression target of training and of UnlearnDiff's denoising loss.
+   * What the model should output for x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε: ε itself, or v = √ᾱ_t ε − √(1−ᾱ_t)
+   * x₀. The regression target of training and of UnlearnDiff's denoising loss.
    */
   public NDArray target(NDArray original, NDArray noise, int[] timesteps) {
     if (prediction == PredictionType.EPSILON) {

@@ -7,9 +7,9 @@ import dev.perase.io.BadInputException;
 import dev.perase.tensor.Torch;
 
 /**
- * The DDPM noise schedule of diffusers' {@code DDPMScheduler}: betas, {@code alphas_cumprod}
- * ᾱ_t = ∏_{s≤t} (1 − β_s), and the forward process {@code addNoise}: x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε
- * (DDPM paper, Eq. 4). The betas are computed by torch itself (linspace, pow, cumprod), so they equal
+ * The DDPM noise schedule of diffusers' {@code DDPMScheduler}: betas, {@code alphas_cumprod} ᾱ_t =
+ * ∏_{s≤t} (1 − β_s), and the forward process {@code addNoise}: x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε (DDPM
+ * paper, Eq. 4). The betas are computed by torch itself (linspace, pow, cumprod), so they equal
  * diffusers' float32 values bit for bit.
  */
 public final class DdpmSchedule {
@@ -24,20 +24,24 @@ public final class DdpmSchedule {
    */
   public DdpmSchedule(int numTrainTimesteps, float betaStart, float betaEnd, String betaSchedule) {
     if (numTrainTimesteps < 2) {
-      throw new BadInputException("num_train_timesteps must be at least 2, got " + numTrainTimesteps);
+      throw new BadInputException(
+          "num_train_timesteps must be at least 2, got " + numTrainTimesteps);
     }
     this.numTrainTimesteps = numTrainTimesteps;
     try (NDManager m = Torch.newManager()) {
       NDArray b =
           switch (betaSchedule) {
             case "linear" -> m.linspace(betaStart, betaEnd, numTrainTimesteps);
-            case "scaled_linear" -> m.linspace(
-                    (float) Math.sqrt(betaStart), (float) Math.sqrt(betaEnd), numTrainTimesteps)
-                .pow(2);
+            case "scaled_linear" ->
+                m.linspace(
+                        (float) Math.sqrt(betaStart), (float) Math.sqrt(betaEnd), numTrainTimesteps)
+                    .pow(2);
             case "squaredcos_cap_v2" -> m.create(cosineBetas(numTrainTimesteps));
-            default -> throw new BadInputException(
-                "unknown beta_schedule '" + betaSchedule
-                    + "' (supported: linear, scaled_linear, squaredcos_cap_v2)");
+            default ->
+                throw new BadInputException(
+                    "unknown beta_schedule '"
+                        + betaSchedule
+                        + "' (supported: linear, scaled_linear, squaredcos_cap_v2)");
           };
       NDArray a = b.neg().add(1f);
       this.betas = b.toFloatArray();
@@ -95,8 +99,7 @@ public final class DdpmSchedule {
   public NDArray addNoise(NDArray original, NDArray noise, int[] timesteps) {
     long batch = original.getShape().get(0);
     if (timesteps.length != batch && timesteps.length != 1) {
-      throw new IllegalArgumentException(
-          timesteps.length + " timesteps for a batch of " + batch);
+      throw new IllegalArgumentException(timesteps.length + " timesteps for a batch of " + batch);
     }
     float[] sa = new float[(int) batch];
     float[] sb = new float[(int) batch];

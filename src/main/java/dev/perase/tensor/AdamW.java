@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code torch.optim.AdamW} (single-tensor CPU path, amsgrad off), written on NDArrays because DJL's
- * own AdamW places epsilon differently. Per step t (1-based), with python-float scalars:
+ * {@code torch.optim.AdamW} (single-tensor CPU path, amsgrad off), written on NDArrays because
+ * DJL's own AdamW places epsilon differently. Per step t (1-based), with python-float scalars:
  *
  * <pre>
  *   θ ← θ·(1 − lr·λ)                       decoupled weight decay (Loshchilov & Hutter)
@@ -23,7 +23,8 @@ public final class AdamW {
   private final List<NDArray> params;
   private final List<NDArray> expAvg = new ArrayList<>();
   private final List<NDArray> expAvgSq = new ArrayList<>();
-  // python floats in torch: scalars are formed in double and rounded to float32 where they meet a tensor
+  // python floats in torch: scalars are formed in double and rounded to float32 where they meet a
+  // tensor
   private final double beta1;
   private final double beta2;
   private final double eps;
@@ -76,7 +77,9 @@ public final class AdamW {
     return expAvgSq;
   }
 
-  /** Restores the step count (the moment buffers are restored by copying into {@link #expAvg()}). */
+  /**
+   * Restores the step count (the moment buffers are restored by copying into {@link #expAvg()}).
+   */
   public void setStepCount(int step) {
     this.step = step;
   }

@@ -19,7 +19,8 @@ public final class Torch {
 
   /**
    * Seeds torch's global generator: a following {@code randn} draws the same numbers as Python's
-   * {@code torch.manual_seed(seed); torch.randn(...)} and {@code torch.Generator().manual_seed(seed)}.
+   * {@code torch.manual_seed(seed); torch.randn(...)} and {@code
+   * torch.Generator().manual_seed(seed)}.
    */
   public static void seed(long seed) {
     engine().setRandomSeed((int) seed);

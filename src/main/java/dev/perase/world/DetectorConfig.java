@@ -24,14 +24,21 @@ public record DetectorConfig(
     for (int c : channels) {
       if (normNumGroups <= 0 || c % normNumGroups != 0) {
         throw new BadInputException(
-            "detector config: channels " + channels + " must be multiples of norm_num_groups " + normNumGroups);
+            "detector config: channels "
+                + channels
+                + " must be multiples of norm_num_groups "
+                + normNumGroups);
       }
     }
     if (featureDim < 1) {
       throw new BadInputException("detector config needs a positive 'feature_dim'");
     }
-    if (shapes == null || colors == null || styles == null
-        || shapes.isEmpty() || colors.isEmpty() || styles.isEmpty()) {
+    if (shapes == null
+        || colors == null
+        || styles == null
+        || shapes.isEmpty()
+        || colors.isEmpty()
+        || styles.isEmpty()) {
       throw new BadInputException("detector config must name its shape, colour and style labels");
     }
     shapes = List.copyOf(shapes);

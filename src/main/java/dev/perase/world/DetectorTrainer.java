@@ -19,8 +19,9 @@ import java.util.function.IntConsumer;
 
 /**
  * Trains the world's detector on freshly rendered images with their true labels: the sum of three
- * softmax cross-entropies (shape, colour, style), AdamW with cosine decay. Images get light Gaussian
- * pixel noise so the detector also reads the slightly noisy images a diffusion model draws.
+ * softmax cross-entropies (shape, colour, style), AdamW with cosine decay. Images get light
+ * Gaussian pixel noise so the detector also reads the slightly noisy images a diffusion model
+ * draws.
  */
 public final class DetectorTrainer {
   /** Settings: steps, batch, learning rate, augmentation noise σ, seed. */
@@ -122,7 +123,8 @@ public final class DetectorTrainer {
       }
       done += batch.size();
     }
-    return new Accuracy(n, (double) correct[0] / n, (double) correct[1] / n, (double) correct[2] / n);
+    return new Accuracy(
+        n, (double) correct[0] / n, (double) correct[1] / n, (double) correct[2] / n);
   }
 
   static int[] argmax(NDArray logits) {
@@ -138,11 +140,12 @@ public final class DetectorTrainer {
     int[] y = new int[batch.size()];
     for (int i = 0; i < y.length; i++) {
       Labels l = batch.labels().get(i);
-      y[i] = switch (head) {
-        case 0 -> l.shape().ordinal();
-        case 1 -> l.color().ordinal();
-        default -> l.style().ordinal();
-      };
+      y[i] =
+          switch (head) {
+            case 0 -> l.shape().ordinal();
+            case 1 -> l.color().ordinal();
+            default -> l.style().ordinal();
+          };
     }
     return m.create(y);
   }

@@ -9,8 +9,8 @@ import java.util.SplittableRandom;
  * The world's "real images" of a prompt set: for each prompt, an image rendered with the shape,
  * colour and style its words ask for ({@link CaptionGrammar#parse}); what it leaves open (the
  * background, an attribute it does not name) and the placement are drawn from the row's seed. The
- * Fréchet distance of a model's images to these is the world's FID against real images (the
- * paper's COCO-30k FID).
+ * Fréchet distance of a model's images to these is the world's FID against real images (the paper's
+ * COCO-30k FID).
  */
 public final class PromptRenderings {
   private PromptRenderings() {}

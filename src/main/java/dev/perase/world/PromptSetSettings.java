@@ -6,8 +6,8 @@ package dev.perase.world;
  * @param count number of prompts
  * @param seed the set's seed: prompts, labels and every row's evaluation seed follow from it
  * @param guidance classifier-free guidance scale written in each row: by default the world model's
- *     {@link #DEFAULT_GUIDANCE}, not SD's 7.5 of the UnlearnDiff files (at 7.5 the small world model
- *     over-shoots into noise; at 2 it draws the asked colour for 97.5 % of held-out prompts)
+ *     {@link #DEFAULT_GUIDANCE}, not SD's 7.5 of the UnlearnDiff files (at 7.5 the small world
+ *     model over-shoots into noise; at 2 it draws the asked colour for 97.5 % of held-out prompts)
  */
 public record PromptSetSettings(int count, long seed, double guidance) {
   public static final double DEFAULT_GUIDANCE = 2.0;

@@ -25,11 +25,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The world's concept detector (its NudeNet / style classifier / ResNet-50): per stage two 3×3 convs
- * and a stride-2 3×3 conv, each followed by GroupNorm and SiLU; the last map is flattened (shape needs
- * the spatial layout, which global pooling would blur) into a linear feature layer with SiLU, the
- * penultimate features used for the world's Fréchet distance; three linear heads give shape, colour and
- * style logits.
+ * The world's concept detector (its NudeNet / style classifier / ResNet-50): per stage two 3×3
+ * convs and a stride-2 3×3 conv, each followed by GroupNorm and SiLU; the last map is flattened
+ * (shape needs the spatial layout, which global pooling would blur) into a linear feature layer
+ * with SiLU, the penultimate features used for the world's Fréchet distance; three linear heads
+ * give shape, colour and style logits.
  */
 public final class WorldDetector {
   public static final String WEIGHTS = "model.safetensors";
@@ -45,7 +45,12 @@ public final class WorldDetector {
 
   /** One stage: (conv → norm → SiLU) × 2 → stride-2 conv → norm → SiLU. */
   private record Stage(
-      Conv2d conv, GroupNorm norm, Conv2d conv2, GroupNorm norm2, Conv2d down, GroupNorm downNorm) {}
+      Conv2d conv,
+      GroupNorm norm,
+      Conv2d conv2,
+      GroupNorm norm2,
+      Conv2d down,
+      GroupNorm downNorm) {}
 
   /** Logits of the three heads, each (B, labels). */
   public record Logits(NDArray shape, NDArray color, NDArray style) {}
@@ -151,7 +156,8 @@ public final class WorldDetector {
       h = Ops.silu(s.norm2().forward(s.conv2().forward(h)));
       h = Ops.silu(s.downNorm().forward(s.down().forward(h)));
     }
-    return Ops.silu(featureLayer.forward(h.reshape(h.getShape().get(0), -1))); // (B, C·s·s) → (B, F)
+    return Ops.silu(
+        featureLayer.forward(h.reshape(h.getShape().get(0), -1))); // (B, C·s·s) → (B, F)
   }
 
   public Logits forward(NDArray images) {

@@ -55,7 +55,8 @@ public final class WorldImages {
 
   /**
    * A grid of images with their captions written under each (for sample sheets): cells of {@code
-   * cellWidth} pixels, the image magnified {@code scale} times, captions wrapped over up to 3 lines.
+   * cellWidth} pixels, the image magnified {@code scale} times, captions wrapped over up to 3
+   * lines.
    */
   public static BufferedImage captionedGrid(
       List<float[]> images, List<String> captions, int columns, int scale, int cellWidth) {
@@ -76,7 +77,8 @@ public final class WorldImages {
     for (int i = 0; i < images.size(); i++) {
       int ox = (i % columns) * cellWidth;
       int oy = (i / columns) * cellHeight;
-      g.drawImage(toImage(images.get(i), s, s, scale), ox + (cellWidth - s * scale) / 2, oy + 2, null);
+      g.drawImage(
+          toImage(images.get(i), s, s, scale), ox + (cellWidth - s * scale) / 2, oy + 2, null);
       g.setColor(java.awt.Color.DARK_GRAY);
       int line = 0;
       StringBuilder cur = new StringBuilder();

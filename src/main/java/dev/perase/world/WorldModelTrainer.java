@@ -44,8 +44,8 @@ import java.util.function.IntConsumer;
  * CLIPTextModel classes as Stable Diffusion, in pixel space (no VAE), jointly, with the DDPM
  * regression loss ‖y − f_θ(√ᾱ_t x₀ + √(1−ᾱ_t) ε, t, c)‖² where y is ε (DDPM Eq. 14) or, for the
  * world's scheduler config, the velocity v = √ᾱ_t ε − √(1−ᾱ_t) x₀, AdamW, caption dropout for
- * classifier-free guidance and an EMA of the weights. Every step's randomness is derived from (seed,
- * step), so a run resumed from its checkpoint continues exactly as an uninterrupted one.
+ * classifier-free guidance and an EMA of the weights. Every step's randomness is derived from
+ * (seed, step), so a run resumed from its checkpoint continues exactly as an uninterrupted one.
  *
  * <p>The output folder is a diffusers-layout model (F16 EMA weights) plus {@code training/}: the
  * settings, {@code loss.jsonl} and the resumable checkpoint.
@@ -69,8 +69,10 @@ public final class WorldModelTrainer {
   private int skipped;
   private int skippedInARow;
   private static final int MAX_SKIPPED_IN_A_ROW = 5;
+
   /** The held-out probe batch of {@link #conditioningGap}: a dataset seed no training run uses. */
   private static final long PROBE_SEED = 0x5EEDL;
+
   private static final int PROBE_SIZE = 32;
 
   private WorldModelTrainer(Path out, WorldTrainSettings settings, NDManager manager) {
@@ -102,7 +104,8 @@ public final class WorldModelTrainer {
       ema.add(p.value().duplicate());
     }
     this.optimizer =
-        new AdamW(values, manager, settings.learningRate(), 0.9, 0.999, 1e-8, settings.weightDecay());
+        new AdamW(
+            values, manager, settings.learningRate(), 0.9, 0.999, 1e-8, settings.weightDecay());
     resumeIfPossible();
   }
 
@@ -117,7 +120,9 @@ public final class WorldModelTrainer {
     }
   }
 
-  /** Folders, configs and the tokenizer of the world model (the tokenizer made by perase itself). */
+  /**
+   * Folders, configs and the tokenizer of the world model (the tokenizer made by perase itself).
+   */
   private static void writeSkeleton(Path out) {
     try {
       Files.createDirectories(out.resolve("training"));
@@ -225,11 +230,13 @@ public final class WorldModelTrainer {
       loss = l.getFloat();
       gc.backward(l);
     }
-    // a non-finite loss or gradient skips the update (as a loss scaler does); several in a row abort
+    // a non-finite loss or gradient skips the update (as a loss scaler does); several in a row
+    // abort
     if (!Float.isFinite(loss) || !gradientsFinite()) {
       optimizer.zeroGrad();
       if (++skippedInARow > MAX_SKIPPED_IN_A_ROW) {
-        throw new IllegalStateException("training diverged at step " + step + " (loss " + loss + ")");
+        throw new IllegalStateException(
+            "training diverged at step " + step + " (loss " + loss + ")");
       }
       skipped++;
       return loss;
@@ -246,10 +253,10 @@ public final class WorldModelTrainer {
   }
 
   /**
-   * How much the prompt helps: on a fixed held-out batch at high noise (t = 999, 800, 600, where the
-   * prompt is the only source of the image's colour and shape), the loss with each image's caption
-   * shifted to another image minus the loss with its own caption, relative to the latter. Near 0 while
-   * the model ignores its prompts; it grows as it learns to read them.
+   * How much the prompt helps: on a fixed held-out batch at high noise (t = 999, 800, 600, where
+   * the prompt is the only source of the image's colour and shape), the loss with each image's
+   * caption shifted to another image minus the loss with its own caption, relative to the latter.
+   * Near 0 while the model ignores its prompts; it grows as it learns to read them.
    */
   private double conditioningGap(WorldBatch probe) {
     try (NDManager m = manager.newSubManager()) {
@@ -312,7 +319,10 @@ public final class WorldModelTrainer {
                 seconds);
     try {
       Files.writeString(
-          log, line, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+          log,
+          line,
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -352,7 +362,10 @@ public final class WorldModelTrainer {
       WorldTrainSettings before = Json.MAPPER.readValue(saved, WorldTrainSettings.class);
       if (!before.withSteps(settings.steps()).equals(settings)) {
         throw new BadInputException(
-            ckpt + " was made with other settings (" + saved + "); use another --out or the same settings");
+            ckpt
+                + " was made with other settings ("
+                + saved
+                + "); use another --out or the same settings");
       }
       step = Integer.parseInt(st.metadata().get("step"));
       for (int i = 0; i < params.size(); i++) {
@@ -396,7 +409,8 @@ public final class WorldModelTrainer {
     for (int i = 0; i < params.size(); i++) {
       try (NDArray sum = ema.get(i).abs().sum()) {
         if (!Float.isFinite(sum.getFloat())) {
-          throw new IllegalStateException("EMA weights of " + params.get(i).name() + " are not finite");
+          throw new IllegalStateException(
+              "EMA weights of " + params.get(i).name() + " are not finite");
         }
       }
     }

@@ -15,12 +15,16 @@ import java.util.function.IntConsumer;
 
 /**
  * How well the world's model draws what it is asked for: on held-out prompts from the grammar (one
- * image each), the share where the detector agrees with the prompt's shape, colour (also counted over
- * the prompts that name the colour only by a synonym) and style; and the Fréchet distance between the
- * detector's penultimate features of generated and freshly rendered images (the world's FID baseline).
+ * image each), the share where the detector agrees with the prompt's shape, colour (also counted
+ * over the prompts that name the colour only by a synonym) and style; and the Fréchet distance
+ * between the detector's penultimate features of generated and freshly rendered images (the world's
+ * FID baseline).
  */
 public final class WorldQuality {
-  /** Settings: prompts scored, images for the Fréchet distance, sampler steps, guidance, batch, seed. */
+  /**
+   * Settings: prompts scored, images for the Fréchet distance, sampler steps, guidance, batch,
+   * seed.
+   */
   public record Settings(
       int prompts, int fidImages, int steps, float guidance, int batch, long seed) {
     public static Settings defaults() {
@@ -48,8 +52,18 @@ public final class WorldQuality {
               + " %.1f %%, colour %.1f %% (%.1f %% of the %d prompts naming the colour only by a synonym),"
               + " style %.1f %%%nFréchet distance (detector features), %d generated vs %d rendered"
               + " images: %.3f%n%.0f s%n",
-          prompts, steps, guidance, 100 * shape, 100 * color, 100 * colorBySynonym, synonymPrompts,
-          100 * style, fidImages, fidImages, frechetDistance, seconds);
+          prompts,
+          steps,
+          guidance,
+          100 * shape,
+          100 * color,
+          100 * colorBySynonym,
+          synonymPrompts,
+          100 * style,
+          fidImages,
+          fidImages,
+          frechetDistance,
+          seconds);
     }
   }
 
@@ -69,11 +83,15 @@ public final class WorldQuality {
   }
 
   /**
-   * Generates {@code max(prompts, fidImages)} images, scores the first {@code prompts}, and writes a
-   * captioned sheet of the first 64 to {@code samplesPng} (when not null).
+   * Generates {@code max(prompts, fidImages)} images, scores the first {@code prompts}, and writes
+   * a captioned sheet of the first 64 to {@code samplesPng} (when not null).
    */
   public static Report run(
-      StableDiffusion sd, WorldDetector detector, Settings s, Path samplesPng, IntConsumer onImages) {
+      StableDiffusion sd,
+      WorldDetector detector,
+      Settings s,
+      Path samplesPng,
+      IntConsumer onImages) {
     long t0 = System.nanoTime();
     int n = Math.max(s.prompts(), s.fidImages());
     List<Case> cases = cases(n, s.seed());
@@ -99,7 +117,8 @@ public final class WorldQuality {
         float[] rendered = new float[(end - start) * 3 * 32 * 32];
         for (int i = start; i < end; i++) {
           SplittableRandom rng = new SplittableRandom(cases.get(i).seed());
-          float[] img = WorldRenderer.render(cases.get(i).labels(), WorldRenderer.randomPlacement(rng));
+          float[] img =
+              WorldRenderer.render(cases.get(i).labels(), WorldRenderer.randomPlacement(rng));
           System.arraycopy(img, 0, rendered, (i - start) * img.length, img.length);
         }
         NDArray real = m.create(rendered, images.getShape());
@@ -145,8 +164,16 @@ public final class WorldQuality {
     double fd = FrechetDistance.of(genFeatures, realFeatures).distance();
     int p = s.prompts();
     return new Report(
-        p, (double) agree[0] / p, (double) agree[1] / p, synonym == 0 ? Double.NaN : (double) agree[2] / synonym,
-        synonym, (double) agree[3] / p, s.fidImages(), fd, s.steps(), s.guidance(),
+        p,
+        (double) agree[0] / p,
+        (double) agree[1] / p,
+        synonym == 0 ? Double.NaN : (double) agree[2] / synonym,
+        synonym,
+        (double) agree[3] / p,
+        s.fidImages(),
+        fd,
+        s.steps(),
+        s.guidance(),
         (System.nanoTime() - t0) / 1e9);
   }
 

@@ -22,7 +22,8 @@ public record WorldTrainSettings(
       throw new BadInputException("steps, batch size and checkpoint interval must be positive");
     }
     if (!(learningRate > 0) || weightDecay < 0) {
-      throw new BadInputException("the learning rate must be positive and weight decay non-negative");
+      throw new BadInputException(
+          "the learning rate must be positive and weight decay non-negative");
     }
     if (captionDropout < 0 || captionDropout >= 1 || emaDecay < 0 || emaDecay >= 1) {
       throw new BadInputException("caption dropout and EMA decay must lie in [0, 1)");
@@ -36,17 +37,41 @@ public record WorldTrainSettings(
 
   public WorldTrainSettings withSteps(int n) {
     return new WorldTrainSettings(
-        n, batchSize, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, seed, checkpointEvery);
+        n,
+        batchSize,
+        learningRate,
+        warmupSteps,
+        weightDecay,
+        captionDropout,
+        emaDecay,
+        seed,
+        checkpointEvery);
   }
 
   public WorldTrainSettings withBatchSize(int b) {
     return new WorldTrainSettings(
-        steps, b, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, seed, checkpointEvery);
+        steps,
+        b,
+        learningRate,
+        warmupSteps,
+        weightDecay,
+        captionDropout,
+        emaDecay,
+        seed,
+        checkpointEvery);
   }
 
   public WorldTrainSettings withSeed(long s) {
     return new WorldTrainSettings(
-        steps, batchSize, learningRate, warmupSteps, weightDecay, captionDropout, emaDecay, s, checkpointEvery);
+        steps,
+        batchSize,
+        learningRate,
+        warmupSteps,
+        weightDecay,
+        captionDropout,
+        emaDecay,
+        s,
+        checkpointEvery);
   }
 
   /** Learning rate at a 0-based step: linear warm-up, then cosine decay from lr to lr/10. */

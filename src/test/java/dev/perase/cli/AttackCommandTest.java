@@ -106,8 +106,7 @@ class AttackCommandTest {
             "--out",
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, both.code());
-    assertTrue(
-        both.err().startsWith("error: give either --mask or --weights"), both.err());
+    assertTrue(both.err().startsWith("error: give either --mask or --weights"), both.err());
     CliRun method =
         CliRun.of("attack", "--method", "gcg", "--prompts", prompts.toString(), "--out", "o");
     assertEquals(Main.BAD_INPUT, method.code());
@@ -137,8 +136,7 @@ class AttackCommandTest {
             "--out",
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, tokens.code());
-    assertTrue(
-        tokens.err().contains("--tokens must be between 1 and 20"), tokens.err());
+    assertTrue(tokens.err().contains("--tokens must be between 1 and 20"), tokens.err());
     CliRun help = CliRun.of("attack", "--help");
     assertEquals(0, help.code());
     assertTrue(help.out().contains("t = 41, 141, ..., 941"), help.out());

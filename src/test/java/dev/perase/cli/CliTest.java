@@ -21,9 +21,23 @@ class CliTest {
 
   private static String[] generateArgs(Path model, Path out) {
     return new String[] {
-      "generate", "--model", model.toString(), "--prompt",
-      "a photo of an astronaut riding a horse on mars", "--seed", "30", "--steps", "50",
-      "--guidance", "7.5", "--height", "32", "--width", "32", "--out", out.toString()
+      "generate",
+      "--model",
+      model.toString(),
+      "--prompt",
+      "a photo of an astronaut riding a horse on mars",
+      "--seed",
+      "30",
+      "--steps",
+      "50",
+      "--guidance",
+      "7.5",
+      "--height",
+      "32",
+      "--width",
+      "32",
+      "--out",
+      out.toString()
     };
   }
 
@@ -38,7 +52,8 @@ class CliTest {
         SafeTensors ref = SafeTensors.open(Fixtures.reference("ddim.safetensors"));
         NDManager m = Torch.newManager()) {
       var expected = ref.load("final_latents", m);
-      double rel = Fixtures.maxAbsDiff(expected, mine.load("latents", m)) / Fixtures.maxAbs(expected);
+      double rel =
+          Fixtures.maxAbsDiff(expected, mine.load("latents", m)) / Fixtures.maxAbs(expected);
       assertTrue(rel <= Fixtures.TRAJECTORY_REL, "relative diff " + rel);
     }
   }
@@ -100,7 +115,8 @@ class CliTest {
     Files.writeString(cfg, config);
     // a missing key in the text encoder: write the weights back without one tensor
     Path te = model.resolve("text_encoder/model.safetensors");
-    try (SafeTensors st = SafeTensors.open(Fixtures.tinySd().resolve("text_encoder/model.safetensors"));
+    try (SafeTensors st =
+            SafeTensors.open(Fixtures.tinySd().resolve("text_encoder/model.safetensors"));
         NDManager m = Torch.newManager()) {
       var w = new dev.perase.io.SafeTensorsWriter();
       for (String k : st.keys()) {

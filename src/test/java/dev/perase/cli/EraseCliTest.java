@@ -40,7 +40,8 @@ class EraseCliTest {
   @Test
   void defaultsFollowTheConceptKind() {
     assertEquals("cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("Vortex")).name());
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
+    assertEquals(
+        "non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
     assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("red")).name());
     assertNull(dev.perase.erase.PaperDefaults.worldConcept("nudity"));
     assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(null).name());
@@ -48,10 +49,13 @@ class EraseCliTest {
     assertEquals(Concept.of("red"), dev.perase.erase.PaperDefaults.worldConcept("crimson"));
     assertEquals("circle", dev.perase.erase.PaperDefaults.anchorPrompt("star", Concept.of("star")));
     assertEquals(
-        "a circle on grey", dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
-    assertEquals("Solano", dev.perase.erase.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
+        "a circle on grey",
+        dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
+    assertEquals(
+        "Solano", dev.perase.erase.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
     assertEquals("blue", dev.perase.erase.PaperDefaults.anchorPrompt("red", Concept.of("red")));
-    assertEquals("square", dev.perase.erase.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
+    assertEquals(
+        "square", dev.perase.erase.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
     assertNull(dev.perase.erase.PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
   }
 

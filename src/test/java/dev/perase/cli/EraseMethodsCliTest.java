@@ -97,15 +97,40 @@ class EraseMethodsCliTest {
     Path esd = tmp.resolve("esd");
     assertOk(
         CliRun.of(
-            "erase", "--model", WORLD, "--concept", "star", "--method", "esd", "--steps", "2",
-            "--ddim-steps", "3", "--out", esd.toString()));
+            "erase",
+            "--model",
+            WORLD,
+            "--concept",
+            "star",
+            "--method",
+            "esd",
+            "--steps",
+            "2",
+            "--ddim-steps",
+            "3",
+            "--out",
+            esd.toString()));
     Path np = tmp.resolve("np");
     int k = 2;
     CliRun r =
         CliRun.of(
-            "erase", "--model", WORLD, "--concept", "star", "--method", "np-esd", "--from",
-            esd.toString(), "--prompts", prompts.toString(), "--top-k", Integer.toString(k),
-            "--ddim-steps", "3", "--out", np.toString());
+            "erase",
+            "--model",
+            WORLD,
+            "--concept",
+            "star",
+            "--method",
+            "np-esd",
+            "--from",
+            esd.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--top-k",
+            Integer.toString(k),
+            "--ddim-steps",
+            "3",
+            "--out",
+            np.toString());
     assertOk(r);
     assertTrue(r.output().contains("zeroed "), r.output());
     int layers = 0;
@@ -139,8 +164,14 @@ class EraseMethodsCliTest {
       }
     }
     assertEquals(11, layers, "every ResnetBlock2D of the world model");
-    assertOk(generate(tmp.resolve("gen-np"), "--weights", np.resolve("weights.safetensors").toString()));
-    assertOk(evaluate(prompts, tmp.resolve("eval-np"), "--weights", np.resolve("weights.safetensors").toString()));
+    assertOk(
+        generate(tmp.resolve("gen-np"), "--weights", np.resolve("weights.safetensors").toString()));
+    assertOk(
+        evaluate(
+            prompts,
+            tmp.resolve("eval-np"),
+            "--weights",
+            np.resolve("weights.safetensors").toString()));
   }
 
   @Test

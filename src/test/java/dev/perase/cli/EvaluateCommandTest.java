@@ -83,8 +83,7 @@ class EvaluateCommandTest {
             "--out",
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, both.code());
-    assertTrue(
-        both.err().startsWith("error: give either --mask or --weights"), both.err());
+    assertTrue(both.err().startsWith("error: give either --mask or --weights"), both.err());
     CliRun rule =
         CliRun.of(
             "evaluate",
@@ -95,8 +94,7 @@ class EvaluateCommandTest {
             "--out",
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, rule.code());
-    assertTrue(
-        rule.err().contains("cannot read the detector rule 'best'"), rule.err());
+    assertTrue(rule.err().contains("cannot read the detector rule 'best'"), rule.err());
     CliRun noConcept =
         CliRun.of(
             "evaluate",

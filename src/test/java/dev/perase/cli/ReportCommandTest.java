@@ -27,15 +27,24 @@ class ReportCommandTest {
     Png.write(image, new Png.Image(32, 32, new byte[3 * 32 * 32]));
     StudyReport study =
         new StudyReport(
-            "study", null, null, null,
+            "study",
+            null,
+            null,
+            null,
             List.of(
                 new TestBed(
-                    "star", "a star", "object", 1,
+                    "star",
+                    "a star",
+                    "object",
+                    1,
                     List.of(new MethodRow("P-ESD", false, 1.0, 0.5, 0.25, 1.5, 1e-5, 3.0)),
                     List.of(
                         new GridFigure(
                             "grid", null, null, null, List.of(List.of(image.toString())), null)),
-                    null, null, null, null)),
+                    null,
+                    null,
+                    null,
+                    null)),
             null);
     Path data = tmp.resolve("study.json");
     Json.write(data, study);
@@ -47,14 +56,16 @@ class ReportCommandTest {
     assertEquals(List.of(), Report.missingReferences(html));
     assertTrue(Files.readString(html).contains("<td class=\"cer_p4d\">0.25</td>"));
     assertEquals(
-        Json.MAPPER.readTree(data.toFile()), Json.MAPPER.readTree(out.resolve(Report.JSON).toFile()));
+        Json.MAPPER.readTree(data.toFile()),
+        Json.MAPPER.readTree(out.resolve(Report.JSON).toFile()));
   }
 
   @Test
   void badReportDataExitsTwoWithOneSentence() throws IOException {
     Path data = tmp.resolve("bad.json");
     Files.writeString(
-        data, "{\"title\": \"t\", \"test_beds\": [{\"name\": \"x\", \"rows\": [{\"method\": \"ESD\","
+        data,
+        "{\"title\": \"t\", \"test_beds\": [{\"name\": \"x\", \"rows\": [{\"method\": \"ESD\","
             + " \"cer_test\": 7}]}]}");
     CliRun r = CliRun.of("report", "--from", data.toString(), "--out", tmp.resolve("o").toString());
     assertEquals(2, r.code());

@@ -108,9 +108,7 @@ class EraseSettingsTest {
               d.prune(),
               d.mask());
       assertEquals(
-          s,
-          d.withSteps(7).withLearningRate(0.003).withSeed(11).withCheckpointEvery(3),
-          m.json());
+          s, d.withSteps(7).withLearningRate(0.003).withSeed(11).withCheckpointEvery(3), m.json());
       // the same value again gives equal settings: no other setting is lost on the way
       assertEquals(s, s.withSteps(s.steps()), m.json());
       assertEquals(s, s.withLearningRate(s.learningRate()), m.json());

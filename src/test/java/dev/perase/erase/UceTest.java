@@ -102,7 +102,8 @@ class UceTest {
     // "by Solano"'s; all L rows of each preserved concept (L = the world's 32-token context)
     int len = dev.perase.world.WorldTokenizerBuilder.MAX_LENGTH;
     assertTrue(
-        rows.erased().length >= len - 7 && rows.erased().length <= len - 2, "" + rows.erased().length);
+        rows.erased().length >= len - 7 && rows.erased().length <= len - 2,
+        "" + rows.erased().length);
     assertEquals(2 * len, rows.preserved().length);
 
     Set<String> edited = new HashSet<>();

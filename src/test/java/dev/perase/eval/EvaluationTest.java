@@ -136,7 +136,8 @@ class EvaluationTest {
     assertEquals(sd.layout().modelHash(), config.at("/inputs/model_hash").asText());
     assertEquals(5, config.at("/settings/steps").asInt());
     assertEquals(64, dev.perase.io.Hashes.sha256File(s.prompts()).length());
-    assertEquals(dev.perase.io.Hashes.sha256File(s.prompts()), config.at("/inputs/prompts_sha256").asText());
+    assertEquals(
+        dev.perase.io.Hashes.sha256File(s.prompts()), config.at("/inputs/prompts_sha256").asText());
     List<String> csv = Files.readAllLines(out.resolve("per_prompt.csv"));
     assertEquals(4, csv.size());
     assertEquals(

@@ -63,8 +63,7 @@ class PromptRunFolderTest {
     List<String> keys = new ArrayList<>();
     config.fieldNames().forEachRemaining(keys::add);
     assertEquals(
-        List.of(
-            "command", "perase_version", "settings", "attempt_timesteps", "inputs", "run_key"),
+        List.of("command", "perase_version", "settings", "attempt_timesteps", "inputs", "run_key"),
         keys);
     assertEquals("abc", config.at("/inputs/model_hash").asText());
     assertEquals(folder.runKey(), config.get("run_key").asText());

@@ -15,7 +15,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The whole text-to-image pipeline against diffusers' StableDiffusionPipeline on the tiny fixture. */
+/**
+ * The whole text-to-image pipeline against diffusers' StableDiffusionPipeline on the tiny fixture.
+ */
 class StableDiffusionTest {
   private static final String PROMPT = "a photo of an astronaut riding a horse on mars";
   private static StableDiffusion sd;
@@ -91,7 +93,8 @@ class StableDiffusionTest {
       NDArray image = ref.load("final_image", m);
       double imageDiff = Fixtures.maxAbsDiff(image, out.images());
       System.out.printf("final image: max abs diff %.3g%n", imageDiff);
-      assertTrue(imageDiff <= Fixtures.TRAJECTORY_REL * Fixtures.maxAbs(image), "image " + imageDiff);
+      assertTrue(
+          imageDiff <= Fixtures.TRAJECTORY_REL * Fixtures.maxAbs(image), "image " + imageDiff);
     }
   }
 }

@@ -56,7 +56,8 @@ class HeatMapTest {
   @Test
   void raggedOrNonFiniteMapsAreRefused() {
     assertThrows(
-        BadInputException.class, () -> new HeatMapPanel("x", "a.png", new double[][] {{1, 2}, {3}}));
+        BadInputException.class,
+        () -> new HeatMapPanel("x", "a.png", new double[][] {{1, 2}, {3}}));
     assertThrows(
         BadInputException.class,
         () -> new HeatMapPanel("x", "a.png", new double[][] {{1, Double.NaN}}));

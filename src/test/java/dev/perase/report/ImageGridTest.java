@@ -68,7 +68,8 @@ class ImageGridTest {
         for (int dy = 0; dy < scale; dy++) {
           for (int dx = 0; dx < scale; dx++) {
             assertEquals(
-                marker(r, c), rgb(grid, x0 + 7 * scale + dx, y0 + 5 * scale + dy),
+                marker(r, c),
+                rgb(grid, x0 + 7 * scale + dx, y0 + 5 * scale + dy),
                 "marker of cell " + r + "," + c);
           }
         }
@@ -96,8 +97,7 @@ class ImageGridTest {
     assertEquals(marker(2, 1), rgb(grid, layout.cellX(1) + 7 * 4, layout.cellY(2) + 5 * 4));
     assertEquals(fill(2, 1), rgb(grid, layout.cellX(1), layout.cellY(2)));
     assertTrue(dark(grid, 0, layout.cellY(2), layout.labelWidth(), 128), "row label drawn");
-    assertTrue(
-        dark(grid, layout.cellX(1), 0, 128, layout.headerHeight()), "column label drawn");
+    assertTrue(dark(grid, layout.cellX(1), 0, 128, layout.headerHeight()), "column label drawn");
   }
 
   @Test
@@ -106,8 +106,8 @@ class ImageGridTest {
     cells.get(1).set(0, null);
     BufferedImage grid = ImageGrid.compose(cells, null, null, 2);
     ImageGrid.Layout layout = ImageGrid.layout(2, 2, 64, 64, null, null);
-    assertEquals(ImageGrid.EMPTY.getRGB() & 0xFFFFFF, rgb(grid, layout.cellX(0) + 10,
-        layout.cellY(1) + 10));
+    assertEquals(
+        ImageGrid.EMPTY.getRGB() & 0xFFFFFF, rgb(grid, layout.cellX(0) + 10, layout.cellY(1) + 10));
     cells.get(1).set(0, cell(1, 0, 16));
     BadInputException e =
         assertThrows(BadInputException.class, () -> ImageGrid.compose(cells, null, null, 2));
@@ -149,7 +149,9 @@ class ImageGridTest {
     FontMetrics fm = Images.labelMetrics();
     List<String> lines =
         ImageGrid.wrap(
-            "a scarlet heart with stripes by Vortex supercalifragilisticexpialidocious", fm, 80,
+            "a scarlet heart with stripes by Vortex supercalifragilisticexpialidocious",
+            fm,
+            80,
             10);
     assertTrue(lines.size() > 2, lines.toString());
     for (String line : lines) {

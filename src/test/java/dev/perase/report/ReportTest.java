@@ -68,11 +68,12 @@ class ReportTest {
             List.of(10, 20, 30, 40, 50),
             List.of(
                 new SensitivitySeries(
-                    "ESD", "concept", List.of(0.5, 0.6, 0.7, 0.8, 0.9),
+                    "ESD",
+                    "concept",
+                    List.of(0.5, 0.6, 0.7, 0.8, 0.9),
                     List.of(0.1, 0.1, 0.1, 0.1, 0.1)),
                 new SensitivitySeries("ESD", "non-concept", List.of(0.2, 0.2, 0.3, 0.3, 0.4), null),
-                new SensitivitySeries(
-                    "P-ESD", "concept", List.of(0.3, 0.3, 0.4, 0.5, 0.5), null),
+                new SensitivitySeries("P-ESD", "concept", List.of(0.3, 0.3, 0.4, 0.5, 0.5), null),
                 new SensitivitySeries(
                     "P-ESD", "non-concept", List.of(0.2, 0.2, 0.2, 0.3, 0.3), null)));
     PrunedWeights pruned =
@@ -82,13 +83,17 @@ class ReportTest {
             List.of(
                 new LayerPruning("down_blocks.0.resnets.0.conv1.weight", "resnet", 3, 9216),
                 new LayerPruning(
-                    "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight", "attn1",
-                    12, 4096),
+                    "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight",
+                    "attn1",
+                    12,
+                    4096),
                 new LayerPruning(
-                    "down_blocks.1.attentions.0.transformer_blocks.0.ff.net.2.weight", "ff", 0,
+                    "down_blocks.1.attentions.0.transformer_blocks.0.ff.net.2.weight",
+                    "ff",
+                    0,
                     8192),
-                new LayerPruning("mid_block.attentions.0.proj_out.weight", "proj_in/proj_out", 5,
-                    4096)));
+                new LayerPruning(
+                    "mid_block.attentions.0.proj_out.weight", "proj_in/proj_out", 5, 4096)));
     List<MethodRow> rows =
         List.of(
             new MethodRow("base", true, 0.05, 0.02, 0.04, 0.0, null, null),
@@ -98,17 +103,34 @@ class ReportTest {
             new MethodRow("P-AC " + NASTY, false, 0.949, 0.36, 0.42, 2.7149, 0.25, 12.25));
     TestBed star =
         new TestBed(
-            "star", "a star", "object", 20, rows, List.of(grid), List.of(heat), sensitivity,
-            List.of(pruned), "Note " + NASTY);
+            "star",
+            "a star",
+            "object",
+            20,
+            rows,
+            List.of(grid),
+            List.of(heat),
+            sensitivity,
+            List.of(pruned),
+            "Note " + NASTY);
     TestBed red =
         new TestBed(
-            "red " + NASTY, "the colour red", "implicit", 0,
-            List.of(new MethodRow("ESD", false, null, null, null, null, null, null)), null, null,
-            null, null, null);
+            "red " + NASTY,
+            "the colour red",
+            "implicit",
+            0,
+            List.of(new MethodRow("ESD", false, null, null, null, null, null, null)),
+            null,
+            null,
+            null,
+            null,
+            null);
     JsonNode config =
         Json.MAPPER.readTree(
             "{\"method\":\"p-esd\",\"mask\":{\"lr\":0.1,\"steps\":250},\"seeds\":[1,2],"
-                + "\"prompt\":\"" + NASTY.replace("\"", "\\\"") + "\"}");
+                + "\"prompt\":\""
+                + NASTY.replace("\"", "\\\"")
+                + "\"}");
     return new StudyReport(
         "World study " + NASTY,
         "All three test beds",
@@ -181,7 +203,9 @@ class ReportTest {
             case "wall_seconds" ->
                 // half the last unit shown: 0.05 s, 0.5 s or 30 s
                 assertEquals(
-                    x, seconds(shown), (shown.contains("h") ? 30 : shown.contains("min") ? 0.5 : 0.05) + 1e-9,
+                    x,
+                    seconds(shown),
+                    (shown.contains("h") ? 30 : shown.contains("min") ? 0.5 : 0.05) + 1e-9,
                     key + " shown " + shown);
             default -> throw new AssertionError("unexpected column " + key);
           }
@@ -238,22 +262,27 @@ class ReportTest {
       files.forEach(p -> charts.add(p.getFileName().toString()));
     }
     assertEquals(
-        Set.of(
-            "bed-1-star-cer.png", "bed-1-star-sensitivity.png", "bed-1-star-pruned-1-p-esd.png"),
+        Set.of("bed-1-star-cer.png", "bed-1-star-sensitivity.png", "bed-1-star-pruned-1-p-esd.png"),
         charts,
         "test bed 2 has no CER chart: none of its rows has a CER");
     assertPng(out.resolve("charts/bed-1-star-cer.png"), Charts.CER_WIDTH, Charts.CER_HEIGHT);
     assertPng(
-        out.resolve("charts/bed-1-star-sensitivity.png"), Charts.SENSITIVITY_WIDTH,
+        out.resolve("charts/bed-1-star-sensitivity.png"),
+        Charts.SENSITIVITY_WIDTH,
         Charts.SENSITIVITY_HEIGHT);
     assertPng(
-        out.resolve("charts/bed-1-star-pruned-1-p-esd.png"), Charts.prunedWidth(4),
+        out.resolve("charts/bed-1-star-pruned-1-p-esd.png"),
+        Charts.prunedWidth(4),
         Charts.PRUNED_HEIGHT);
     // the grid: 3 × 4 images of 32 px, enlarged 4×, with labels
     BufferedImage grid = ImageIO.read(out.resolve("images/bed-1-star-grid-1.png").toFile());
     ImageGrid.Layout layout =
         ImageGrid.layout(
-            3, 4, 128, 128, List.of("base", "ESD", "P-ESD"),
+            3,
+            4,
+            128,
+            128,
+            List.of("base", "ESD", "P-ESD"),
             List.of("a star", "a red star", "a star by Vortex", NASTY));
     assertEquals(layout.width(), grid.getWidth());
     assertEquals(layout.height(), grid.getHeight());
@@ -267,8 +296,12 @@ class ReportTest {
   void chartWithManyLayersGrowsWide() {
     List<LayerPruning> layers = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
-      layers.add(new LayerPruning("up_blocks.1.resnets." + i + ".conv1.weight",
-          i % 3 == 0 ? "conv" : "linear", i, 1000));
+      layers.add(
+          new LayerPruning(
+              "up_blocks.1.resnets." + i + ".conv1.weight",
+              i % 3 == 0 ? "conv" : "linear",
+              i,
+              1000));
     }
     BufferedImage chart = Charts.prunedByLayer(new PrunedWeights("P-ESD", null, layers));
     assertEquals(160 + 18 * 100, chart.getWidth());
@@ -276,7 +309,8 @@ class ReportTest {
     List<String> labels = new ArrayList<>(List.of("a", "b", "a", "a"));
     Charts.distinct(labels);
     assertEquals(List.of("a", "b", "a (2)", "a (3)"), labels);
-    assertEquals("d1.a0.t0.attn2.to_v",
+    assertEquals(
+        "d1.a0.t0.attn2.to_v",
         Charts.shortLayer("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_v.weight"));
   }
 
@@ -290,8 +324,10 @@ class ReportTest {
     assertEquals(study.testBeds().get(0).rows(), back.testBeds().get(0).rows());
     assertEquals(
         List.of(
-            new Setting("method", "p-esd"), new Setting("mask.lr", "0.1"),
-            new Setting("mask.steps", "250"), new Setting("seeds", "[1, 2]"),
+            new Setting("method", "p-esd"),
+            new Setting("mask.lr", "0.1"),
+            new Setting("mask.steps", "250"),
+            new Setting("seeds", "[1, 2]"),
             new Setting("prompt", NASTY)),
         back.steps().get(0).settings());
   }
@@ -304,13 +340,26 @@ class ReportTest {
     StudyReport good = study();
     TestBed bed = good.testBeds().get(0);
     GridFigure broken =
-        new GridFigure("broken", null, null, null,
-            List.of(List.of(tmp.resolve("inputs/missing.png").toString())), null);
+        new GridFigure(
+            "broken",
+            null,
+            null,
+            null,
+            List.of(List.of(tmp.resolve("inputs/missing.png").toString())),
+            null);
     TestBed bad =
-        new TestBed(bed.name(), bed.concept(), bed.kind(), bed.promptCount(), List.of(),
-            List.of(broken), null, null, null, null);
-    StudyReport changed =
-        new StudyReport("changed", null, null, null, List.of(bad), null);
+        new TestBed(
+            bed.name(),
+            bed.concept(),
+            bed.kind(),
+            bed.promptCount(),
+            List.of(),
+            List.of(broken),
+            null,
+            null,
+            null,
+            null);
+    StudyReport changed = new StudyReport("changed", null, null, null, List.of(bad), null);
     BadInputException e = assertThrows(BadInputException.class, () -> Report.write(changed, out));
     assertTrue(e.getMessage().contains("missing.png"), e.getMessage());
     assertEquals(before, Files.readString(html), "the previous page is intact");
@@ -334,15 +383,19 @@ class ReportTest {
         () -> new MethodRow("ESD", false, null, null, null, -1.0, null, null));
     assertThrows(
         BadInputException.class,
-        () -> new Sensitivity(null, List.of(1, 2),
-            List.of(new SensitivitySeries("ESD", "concept", List.of(1.0), null))));
+        () ->
+            new Sensitivity(
+                null,
+                List.of(1, 2),
+                List.of(new SensitivitySeries("ESD", "concept", List.of(1.0), null))));
     assertThrows(BadInputException.class, () -> new LayerPruning("l", "t", 5, 4));
   }
 
   /** The results table of test bed {@code n} (1-based): per row, the method then the cells. */
   private static List<List<String>> resultsTable(String page, int n) {
     Matcher t =
-        Pattern.compile("<table class=\"results\" id=\"results-bed-" + n + "-[^\"]*\">(.*?)</table>",
+        Pattern.compile(
+                "<table class=\"results\" id=\"results-bed-" + n + "-[^\"]*\">(.*?)</table>",
                 Pattern.DOTALL)
             .matcher(page);
     assertTrue(t.find(), "results table of test bed " + n);
@@ -374,8 +427,11 @@ class ReportTest {
   }
 
   private static String unescape(String s) {
-    return s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<")
-        .replace("&gt;", ">").replace("&amp;", "&");
+    return s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
   }
 
   private static void assertPng(Path file, int width, int height) throws IOException {

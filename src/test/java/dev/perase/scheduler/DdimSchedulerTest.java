@@ -8,8 +8,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
-import dev.perase.io.SchedulerConfig.PredictionType;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.SchedulerConfig.PredictionType;
 import dev.perase.tensor.Torch;
 import org.junit.jupiter.api.Test;
 
@@ -19,19 +19,34 @@ class DdimSchedulerTest {
   @Test
   void stepsOffsetGivesDiffusersTimesteps() {
     DdimScheduler s =
-        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 1, "leading", true, 1f, PredictionType.EPSILON);
+        new DdimScheduler(
+            new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"),
+            true,
+            1,
+            "leading",
+            true,
+            1f,
+            PredictionType.EPSILON);
     s.setTimesteps(5);
     assertArrayEquals(new int[] {801, 601, 401, 201, 1}, s.timesteps());
   }
 
   /**
-   * diffusers test_full_loop_no_noise: 10 DDIM steps (linear betas 1e-4..0.02, clip_sample) on the dummy
-   * model ε = x·t/(t+1) from the deterministic dummy sample: Σ|x| = 172.0067, mean |x| = 0.223967.
+   * diffusers test_full_loop_no_noise: 10 DDIM steps (linear betas 1e-4..0.02, clip_sample) on the
+   * dummy model ε = x·t/(t+1) from the deterministic dummy sample: Σ|x| = 172.0067, mean |x| =
+   * 0.223967.
    */
   @Test
   void ddimFullLoopMatchesDiffusersGoldenNumbers() {
     DdimScheduler s =
-        new DdimScheduler(new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"), true, 0, "leading", true, 1f, PredictionType.EPSILON);
+        new DdimScheduler(
+            new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"),
+            true,
+            0,
+            "leading",
+            true,
+            1f,
+            PredictionType.EPSILON);
     s.setTimesteps(10);
     try (NDManager m = Torch.newManager()) {
       // dummy_sample_deter: arange(4·3·8·8).reshape(3, 8, 8, 4) / n, permuted to (4, 3, 8, 8)
@@ -124,8 +139,8 @@ class DdimSchedulerTest {
 
   /**
    * Betas, alphas and ᾱ of the SD schedule. libtorch 2.7's linspace differs from torch 1.13's (the
-   * reference) in the last bits of some elements (up to 4 ulp after squaring), so values are compared
-   * within 1e-6 relative.
+   * reference) in the last bits of some elements (up to 4 ulp after squaring), so values are
+   * compared within 1e-6 relative.
    */
   @Test
   void ddpmScheduleMatchesDiffusers() {
@@ -163,7 +178,15 @@ class DdimSchedulerTest {
     assertThrows(BadInputException.class, () -> new DdpmSchedule(1000, 0.1f, 0.2f, "cubic"));
     assertThrows(
         BadInputException.class,
-        () -> new DdimScheduler(DdpmSchedule.stableDiffusion(), false, 1, "sideways", false, 1f, PredictionType.EPSILON));
+        () ->
+            new DdimScheduler(
+                DdpmSchedule.stableDiffusion(),
+                false,
+                1,
+                "sideways",
+                false,
+                1f,
+                PredictionType.EPSILON));
     assertThrows(BadInputException.class, () -> DdimScheduler.stableDiffusion().setTimesteps(0));
   }
 }

@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The committed world model and detector load and reach the issue's bars on a small sample: the
- * detector ≥ 98 % on shape and colour and ≥ 95 % on style of rendered images; the model's images agree
- * with their prompts on colour ≥ 90 %, and (not yet met, disabled) shape ≥ 90 % and style ≥ 85 %
- * (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
+ * detector ≥ 98 % on shape and colour and ≥ 95 % on style of rendered images; the model's images
+ * agree with their prompts on colour ≥ 90 %, and (not yet met, disabled) shape ≥ 90 % and style ≥
+ * 85 % (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
  */
 class CommittedWorldModelTest {
   static final Path MODEL = Path.of("models/world");
@@ -36,7 +36,8 @@ class CommittedWorldModelTest {
       WorldDetector det = WorldDetector.load(MODEL.resolve("detector"), m);
       int n = 40;
       float g = (float) PromptSetSettings.DEFAULT_GUIDANCE;
-      return WorldQuality.run(sd, det, new WorldQuality.Settings(n, n, 25, g, 20, 2024), null, null);
+      return WorldQuality.run(
+          sd, det, new WorldQuality.Settings(n, n, 25, g, 20, 2024), null, null);
     }
   }
 

@@ -3,7 +3,6 @@ package dev.perase.world;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.perase.io.PromptCsv;
@@ -30,7 +29,8 @@ class PromptRenderingsTest {
     try (NDManager m = Torch.newManager()) {
       WorldDetector det = WorldDetector.load(Path.of("models/world/detector"), m);
       WorldDetector.Logits l =
-          det.forward(m.create(flat, new Shape(images.size(), 3, WorldRenderer.SIZE, WorldRenderer.SIZE)));
+          det.forward(
+              m.create(flat, new Shape(images.size(), 3, WorldRenderer.SIZE, WorldRenderer.SIZE)));
       long[] shape = l.shape().argMax(1).toLongArray();
       long[] color = l.color().argMax(1).toLongArray();
       long[] style = l.style().argMax(1).toLongArray();

@@ -34,7 +34,8 @@ class WorldModelTrainerTest {
     double first = mean(losses, 0, 10);
     double last = mean(losses, 30, 40);
     System.out.printf("world training: mean loss steps 1-10 %.4f, steps 31-40 %.4f%n", first, last);
-    // v-prediction starts near the images' variance (≈ 0.34, where ε-prediction started at ≈ 1.1), so
+    // v-prediction starts near the images' variance (≈ 0.34, where ε-prediction started at ≈ 1.1),
+    // so
     // its first 40 steps take off a smaller share; 0.277 after 40 steps here
     assertTrue(last < 0.9 * first, "loss should fall: " + first + " -> " + last);
     try (var sd = dev.perase.pipeline.StableDiffusion.load(out)) {
@@ -67,9 +68,12 @@ class WorldModelTrainerTest {
                 }));
     List<Float> rest = WorldModelTrainer.train(cut, small(6, 3), null);
     assertEquals(whole.subList(3, 6), rest);
-    for (String f : List.of("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")) {
+    for (String f :
+        List.of("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")) {
       assertArrayEquals(
-          Files.readAllBytes(tmp.resolve("whole").resolve(f)), Files.readAllBytes(cut.resolve(f)), f);
+          Files.readAllBytes(tmp.resolve("whole").resolve(f)),
+          Files.readAllBytes(cut.resolve(f)),
+          f);
     }
     assertEquals(6, Files.readAllLines(cut.resolve("training/loss.jsonl")).size());
   }

@@ -5,8 +5,8 @@ import dev.perase.model.nn.LayerNorm;
 import dev.perase.model.nn.Weights;
 
 /**
- * transformers' {@code CLIPEncoderLayer}, a pre-norm transformer block:
- * {@code x = x + self_attn(layer_norm1(x)); x = x + mlp(layer_norm2(x))}.
+ * transformers' {@code CLIPEncoderLayer}, a pre-norm transformer block: {@code x = x +
+ * self_attn(layer_norm1(x)); x = x + mlp(layer_norm2(x))}.
  */
 public final class CLIPEncoderLayer {
   public final LayerNorm layerNorm1;

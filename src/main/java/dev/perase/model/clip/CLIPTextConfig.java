@@ -32,12 +32,16 @@ public record CLIPTextConfig(
     positive("vocab_size", vocabSize);
     if (hiddenSize % numAttentionHeads != 0) {
       throw new BadInputException(
-          "hidden_size " + hiddenSize + " is not divisible by num_attention_heads "
+          "hidden_size "
+              + hiddenSize
+              + " is not divisible by num_attention_heads "
               + numAttentionHeads);
     }
     if (!"quick_gelu".equals(hiddenAct) && !"gelu".equals(hiddenAct)) {
       throw new BadInputException(
-          "hidden_act '" + hiddenAct + "' is not supported (CLIP text encoders use 'quick_gelu'"
+          "hidden_act '"
+              + hiddenAct
+              + "' is not supported (CLIP text encoders use 'quick_gelu'"
               + " or 'gelu')");
     }
     if (!(layerNormEps > 0)) {

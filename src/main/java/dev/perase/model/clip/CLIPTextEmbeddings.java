@@ -40,8 +40,11 @@ public final class CLIPTextEmbeddings {
     long length = tokenEmbeds.getShape().get(1);
     if (length > maxPositionEmbeddings) {
       throw new BadInputException(
-          "a sequence of " + length + " tokens is longer than the text encoder's "
-              + maxPositionEmbeddings + " positions");
+          "a sequence of "
+              + length
+              + " tokens is longer than the text encoder's "
+              + maxPositionEmbeddings
+              + " positions");
     }
     NDArray positionIds =
         tokenEmbeds.getManager().arange(0, (int) length, 1, DataType.INT64).reshape(1, length);

@@ -27,8 +27,8 @@ import java.util.Map;
 /**
  * transformers' {@code CLIPTextModel} (4.45), the text encoder of Stable Diffusion v1: token and
  * position embeddings, {@code num_hidden_layers} pre-norm transformer blocks under a causal mask
- * (SD v1 passes no padding mask: every position attends to itself and the positions before it),
- * and a final layer norm. Its {@code last_hidden_state} (B, 77, D) is the UNet's {@code
+ * (SD v1 passes no padding mask: every position attends to itself and the positions before it), and
+ * a final layer norm. Its {@code last_hidden_state} (B, 77, D) is the UNet's {@code
  * encoder_hidden_states}.
  *
  * <p>transformers nests the blocks as {@code text_model} ({@code CLIPTextTransformer}) → {@code
@@ -84,7 +84,11 @@ public final class CLIPTextModel {
         // the old int64 position_ids buffer is the one tensor that need not be floating
         if (!key.equals(POSITION_IDS) && !st.info(key).dtype().isFloat()) {
           throw new BadInputException(
-              file + ": tensor '" + key + "' is " + st.info(key).dtype()
+              file
+                  + ": tensor '"
+                  + key
+                  + "' is "
+                  + st.info(key).dtype()
                   + ", but model weights must be F32, F16 or BF16");
         }
         tensors.put(key, st.load(key, manager));
@@ -132,7 +136,8 @@ public final class CLIPTextModel {
   public Output forwardAllEmbeds(NDArray tokenEmbeds, NDArray inputIdsForPooling) {
     checkEmbeds(tokenEmbeds);
     Shape s = inputIdsForPooling.getShape();
-    if (s.dimension() != 2 || s.get(0) != tokenEmbeds.getShape().get(0)
+    if (s.dimension() != 2
+        || s.get(0) != tokenEmbeds.getShape().get(0)
         || s.get(1) != tokenEmbeds.getShape().get(1)) {
       throw new IllegalArgumentException(
           "ids for pooling have shape " + s + ", expected " + tokenEmbeds.getShape().slice(0, 2));
@@ -230,8 +235,11 @@ public final class CLIPTextModel {
     for (long id : ids) {
       if (id < 0 || id >= config.vocabSize()) {
         throw new BadInputException(
-            "token id " + id + " is outside the text encoder's vocabulary of "
-                + config.vocabSize() + " tokens (tokenizer and text encoder do not match)");
+            "token id "
+                + id
+                + " is outside the text encoder's vocabulary of "
+                + config.vocabSize()
+                + " tokens (tokenizer and text encoder do not match)");
       }
     }
     return ids;
@@ -241,7 +249,9 @@ public final class CLIPTextModel {
     Shape s = tokenEmbeds.getShape();
     if (s.dimension() != 3 || s.get(2) != config.hiddenSize()) {
       throw new IllegalArgumentException(
-          "token embeddings must have shape (batch, length, " + config.hiddenSize() + "), got "
+          "token embeddings must have shape (batch, length, "
+              + config.hiddenSize()
+              + "), got "
               + s);
     }
   }

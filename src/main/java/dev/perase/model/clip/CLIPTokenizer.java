@@ -32,13 +32,13 @@ import java.util.regex.Pattern;
  *   <li>Clean-up, as transformers' fallback {@code BasicTokenizer(strip_accents=False,
  *       do_split_on_punc=False)}: drop NUL, U+FFFD and every control/format/unassigned/private-use
  *       code point (Unicode category C*) except tab, newline and carriage return; turn those and
- *       every space separator (Zs) into a space; put spaces around CJK ideographs;
- *       NFC-normalise; split on whitespace (collapsing runs, stripping the ends) and lower-case
- *       each word; join the words with single spaces.
+ *       every space separator (Zs) into a space; put spaces around CJK ideographs; NFC-normalise;
+ *       split on whitespace (collapsing runs, stripping the ends) and lower-case each word; join
+ *       the words with single spaces.
  *   <li>Pre-tokenise with CLIP's pattern {@code <|startoftext|> | <|endoftext|> |
- *       's|'t|'re|'ve|'m|'ll|'d | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+} (letters run together,
- *       each digit alone, other symbols run together; the special token strings written in a
- *       prompt stay whole).
+ *       's|'t|'re|'ve|'m|'ll|'d | \p{L}+ | \p{N} | [^\s\p{L}\p{N}]+} (letters run together, each
+ *       digit alone, other symbols run together; the special token strings written in a prompt stay
+ *       whole).
  *   <li>Map each piece's UTF-8 bytes to printable characters ({@link #bytesToUnicode}), so that the
  *       BPE never sees spaces or control characters.
  *   <li>BPE: split the piece into characters, mark the last one with {@code </w>}, then repeatedly
@@ -71,6 +71,7 @@ public final class CLIPTokenizer {
   private static final String END_OF_TEXT = "<|endoftext|>";
   private static final String WORD_END = "</w>";
   private static final int DEFAULT_MAX_LENGTH = 77;
+
   /** transformers writes 1e30 as model_max_length when a tokenizer has no limit; treat as unset. */
   private static final long UNSET_MAX_LENGTH = 1_000_000_000L;
 
@@ -259,8 +260,13 @@ public final class CLIPTokenizer {
         Integer b = BYTE_DECODER.get(c);
         if (b == null) {
           throw new BadInputException(
-              "token " + id + " ('" + tokenOf(id) + "') holds the character U+"
-                  + Integer.toHexString(c) + ", which is not a byte symbol of CLIP's BPE");
+              "token "
+                  + id
+                  + " ('"
+                  + tokenOf(id)
+                  + "') holds the character U+"
+                  + Integer.toHexString(c)
+                  + ", which is not a byte symbol of CLIP's BPE");
         }
         bytes.write(b);
       }
@@ -326,7 +332,10 @@ public final class CLIPTokenizer {
     for (Iterator<Integer> it = text.codePoints().iterator(); it.hasNext(); ) {
       int cp = it.next();
       boolean whitespace =
-          cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r'
+          cp == ' '
+              || cp == '\t'
+              || cp == '\n'
+              || cp == '\r'
               || Character.getType(cp) == Character.SPACE_SEPARATOR;
       if (cp == 0 || cp == 0xFFFD || (!whitespace && isControl(cp))) {
         continue;
@@ -470,7 +479,12 @@ public final class CLIPTokenizer {
       JsonNode v = e.getValue();
       if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() >= root.size()) {
         throw new BadInputException(
-            file + ": the id of '" + e.getKey() + "' is " + v + ", but ids must be integers 0 … "
+            file
+                + ": the id of '"
+                + e.getKey()
+                + "' is "
+                + v
+                + ", but ids must be integers 0 … "
                 + (root.size() - 1));
       }
       int id = v.asInt();
@@ -520,12 +534,21 @@ public final class CLIPTokenizer {
       String[] parts = lines[i].split(" ", -1);
       if (parts.length != 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
         throw new BadInputException(
-            file + " line " + (i + 1) + ": expected two symbols separated by one space, got '"
-                + lines[i] + "'");
+            file
+                + " line "
+                + (i + 1)
+                + ": expected two symbols separated by one space, got '"
+                + lines[i]
+                + "'");
       }
       if (!vocab.containsKey(parts[0] + parts[1])) {
         throw new BadInputException(
-            file + " line " + (i + 1) + ": the merged symbol '" + parts[0] + parts[1]
+            file
+                + " line "
+                + (i + 1)
+                + ": the merged symbol '"
+                + parts[0]
+                + parts[1]
                 + "' is not in vocab.json");
       }
       if (ranks.putIfAbsent(lines[i], ranks.size()) != null) {

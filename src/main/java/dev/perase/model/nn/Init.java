@@ -1,13 +1,12 @@
 package dev.perase.model.nn;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
  * Initialisation for training from scratch, drawn from torch's global generator (seed it first):
- * Linear and Conv2d weights Kaiming-uniform with bound 1/√fan_in (torch's default), their biases zero,
- * norms at weight 1 and bias 0, embeddings N(0, 0.02²) as CLIP's.
+ * Linear and Conv2d weights Kaiming-uniform with bound 1/√fan_in (torch's default), their biases
+ * zero, norms at weight 1 and bias 0, embeddings N(0, 0.02²) as CLIP's.
  */
 public final class Init {
   private Init() {}

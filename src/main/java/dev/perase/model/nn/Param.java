@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * One named parameter tensor and the masking hook of DESIGN.md §4. Every layer reads its weight
- * through {@link #effective()}, which returns {@code W} or {@code W ⊙ m}: the single place where soft
- * masks (training), hard masks (inference) and "mask off" (the frozen original model θ*) act.
+ * through {@link #effective()}, which returns {@code W} or {@code W ⊙ m}: the single place where
+ * soft masks (training), hard masks (inference) and "mask off" (the frozen original model θ*) act.
  */
 public final class Param {
   /** What kind of layer owns the parameter; masks and selections apply to LINEAR and CONV. */
@@ -49,10 +49,12 @@ public final class Param {
     return value;
   }
 
-  /** Replaces the stored weight (loading fine-tuned weights, or training them); drops a cached product. */
+  /**
+   * Replaces the stored weight (loading fine-tuned weights, or training them); drops a cached
+   * product.
+   */
   public void setValue(NDArray newValue) {
-    if (!java.util.Arrays.equals(
-        newValue.getShape().getShape(), value.getShape().getShape())) {
+    if (!java.util.Arrays.equals(newValue.getShape().getShape(), value.getShape().getShape())) {
       throw new IllegalArgumentException(
           name + ": new value has shape " + newValue.getShape() + ", expected " + value.getShape());
     }
@@ -69,14 +71,13 @@ public final class Param {
   }
 
   /**
-   * Sets a mask of the weight's shape (null removes it). A mask that needs no gradient (a hard mask)
-   * is multiplied in once and cached; a soft mask is multiplied in on every read so gradients reach
-   * its logits.
+   * Sets a mask of the weight's shape (null removes it). A mask that needs no gradient (a hard
+   * mask) is multiplied in once and cached; a soft mask is multiplied in on every read so gradients
+   * reach its logits.
    */
   public void setMask(NDArray newMask) {
     if (newMask != null
-        && !java.util.Arrays.equals(
-            newMask.getShape().getShape(), value.getShape().getShape())) {
+        && !java.util.Arrays.equals(newMask.getShape().getShape(), value.getShape().getShape())) {
       throw new IllegalArgumentException(
           name + ": mask has shape " + newMask.getShape() + ", expected " + value.getShape());
     }
@@ -90,7 +91,9 @@ public final class Param {
     }
   }
 
-  /** The masking hook: {@code W} when no mask is set or masks are switched off, else {@code W ⊙ m}. */
+  /**
+   * The masking hook: {@code W} when no mask is set or masks are switched off, else {@code W ⊙ m}.
+   */
   public NDArray effective() {
     if (mask == null || !owner.masksEnabled()) {
       return value;

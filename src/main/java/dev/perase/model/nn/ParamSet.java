@@ -46,7 +46,10 @@ public final class ParamSet {
     masksEnabled = on;
   }
 
-  /** Runs {@code body} with every mask switched off (the original model θ*), then restores the switch. */
+  /**
+   * Runs {@code body} with every mask switched off (the original model θ*), then restores the
+   * switch.
+   */
   public <T> T withMasksOff(Supplier<T> body) {
     boolean before = masksEnabled;
     masksEnabled = false;
@@ -57,7 +60,9 @@ public final class ParamSet {
     }
   }
 
-  /** The stored values and any masks, for {@code NDManager.tempAttachAll} at the start of a step. */
+  /**
+   * The stored values and any masks, for {@code NDManager.tempAttachAll} at the start of a step.
+   */
   public NDList arrays() {
     NDList list = new NDList(params.size());
     for (Param p : params.values()) {

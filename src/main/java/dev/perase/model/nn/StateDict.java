@@ -14,8 +14,8 @@ import java.util.TreeSet;
 
 /**
  * The tensors of one checkpoint component, loaded as float32 NDArrays, with strict bookkeeping: a
- * model takes each key once through {@link Weights}, and {@link #requireAllUsed()} names any key left
- * over. Missing keys and wrong shapes fail when asked for, naming the key.
+ * model takes each key once through {@link Weights}, and {@link #requireAllUsed()} names any key
+ * left over. Missing keys and wrong shapes fail when asked for, naming the key.
  */
 public final class StateDict {
   private final String source;
@@ -54,7 +54,11 @@ public final class StateDict {
     for (String k : file.keys()) {
       if (!file.info(k).dtype().isFloat()) {
         throw new BadInputException(
-            file.path() + ": tensor '" + k + "' is " + file.info(k).dtype()
+            file.path()
+                + ": tensor '"
+                + k
+                + "' is "
+                + file.info(k).dtype()
                 + ", but model weights must be F32, F16 or BF16");
       }
       t.put(k, file.load(k, manager));
@@ -62,7 +66,10 @@ public final class StateDict {
     return new StateDict(file.path().toString(), t);
   }
 
-  /** A view of the keys under {@code prefix.} (e.g. "model.diffusion_model"), for single-file checkpoints. */
+  /**
+   * A view of the keys under {@code prefix.} (e.g. "model.diffusion_model"), for single-file
+   * checkpoints.
+   */
   public static StateDict subset(StateDict all, String prefix, String source) {
     Map<String, NDArray> t = new LinkedHashMap<>();
     String p = prefix + ".";
@@ -95,7 +102,10 @@ public final class StateDict {
     return tensors.containsKey(key);
   }
 
-  /** The tensor under {@code key} without taking it, to inspect or convert it before the model is built. */
+  /**
+   * The tensor under {@code key} without taking it, to inspect or convert it before the model is
+   * built.
+   */
   public NDArray tensor(String key) {
     NDArray v = tensors.get(key);
     if (v == null) {
@@ -113,7 +123,10 @@ public final class StateDict {
     tensors.put(to, v);
   }
 
-  /** Replaces a tensor's value before the model is built (e.g. a [C, C, 1, 1] conv weight as [C, C]). */
+  /**
+   * Replaces a tensor's value before the model is built (e.g. a [C, C, 1, 1] conv weight as [C,
+   * C]).
+   */
   public void replace(String key, NDArray value) {
     if (!tensors.containsKey(key)) {
       throw new IllegalArgumentException("no key " + key);
@@ -132,8 +145,13 @@ public final class StateDict {
     long[] actual = v.getShape().getShape();
     if (!java.util.Arrays.equals(actual, shape)) {
       throw new BadInputException(
-          source + ": tensor '" + key + "' has shape " + java.util.Arrays.toString(actual)
-              + ", expected " + java.util.Arrays.toString(shape));
+          source
+              + ": tensor '"
+              + key
+              + "' has shape "
+              + java.util.Arrays.toString(actual)
+              + ", expected "
+              + java.util.Arrays.toString(shape));
     }
     if (!used.add(key)) {
       throw new IllegalStateException("tensor '" + key + "' taken twice");
@@ -151,8 +169,12 @@ public final class StateDict {
     }
     if (!unused.isEmpty()) {
       throw new BadInputException(
-          source + " has " + unused.size() + " tensor(s) the model does not use, first '"
-              + unused.get(0) + "' (wrong config or architecture?)");
+          source
+              + " has "
+              + unused.size()
+              + " tensor(s) the model does not use, first '"
+              + unused.get(0)
+              + "' (wrong config or architecture?)");
     }
   }
 }

@@ -3,9 +3,9 @@ package dev.perase.model.nn;
 import ai.djl.ndarray.NDArray;
 
 /**
- * A prefix-scoped view of a {@link StateDict}: {@code w.child("to_out").child(0).param("weight", ...)}
- * takes the key {@code <prefix>.to_out.0.weight}, checks its shape and registers it as a {@link Param}
- * under its full dotted name.
+ * A prefix-scoped view of a {@link StateDict}: {@code w.child("to_out").child(0).param("weight",
+ * ...)} takes the key {@code <prefix>.to_out.0.weight}, checks its shape and registers it as a
+ * {@link Param} under its full dotted name.
  */
 public final class Weights {
   private final StateDict dict;

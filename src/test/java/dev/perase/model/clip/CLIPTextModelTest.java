@@ -63,8 +63,9 @@ class CLIPTextModelTest {
                   case "last_hidden_state" -> out.lastHiddenState();
                   case "pooler_output" -> out.poolerOutput();
                   case "token_embeddings" -> model.tokenEmbedding().forward(ids);
-                  default -> out.hiddenStates()
-                      .get(Integer.parseInt(name.substring("hidden_states.".length())));
+                  default ->
+                      out.hiddenStates()
+                          .get(Integer.parseInt(name.substring("hidden_states.".length())));
                 };
             report.append(String.format(" %s %.2e", name, Fixtures.maxAbsDiff(expected, actual)));
             Fixtures.assertClose(expected, actual, Fixtures.MODEL_CALL_ABS, name);
@@ -122,9 +123,15 @@ class CLIPTextModelTest {
       assertEquals(2, legacy.eosTokenId());
       CLIPTextConfig modern =
           new CLIPTextConfig(
-              legacy.hiddenSize(), legacy.intermediateSize(), legacy.numAttentionHeads(),
-              legacy.numHiddenLayers(), legacy.maxPositionEmbeddings(), legacy.vocabSize(),
-              legacy.hiddenAct(), legacy.layerNormEps(), 320);
+              legacy.hiddenSize(),
+              legacy.intermediateSize(),
+              legacy.numAttentionHeads(),
+              legacy.numHiddenLayers(),
+              legacy.maxPositionEmbeddings(),
+              legacy.vocabSize(),
+              legacy.hiddenAct(),
+              legacy.layerNormEps(),
+              320);
       CLIPTextModel model = CLIPTextModel.fromStateDict(modern, StateDict.load(st, m));
       // ids: bos, "a" (320), "a", eos, pads → first 320 at position 1; legacy argmax → position 3
       long[] row = new long[77];
@@ -140,7 +147,9 @@ class CLIPTextModelTest {
       CLIPTextModel legacyModel = CLIPTextModel.fromStateDict(legacy, StateDict.load(st, m));
       CLIPTextModel.Output legacyOut = legacyModel.forwardAll(ids);
       Fixtures.assertClose(
-          legacyOut.lastHiddenState().get("0, 3"), legacyOut.poolerOutput().get(0), 0,
+          legacyOut.lastHiddenState().get("0, 3"),
+          legacyOut.poolerOutput().get(0),
+          0,
           "legacy: position of the largest id");
     }
   }
@@ -182,18 +191,17 @@ class CLIPTextModelTest {
   @Test
   void badConfigAndPickleAreRefused(@TempDir Path dir) throws IOException {
     String config = Files.readString(textEncoder().resolve("config.json"));
-    Files.writeString(
-        dir.resolve("config.json"), config.replace("\"quick_gelu\"", "\"relu\""));
+    Files.writeString(dir.resolve("config.json"), config.replace("\"quick_gelu\"", "\"relu\""));
     Files.copy(textEncoder().resolve(WEIGHTS), dir.resolve(WEIGHTS));
     try (NDManager m = Torch.newManager()) {
-      BadInputException e =
-          assertThrows(BadInputException.class, () -> CLIPTextModel.load(dir, m));
-      assertTrue(e.getMessage().contains("hidden_act") && e.getMessage().contains("relu"),
-          e.getMessage());
+      BadInputException e = assertThrows(BadInputException.class, () -> CLIPTextModel.load(dir, m));
+      assertTrue(
+          e.getMessage().contains("hidden_act") && e.getMessage().contains("relu"), e.getMessage());
       assertTrue(e.getMessage().contains("config.json"), e.getMessage());
 
-      Files.writeString(dir.resolve("config.json"), config.replace("\"num_attention_heads\": 4",
-          "\"num_attention_heads\": 5"));
+      Files.writeString(
+          dir.resolve("config.json"),
+          config.replace("\"num_attention_heads\": 4", "\"num_attention_heads\": 5"));
       e = assertThrows(BadInputException.class, () -> CLIPTextModel.load(dir, m));
       assertTrue(e.getMessage().contains("num_attention_heads"), e.getMessage());
 

@@ -164,8 +164,7 @@ class CLIPTokenizerTest {
     long[][] ids = tokenizer.encode(List.of("a cat", ""));
     assertEquals(2, ids.length);
     assertArrayEquals(tokenizer.encode("a cat"), ids[0]);
-    assertArrayEquals(
-        new long[] {tokenizer.bosId(), tokenizer.eosId()}, Arrays.copyOf(ids[1], 2));
+    assertArrayEquals(new long[] {tokenizer.bosId(), tokenizer.eosId()}, Arrays.copyOf(ids[1], 2));
   }
 
   /** A tiny vocabulary in CLIP's layout: ids are not SD's, so nothing may assume 49408. */
