@@ -19,7 +19,12 @@ import picocli.CommandLine.Parameters;
       "Removing a mask needs no command: the base model is never changed, so using it without"
           + " --mask is the original model, bit for bit."
     },
-    subcommands = {MaskCommand.Info.class, MaskCommand.Apply.class, MaskCommand.Union.class})
+    subcommands = {
+      MaskCommand.Info.class,
+      MaskCommand.Apply.class,
+      MaskCommand.Remove.class,
+      MaskCommand.Union.class
+    })
 final class MaskCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -113,6 +118,45 @@ final class MaskCommand implements Runnable {
           "union of %d masks: %,d pruned elements; wrote %s%n",
           masks.length,
           u.prunedCount(),
+          out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "remove",
+      mixinStandardHelpOptions = true,
+      description =
+          "Takes a mask back out of another (a concept out of a union): the elements FILE prunes"
+              + " and --mask does not. Elements both prune are restored, even when another concept"
+              + " of the union pruned them too; to keep those, union the remaining masks again.",
+      footer = {
+        "",
+        "Examples:",
+        "  ./perase mask remove out/star+vortex.safetensors --mask"
+            + " out/vortex-pesd/mask.safetensors --out out/star-only.safetensors"
+      })
+  static final class Remove implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "The mask to remove from (e.g. a union).")
+    Path from;
+
+    @Option(names = "--mask", required = true, description = "The mask whose elements to restore.")
+    Path mask;
+
+    @Option(names = "--out", required = true, description = "The mask file to write.")
+    Path out;
+
+    @Override
+    public Integer call() {
+      BinaryMask a = BinaryMask.read(from);
+      BinaryMask d = BinaryMask.difference(a, BinaryMask.read(mask));
+      d.write(out);
+      System.out.printf(
+          Locale.ROOT,
+          "%,d of %,d pruned elements remain (%,d restored); wrote %s%n",
+          d.prunedCount(),
+          a.prunedCount(),
+          a.prunedCount() - d.prunedCount(),
           out);
       return 0;
     }

@@ -372,6 +372,81 @@ public final class BinaryMask {
     return new BinaryMask(meta, out, "the union of " + masks.length + " masks");
   }
 
+  /**
+   * {@code perase mask remove}: the elements {@code from} prunes and {@code removed} does not — a
+   * concept's mask taken back out of a union. Elements both prune are restored, also when another
+   * mask of the union prunes them too (a union keeps no per-element provenance); to keep those,
+   * union the remaining masks again. Masks for different base models, or naming a parameter with
+   * another shape, are refused.
+   */
+  public static BinaryMask difference(BinaryMask from, BinaryMask removed) {
+    if (!from.metadata.baseModelHash().equalsIgnoreCase(removed.metadata.baseModelHash())) {
+      throw new BadInputException(
+          "cannot remove "
+              + removed.source
+              + " (base model "
+              + removed.metadata.baseModelHash()
+              + ") from "
+              + from.source
+              + " (base model "
+              + from.metadata.baseModelHash()
+              + "): masks must be made for the same model");
+    }
+    Map<String, Pruned> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Pruned> e : from.params.entrySet()) {
+      Pruned a = e.getValue();
+      Pruned b = removed.params.get(e.getKey());
+      if (b == null) {
+        out.put(e.getKey(), a);
+        continue;
+      }
+      if (!Arrays.equals(a.shape, b.shape) || a.kind != b.kind) {
+        throw new BadInputException(
+            removed.source
+                + ": parameter '"
+                + e.getKey()
+                + "' has shape "
+                + Arrays.toString(b.shape)
+                + " but "
+                + Arrays.toString(a.shape)
+                + " in "
+                + from.source);
+      }
+      // both sorted: keep a's indices that b lacks
+      int[] keep = new int[a.indices.length];
+      int n = 0;
+      int j = 0;
+      for (int i : a.indices) {
+        while (j < b.indices.length && b.indices[j] < i) {
+          j++;
+        }
+        if (j >= b.indices.length || b.indices[j] != i) {
+          keep[n++] = i;
+        }
+      }
+      out.put(e.getKey(), new Pruned(a.shape, a.kind, Arrays.copyOf(keep, n)));
+    }
+    ObjectNode settings = JSON.createObjectNode();
+    ObjectNode diff = settings.putObject("difference");
+    diff.put("from", from.source);
+    diff.set("from_settings", parseJson(from.metadata.settingsJson()));
+    diff.put("removed", removed.source);
+    diff.put("removed_concept", removed.metadata.concept());
+    diff.put("removed_pruned_count", removed.prunedCount());
+    MaskMetadata md = from.metadata;
+    MaskMetadata meta =
+        new MaskMetadata(
+            md.baseModelHash(),
+            md.selection(),
+            md.method(),
+            md.temperature(),
+            md.threshold(),
+            md.concept(),
+            MaskMetadata.currentVersion(),
+            settings.toString());
+    return new BinaryMask(meta, out, from.source + " without " + removed.source);
+  }
+
   private static int[] mergeSorted(int[] a, int[] b) {
     int[] out = new int[a.length + b.length];
     int i = 0;

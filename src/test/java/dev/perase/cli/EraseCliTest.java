@@ -308,5 +308,30 @@ class EraseCliTest {
         BinaryMask.read(maskFile).prunedCount() + BinaryMask.read(second).prunedCount(),
         joined.prunedCount());
     assertTrue(joined.metadata().concept().contains("horse"));
+
+    // mask remove takes the second concept back out of the union: the first mask's elements remain
+    Path back = tmp.resolve("back.safetensors");
+    CliRun r =
+        CliRun.of(
+            "mask",
+            "remove",
+            union.toString(),
+            "--mask",
+            second.toString(),
+            "--out",
+            back.toString());
+    assertEquals(0, r.code(), r.output());
+    assertEquals(BinaryMask.read(maskFile).perParameter(), BinaryMask.read(back).perParameter());
+    CliRun bad =
+        CliRun.of(
+            "mask",
+            "remove",
+            union.toString(),
+            "--mask",
+            tmp.resolve("missing").toString(),
+            "--out",
+            tmp.resolve("x.safetensors").toString());
+    assertEquals(2, bad.code(), bad.output());
+    assertFalse(Files.exists(tmp.resolve("x.safetensors")));
   }
 }

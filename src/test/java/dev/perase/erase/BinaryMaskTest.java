@@ -232,6 +232,34 @@ class BinaryMaskTest {
         () -> BinaryMask.union(first, BinaryMask.of(meta(HASH, "all", "p-esd", ""), wrongShape)));
   }
 
+  /** Removing a mask from a union restores exactly its elements; disjoint parts come back whole. */
+  @Test
+  void removingAMaskFromAUnionRestoresItsElements() {
+    long[] shape = {8, 6};
+    String a = "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight";
+    String c = "down_blocks.0.resnets.0.conv1.bias";
+    Map<String, BinaryMask.Pruned> m1 = new LinkedHashMap<>();
+    m1.put(a, new BinaryMask.Pruned(shape, Param.Kind.LINEAR, new int[] {1, 4, 9}));
+    Map<String, BinaryMask.Pruned> m2 = new LinkedHashMap<>();
+    m2.put(a, new BinaryMask.Pruned(shape, Param.Kind.LINEAR, new int[] {0, 10, 47}));
+    m2.put(c, new BinaryMask.Pruned(new long[] {8}, Param.Kind.CONV, new int[] {7}));
+    BinaryMask first = BinaryMask.of(meta(HASH, "cross-attn", "p-esd", "van gogh"), m1);
+    BinaryMask second = BinaryMask.of(meta(HASH, "non-cross-attn", "p-esd", "church"), m2);
+    BinaryMask union = BinaryMask.union(first, second);
+
+    BinaryMask back = BinaryMask.difference(union, second);
+    assertArrayEquals(new int[] {1, 4, 9}, back.perParameter().get(a).indices());
+    assertArrayEquals(new int[] {}, back.perParameter().get(c).indices());
+    assertEquals(first.prunedCount(), back.prunedCount());
+    assertTrue(back.metadata().settingsJson().contains("difference"));
+    assertEquals(0, BinaryMask.difference(first, first).prunedCount());
+
+    BinaryMask foreign = BinaryMask.of(meta(OTHER_HASH, "all", "p-esd", "x"), m2);
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> BinaryMask.difference(union, foreign));
+    assertTrue(e.getMessage().contains("same model"), e.getMessage());
+  }
+
   /** A mask for another base model, or naming a parameter or shape the model lacks, is refused. */
   @Test
   void applyingToAnotherModelIsRefusedAndChangesNothing() {
