@@ -291,18 +291,7 @@ public final class BinaryMask {
     }
     String hash = masks[0].metadata.baseModelHash();
     for (BinaryMask m : masks) {
-      if (!m.metadata.baseModelHash().equalsIgnoreCase(hash)) {
-        throw new BadInputException(
-            "cannot union "
-                + masks[0].source
-                + " (base model "
-                + hash
-                + ") with "
-                + m.source
-                + " (base model "
-                + m.metadata.baseModelHash()
-                + "): masks must be made for the same model");
-      }
+      requireSameBase(masks[0], m, "union");
     }
     Map<String, Pruned> out = new LinkedHashMap<>();
     for (BinaryMask m : masks) {
@@ -313,17 +302,7 @@ public final class BinaryMask {
           out.put(e.getKey(), b);
           continue;
         }
-        if (!Arrays.equals(a.shape, b.shape) || a.kind != b.kind) {
-          throw new BadInputException(
-              m.source
-                  + ": parameter '"
-                  + e.getKey()
-                  + "' has shape "
-                  + Arrays.toString(b.shape)
-                  + " but "
-                  + Arrays.toString(a.shape)
-                  + " in another mask of the union");
-        }
+        requireSameShape(e.getKey(), a, b, m.source, "another mask of the union");
         out.put(e.getKey(), new Pruned(a.shape, a.kind, mergeSorted(a.indices, b.indices)));
       }
     }
@@ -380,18 +359,7 @@ public final class BinaryMask {
    * another shape, are refused.
    */
   public static BinaryMask difference(BinaryMask from, BinaryMask removed) {
-    if (!from.metadata.baseModelHash().equalsIgnoreCase(removed.metadata.baseModelHash())) {
-      throw new BadInputException(
-          "cannot remove "
-              + removed.source
-              + " (base model "
-              + removed.metadata.baseModelHash()
-              + ") from "
-              + from.source
-              + " (base model "
-              + from.metadata.baseModelHash()
-              + "): masks must be made for the same model");
-    }
+    requireSameBase(from, removed, "remove");
     Map<String, Pruned> out = new LinkedHashMap<>();
     for (Map.Entry<String, Pruned> e : from.params.entrySet()) {
       Pruned a = e.getValue();
@@ -400,18 +368,7 @@ public final class BinaryMask {
         out.put(e.getKey(), a);
         continue;
       }
-      if (!Arrays.equals(a.shape, b.shape) || a.kind != b.kind) {
-        throw new BadInputException(
-            removed.source
-                + ": parameter '"
-                + e.getKey()
-                + "' has shape "
-                + Arrays.toString(b.shape)
-                + " but "
-                + Arrays.toString(a.shape)
-                + " in "
-                + from.source);
-      }
+      requireSameShape(e.getKey(), a, b, removed.source, from.source);
       // both sorted: keep a's indices that b lacks
       int[] keep = new int[a.indices.length];
       int n = 0;
@@ -445,6 +402,41 @@ public final class BinaryMask {
             MaskMetadata.currentVersion(),
             settings.toString());
     return new BinaryMask(meta, out, from.source + " without " + removed.source);
+  }
+
+  /** Refuses combining two masks made for different base models. */
+  private static void requireSameBase(BinaryMask a, BinaryMask b, String verb) {
+    if (!a.metadata.baseModelHash().equalsIgnoreCase(b.metadata.baseModelHash())) {
+      throw new BadInputException(
+          "cannot "
+              + verb
+              + " "
+              + a.source
+              + " (base model "
+              + a.metadata.baseModelHash()
+              + ") and "
+              + b.source
+              + " (base model "
+              + b.metadata.baseModelHash()
+              + "): masks must be made for the same model");
+    }
+  }
+
+  /** Refuses combining two masks that give a parameter different shapes or kinds. */
+  private static void requireSameShape(
+      String key, Pruned a, Pruned b, String source, String other) {
+    if (!Arrays.equals(a.shape, b.shape) || a.kind != b.kind) {
+      throw new BadInputException(
+          source
+              + ": parameter '"
+              + key
+              + "' has shape "
+              + Arrays.toString(b.shape)
+              + " but "
+              + Arrays.toString(a.shape)
+              + " in "
+              + other);
+    }
   }
 
   private static int[] mergeSorted(int[] a, int[] b) {
