@@ -38,6 +38,25 @@ class DdimSchedulerTest {
    */
   @Test
   void ddimFullLoopMatchesDiffusersGoldenNumbers() {
+    float[] sumMean = dummyLoop(PredictionType.EPSILON);
+    assertEquals(172.0067, sumMean[0], 1e-2);
+    assertEquals(0.223967, sumMean[1], 1e-3);
+  }
+
+  /** diffusers test_full_loop_with_v_prediction (DDIM, same dummy model and sample as above). */
+  @Test
+  void ddimVPredictionLoopMatchesDiffusersGoldenNumbers() {
+    float[] sumMean = dummyLoop(PredictionType.V_PREDICTION);
+    assertEquals(52.5302, sumMean[0], 1e-2);
+    assertEquals(0.0684, sumMean[1], 1e-3);
+  }
+
+  /**
+   * diffusers' full_loop: 10 DDIM steps (linear betas 1e-4..0.02, clip_sample, set_alpha_to_one,
+   * steps_offset 0) on the dummy model x·t/(t+1) from the deterministic dummy sample; Σ|x| and mean
+   * |x| of the result.
+   */
+  private static float[] dummyLoop(PredictionType prediction) {
     DdimScheduler s =
         new DdimScheduler(
             new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"),
@@ -46,7 +65,7 @@ class DdimSchedulerTest {
             "leading",
             true,
             1f,
-            PredictionType.EPSILON);
+            prediction);
     s.setTimesteps(10);
     try (NDManager m = Torch.newManager()) {
       // dummy_sample_deter: arange(4·3·8·8).reshape(3, 8, 8, 4) / n, permuted to (4, 3, 8, 8)
@@ -56,17 +75,10 @@ class DdimSchedulerTest {
         NDArray residual = sample.mul((float) t).div((float) t + 1);
         sample = s.step(residual, t, sample);
       }
-      double sum = sample.abs().sum().getFloat();
-      double mean = sample.abs().mean().getFloat();
-      assertEquals(172.0067, sum, 1e-2);
-      assertEquals(0.223967, mean, 1e-3);
+      return new float[] {sample.abs().sum().getFloat(), sample.abs().mean().getFloat()};
     }
   }
 
-  /**
-   * A model that outputs the exact target of training (ε, or v = √ᾱ ε − √(1−ᾱ) x₀) lets a DDIM step
-   * land exactly on x_{t−Δ} = √ᾱ_{t−Δ} x₀ + √(1−ᾱ_{t−Δ}) ε, for either prediction type.
-   */
   @Test
   void stepWithTheExactTargetLandsOnTheNoisedSampleForBothPredictionTypes() {
     for (PredictionType p : PredictionType.values()) {
@@ -93,31 +105,6 @@ class DdimSchedulerTest {
           assertEquals(0, err, p == PredictionType.EPSILON ? 2e-4 : 2e-6, p + " at t=" + t);
         }
       }
-    }
-  }
-
-  /** diffusers test_full_loop_with_v_prediction (DDIM, same dummy model and sample as above). */
-  @Test
-  void ddimVPredictionLoopMatchesDiffusersGoldenNumbers() {
-    DdimScheduler s =
-        new DdimScheduler(
-            new DdpmSchedule(1000, 0.0001f, 0.02f, "linear"),
-            true,
-            0,
-            "leading",
-            true,
-            1f,
-            PredictionType.V_PREDICTION);
-    s.setTimesteps(10);
-    try (NDManager m = Torch.newManager()) {
-      int n = 4 * 3 * 8 * 8;
-      NDArray sample = m.arange(0f, n, 1f).reshape(3, 8, 8, 4).div(n).transpose(3, 0, 1, 2);
-      for (int t : s.timesteps()) {
-        NDArray residual = sample.mul((float) t).div((float) t + 1);
-        sample = s.step(residual, t, sample);
-      }
-      assertEquals(52.5302, sample.abs().sum().getFloat(), 1e-2);
-      assertEquals(0.0684, sample.abs().mean().getFloat(), 1e-3);
     }
   }
 
