@@ -9,7 +9,16 @@ final class Progress {
   private Progress() {}
 
   static ProgressBar bar(String task, long total, String unit) {
+    return bar(task, total, unit, 0);
+  }
+
+  /**
+   * A bar for a job resumed with {@code done} units already behind it: its rate and time left count
+   * only the units run in this process.
+   */
+  static ProgressBar bar(String task, long total, String unit, long done) {
     return new ProgressBarBuilder()
+        .startsFrom(done, java.time.Duration.ZERO)
         .setTaskName(task)
         .setInitialMax(total)
         .setUnit(" " + unit, 1)

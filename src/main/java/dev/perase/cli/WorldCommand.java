@@ -60,7 +60,8 @@ final class WorldCommand implements Runnable {
       WorldTrainSettings s =
           WorldTrainSettings.defaults().withSteps(steps).withBatchSize(batchSize).withSeed(seed);
       List<Float> losses;
-      try (ProgressBar bar = Progress.bar("world train", s.steps(), "step")) {
+      try (ProgressBar bar =
+          Progress.bar("world train", s.steps(), "step", WorldModelTrainer.stepsDone(out))) {
         losses = WorldModelTrainer.train(out, s, bar::stepTo);
       }
       if (!losses.isEmpty()) {

@@ -120,6 +120,19 @@ public final class WorldModelTrainer {
     }
   }
 
+  /** Steps a resumable run in {@code out} has already done: 0 without a checkpoint. */
+  public static int stepsDone(Path out) {
+    Path ckpt = out.resolve(CHECKPOINT);
+    if (!Files.exists(ckpt)) {
+      return 0;
+    }
+    try (SafeTensors st = SafeTensors.open(ckpt)) {
+      return Integer.parseInt(st.metadata().getOrDefault("step", "0"));
+    } catch (NumberFormatException e) {
+      throw new BadInputException("checkpoint " + ckpt + " has a bad step: " + e.getMessage(), e);
+    }
+  }
+
   /**
    * Folders, configs and the tokenizer of the world model (the tokenizer made by perase itself).
    */
