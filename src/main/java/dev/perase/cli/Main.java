@@ -45,6 +45,7 @@ public final class Main implements Runnable {
   public static int run(String... args) {
     System.setProperty("java.awt.headless", "true");
     CommandLine cli = new CommandLine(new Main());
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           Throwable cause = rootBadInput(ex);

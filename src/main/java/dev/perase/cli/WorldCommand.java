@@ -37,7 +37,8 @@ final class WorldCommand implements Runnable {
         "",
         "Examples:",
         "  ./perase world train --out models/world",
-        "  ./perase world train --steps 200 --out out/world-small"
+        "  ./perase world train --steps 200 --out out/world-small",
+        "  ./perase world train --steps 8000 --timesteps edm --out models/world   # a further phase"
       })
   static final class Train implements Callable<Integer> {
     @Option(
@@ -55,10 +56,22 @@ final class WorldCommand implements Runnable {
     @Option(names = "--seed", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed = WorldTrainSettings.defaults().seed();
 
+    @Option(
+        names = "--timesteps",
+        description =
+            "How timesteps are drawn: uniform (DDPM) or edm (mostly the noise levels where outlines"
+                + " and textures form, one sample in five uniform); a resumed run may change it"
+                + " (default: ${DEFAULT-VALUE}).")
+    dev.perase.world.TimestepSampling timesteps = WorldTrainSettings.defaults().timesteps();
+
     @Override
     public Integer call() {
       WorldTrainSettings s =
-          WorldTrainSettings.defaults().withSteps(steps).withBatchSize(batchSize).withSeed(seed);
+          WorldTrainSettings.defaults()
+              .withSteps(steps)
+              .withBatchSize(batchSize)
+              .withSeed(seed)
+              .withTimesteps(timesteps);
       List<Float> losses;
       try (ProgressBar bar =
           Progress.bar("world train", s.steps(), "step", WorldModelTrainer.stepsDone(out))) {
@@ -221,6 +234,7 @@ final class WorldCommand implements Runnable {
           r = dev.perase.world.WorldQuality.run(sd, det, s, samples, bar::stepTo);
         }
         System.out.print(r.describe());
+        System.out.print(r.describePerLabel());
       }
       return 0;
     }

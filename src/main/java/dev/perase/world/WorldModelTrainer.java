@@ -62,6 +62,7 @@ public final class WorldModelTrainer {
   private final UNet2DConditionModel unet;
   private final DdimScheduler scheduler;
   private final DdpmSchedule schedule;
+  private final TimestepSampling.Sampler timestepSampler;
   private final List<Param> params = new ArrayList<>();
   private final List<NDArray> ema = new ArrayList<>();
   private final AdamW optimizer;
@@ -88,6 +89,7 @@ public final class WorldModelTrainer {
     this.scheduler =
         Schedulers.ddim(SchedulerConfig.read(out.resolve("scheduler/scheduler_config.json")));
     this.schedule = scheduler.schedule();
+    this.timestepSampler = settings.timesteps().sampler(schedule);
     Torch.seed(settings.seed());
     this.textEncoder =
         CLIPTextModel.fromStateDict(
@@ -219,11 +221,11 @@ public final class WorldModelTrainer {
       captions.add(rng.nextDouble() < settings.captionDropout() ? "" : c);
     }
     NDArray ids = m.create(tokenizer.encode(captions));
-    // 2. x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε at uniform timesteps
+    // 2. x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε at timesteps drawn as the settings say
     int[] t = new int[b];
     float[] tf = new float[b];
     for (int i = 0; i < b; i++) {
-      t[i] = rng.nextInt(schedule.numTrainTimesteps());
+      t[i] = timestepSampler.sample(rng);
       tf[i] = t[i];
     }
     NDArray x0 = batch.images(m);
@@ -373,7 +375,11 @@ public final class WorldModelTrainer {
     try (SafeTensors st = SafeTensors.open(ckpt)) {
       String saved = st.metadata().get("settings");
       WorldTrainSettings before = Json.MAPPER.readValue(saved, WorldTrainSettings.class);
-      if (!before.withSteps(settings.steps()).equals(settings)) {
+      // a resumed run may go on for more steps and draw its timesteps otherwise (a new phase)
+      if (!before
+          .withSteps(settings.steps())
+          .withTimesteps(settings.timesteps())
+          .equals(settings)) {
         throw new BadInputException(
             ckpt
                 + " was made with other settings ("

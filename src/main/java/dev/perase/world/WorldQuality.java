@@ -44,7 +44,47 @@ public final class WorldQuality {
       double frechetDistance,
       int steps,
       float guidance,
-      double seconds) {
+      double seconds,
+      int[][] shapeConfusion,
+      int[][] styleConfusion) {
+    /** Agreement per asked shape and style, and what the detector saw most often instead. */
+    public String describePerLabel() {
+      StringBuilder b = new StringBuilder();
+      b.append(perLabel("shape", shapeConfusion, WorldShape.values()));
+      b.append(perLabel("style", styleConfusion, TextureStyle.values()));
+      return b.toString();
+    }
+
+    private static String perLabel(String kind, int[][] confusion, Enum<?>[] labels) {
+      StringBuilder b = new StringBuilder(kind + " asked → agreed/asked (seen most instead):");
+      for (int asked = 0; asked < labels.length; asked++) {
+        int total = 0;
+        int worst = -1;
+        for (int seen = 0; seen < labels.length; seen++) {
+          total += confusion[asked][seen];
+          if (seen != asked && (worst < 0 || confusion[asked][seen] > confusion[asked][worst])) {
+            worst = seen;
+          }
+        }
+        b.append(
+            String.format(
+                Locale.ROOT,
+                " %s %d/%d",
+                labels[asked].name().toLowerCase(Locale.ROOT),
+                confusion[asked][asked],
+                total));
+        if (worst >= 0 && confusion[asked][worst] > 0) {
+          b.append(" (")
+              .append(labels[worst].name().toLowerCase(Locale.ROOT))
+              .append(' ')
+              .append(confusion[asked][worst])
+              .append(')');
+        }
+        b.append(asked + 1 < labels.length ? ";" : "");
+      }
+      return b.append(System.lineSeparator()).toString();
+    }
+
     public String describe() {
       return String.format(
           Locale.ROOT,
@@ -96,6 +136,8 @@ public final class WorldQuality {
     int n = Math.max(s.prompts(), s.fidImages());
     List<Case> cases = cases(n, s.seed());
     int[] agree = new int[4];
+    int[][] shapeConfusion = new int[WorldShape.values().length][WorldShape.values().length];
+    int[][] styleConfusion = new int[TextureStyle.values().length][TextureStyle.values().length];
     int synonym = 0;
     List<float[]> sheet = new ArrayList<>();
     List<String> sheetCaptions = new ArrayList<>();
@@ -138,6 +180,8 @@ public final class WorldQuality {
               boolean colorOk = pc[k] == c.labels().color().ordinal();
               agree[1] += colorOk ? 1 : 0;
               agree[3] += pt[k] == c.labels().style().ordinal() ? 1 : 0;
+              shapeConfusion[c.labels().shape().ordinal()][ps[k]]++;
+              styleConfusion[c.labels().style().ordinal()][pt[k]]++;
               if (!WorldText.pieces(c.prompt()).contains(c.labels().color().concept().ownWord())) {
                 synonym++;
                 agree[2] += colorOk ? 1 : 0;
@@ -174,7 +218,9 @@ public final class WorldQuality {
         fd,
         s.steps(),
         s.guidance(),
-        (System.nanoTime() - t0) / 1e9);
+        (System.nanoTime() - t0) / 1e9,
+        shapeConfusion,
+        styleConfusion);
   }
 
   private static double[] toDouble(float[] src, int from, int len) {

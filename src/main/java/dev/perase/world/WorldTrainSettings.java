@@ -4,8 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.io.BadInputException;
 
 /**
- * Settings of the world model's training: DDPM ε-prediction loss, AdamW with linear warm-up and
- * cosine decay to a tenth, caption dropout for classifier-free guidance, an EMA of the weights.
+ * Settings of the world model's training: the DDPM regression loss (ε or v, as the scheduler config
+ * says) at timesteps drawn as {@link TimestepSampling} says, AdamW with linear warm-up and cosine
+ * decay to a tenth, caption dropout for classifier-free guidance, an EMA of the weights.
  */
 public record WorldTrainSettings(
     @JsonProperty("steps") int steps,
@@ -16,8 +17,11 @@ public record WorldTrainSettings(
     @JsonProperty("caption_dropout") double captionDropout,
     @JsonProperty("ema_decay") double emaDecay,
     @JsonProperty("seed") long seed,
-    @JsonProperty("checkpoint_every") int checkpointEvery) {
+    @JsonProperty("checkpoint_every") int checkpointEvery,
+    @JsonProperty("timesteps") TimestepSampling timesteps) {
   public WorldTrainSettings {
+    // checkpoints written before the setting existed drew their timesteps uniformly
+    timesteps = timesteps == null ? TimestepSampling.UNIFORM : timesteps;
     if (steps < 1 || batchSize < 1 || warmupSteps < 0 || checkpointEvery < 1) {
       throw new BadInputException("steps, batch size and checkpoint interval must be positive");
     }
@@ -32,7 +36,8 @@ public record WorldTrainSettings(
 
   /** The settings the committed world model was trained with. */
   public static WorldTrainSettings defaults() {
-    return new WorldTrainSettings(2000, 32, 1e-3, 100, 0.01, 0.1, 0.999, 0, 100);
+    return new WorldTrainSettings(
+        2000, 32, 1e-3, 100, 0.01, 0.1, 0.999, 0, 100, TimestepSampling.UNIFORM);
   }
 
   public WorldTrainSettings withSteps(int n) {
@@ -45,7 +50,8 @@ public record WorldTrainSettings(
         captionDropout,
         emaDecay,
         seed,
-        checkpointEvery);
+        checkpointEvery,
+        timesteps);
   }
 
   public WorldTrainSettings withBatchSize(int b) {
@@ -58,7 +64,8 @@ public record WorldTrainSettings(
         captionDropout,
         emaDecay,
         seed,
-        checkpointEvery);
+        checkpointEvery,
+        timesteps);
   }
 
   public WorldTrainSettings withSeed(long s) {
@@ -71,7 +78,22 @@ public record WorldTrainSettings(
         captionDropout,
         emaDecay,
         s,
-        checkpointEvery);
+        checkpointEvery,
+        timesteps);
+  }
+
+  public WorldTrainSettings withTimesteps(TimestepSampling sampling) {
+    return new WorldTrainSettings(
+        steps,
+        batchSize,
+        learningRate,
+        warmupSteps,
+        weightDecay,
+        captionDropout,
+        emaDecay,
+        seed,
+        checkpointEvery,
+        sampling);
   }
 
   /** Learning rate at a 0-based step: linear warm-up, then cosine decay from lr to lr/10. */

@@ -45,7 +45,24 @@ class CommittedWorldModelTest {
   void committedModelDrawsTheAskedColour() {
     WorldQuality.Report r = quality();
     System.out.print(r.describe());
+    System.out.print(r.describePerLabel());
     assertTrue(r.color() >= 0.90, r.describe());
+    // the per-label tables count every scored prompt once and agree with the shares
+    assertConfusionMatches(r.shapeConfusion(), r.shape(), r.prompts());
+    assertConfusionMatches(r.styleConfusion(), r.style(), r.prompts());
+  }
+
+  private static void assertConfusionMatches(int[][] confusion, double share, int prompts) {
+    int total = 0;
+    int agreed = 0;
+    for (int asked = 0; asked < confusion.length; asked++) {
+      for (int seen = 0; seen < confusion[asked].length; seen++) {
+        total += confusion[asked][seen];
+      }
+      agreed += confusion[asked][asked];
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(prompts, total);
+    org.junit.jupiter.api.Assertions.assertEquals(share, (double) agreed / prompts, 1e-12);
   }
 
   @Test

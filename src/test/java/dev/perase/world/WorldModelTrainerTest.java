@@ -16,7 +16,8 @@ class WorldModelTrainerTest {
   @TempDir Path tmp;
 
   private static WorldTrainSettings small(int steps, int checkpointEvery) {
-    return new WorldTrainSettings(steps, 8, 1e-3, 5, 0.01, 0.1, 0.999, 3, checkpointEvery);
+    return new WorldTrainSettings(
+        steps, 8, 1e-3, 5, 0.01, 0.1, 0.999, 3, checkpointEvery, TimestepSampling.UNIFORM);
   }
 
   private static double mean(List<Float> xs, int from, int to) {
@@ -76,5 +77,22 @@ class WorldModelTrainerTest {
           f);
     }
     assertEquals(6, Files.readAllLines(cut.resolve("training/loss.jsonl")).size());
+  }
+
+  @Test
+  void aFurtherPhaseGoesOnFromTheCheckpointWithOtherTimesteps() throws Exception {
+    Path out = tmp.resolve("phases");
+    WorldModelTrainer.train(out, small(3, 3), null);
+    assertEquals(3, WorldModelTrainer.stepsDone(out));
+    List<Float> more =
+        WorldModelTrainer.train(out, small(5, 3).withTimesteps(TimestepSampling.EDM), null);
+    assertEquals(2, more.size());
+    assertEquals(5, WorldModelTrainer.stepsDone(out));
+    assertEquals(5, Files.readAllLines(out.resolve("training/loss.jsonl")).size());
+    assertTrue(Files.readString(out.resolve("training/settings.json")).contains("\"edm\""));
+    // other settings than steps and timesteps are refused
+    assertThrows(
+        dev.perase.io.BadInputException.class,
+        () -> WorldModelTrainer.train(out, small(6, 3).withSeed(9), null));
   }
 }
