@@ -41,57 +41,32 @@ public record WorldTrainSettings(
   }
 
   public WorldTrainSettings withSteps(int n) {
-    return new WorldTrainSettings(
-        n,
-        batchSize,
-        learningRate,
-        warmupSteps,
-        weightDecay,
-        captionDropout,
-        emaDecay,
-        seed,
-        checkpointEvery,
-        timesteps);
+    return copy(n, batchSize, seed, timesteps);
   }
 
   public WorldTrainSettings withBatchSize(int b) {
+    return copy(steps, b, seed, timesteps);
+  }
+
+  public WorldTrainSettings withSeed(long s) {
+    return copy(steps, batchSize, s, timesteps);
+  }
+
+  public WorldTrainSettings withTimesteps(TimestepSampling sampling) {
+    return copy(steps, batchSize, seed, sampling);
+  }
+
+  /** These settings with the ones the command line can change replaced. */
+  private WorldTrainSettings copy(int n, int b, long s, TimestepSampling sampling) {
     return new WorldTrainSettings(
-        steps,
+        n,
         b,
         learningRate,
         warmupSteps,
         weightDecay,
         captionDropout,
         emaDecay,
-        seed,
-        checkpointEvery,
-        timesteps);
-  }
-
-  public WorldTrainSettings withSeed(long s) {
-    return new WorldTrainSettings(
-        steps,
-        batchSize,
-        learningRate,
-        warmupSteps,
-        weightDecay,
-        captionDropout,
-        emaDecay,
         s,
-        checkpointEvery,
-        timesteps);
-  }
-
-  public WorldTrainSettings withTimesteps(TimestepSampling sampling) {
-    return new WorldTrainSettings(
-        steps,
-        batchSize,
-        learningRate,
-        warmupSteps,
-        weightDecay,
-        captionDropout,
-        emaDecay,
-        seed,
         checkpointEvery,
         sampling);
   }
