@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The committed world model and detector load and reach the issue's bars on a small sample: the
  * detector ≥ 98 % on shape and colour and ≥ 95 % on style of rendered images; the model's images
- * agree with their prompts on colour ≥ 90 %, and (not yet met, disabled) shape ≥ 90 % and style ≥
+ * agree with their prompts on colour ≥ 90 % and shape ≥ 90 %, and (not yet met, disabled) style ≥
  * 85 % (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
  */
 class CommittedWorldModelTest {
@@ -29,8 +29,20 @@ class CommittedWorldModelTest {
     }
   }
 
-  /** 40 held-out prompts, DDIM 25 steps, the world's guidance 2 (about 30 s on one core). */
-  private static WorldQuality.Report quality() {
+  private static WorldQuality.Report quality;
+
+  /**
+   * 40 held-out prompts, DDIM 25 steps, the world's guidance 2 (about 30 s on one core), measured
+   * once for the tests that read it.
+   */
+  private static synchronized WorldQuality.Report quality() {
+    if (quality == null) {
+      quality = measure();
+    }
+    return quality;
+  }
+
+  private static WorldQuality.Report measure() {
     try (StableDiffusion sd = StableDiffusion.load(MODEL);
         NDManager m = Torch.newManager()) {
       WorldDetector det = WorldDetector.load(MODEL.resolve("detector"), m);
@@ -66,13 +78,18 @@ class CommittedWorldModelTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "issue 3: the committed model (2,000 steps) draws the asked colour (99.0 % of 300 held-out"
-          + " prompts) but its shapes are blobs and its textures faint: shape 12.7 %, style 25.7 %"
-          + " (chance 12.5 %, 20 %); it needs longer training")
-  void committedModelDrawsTheAskedShapeAndStyle() {
+  void committedModelDrawsTheAskedShape() {
     WorldQuality.Report r = quality();
-    assertTrue(r.shape() >= 0.90, r.describe());
-    assertTrue(r.style() >= 0.85, r.describe());
+    assertTrue(r.shape() >= 0.90, r.describe() + r.describePerLabel());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Disabled(
+      "issue 3: the committed model (8,000 steps) draws the asked shape (93.3 % of 300 held-out"
+          + " prompts) and colour (100 %) but not yet every texture: style 61.0 % (stripes come out"
+          + " as checks, swirls half the time); it needs longer training")
+  void committedModelDrawsTheAskedStyle() {
+    WorldQuality.Report r = quality();
+    assertTrue(r.style() >= 0.85, r.describe() + r.describePerLabel());
   }
 }
