@@ -36,9 +36,11 @@ final class WorldCommand implements Runnable {
       footer = {
         "",
         "Examples:",
-        "  ./perase world train --out models/world",
         "  ./perase world train --steps 200 --out out/world-small",
-        "  ./perase world train --steps 8000 --timesteps edm --out models/world   # a further phase"
+        "  # the committed model's three phases, each resuming the last one's checkpoint:",
+        "  ./perase world train --steps 2000 --out out/world",
+        "  ./perase world train --steps 5500 --out out/world",
+        "  ./perase world train --steps 8000 --timesteps edm --out out/world"
       })
   static final class Train implements Callable<Integer> {
     @Option(

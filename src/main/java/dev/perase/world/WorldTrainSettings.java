@@ -34,7 +34,10 @@ public record WorldTrainSettings(
     }
   }
 
-  /** The settings the committed world model was trained with. */
+  /**
+   * The settings of the committed world model's first phase; its later phases resumed with more
+   * steps and, last, EDM timesteps (README, "The built-in world").
+   */
   public static WorldTrainSettings defaults() {
     return new WorldTrainSettings(
         2000, 32, 1e-3, 100, 0.01, 0.1, 0.999, 0, 100, TimestepSampling.UNIFORM);
