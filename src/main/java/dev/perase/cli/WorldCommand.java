@@ -59,6 +59,13 @@ final class WorldCommand implements Runnable {
     long seed = WorldTrainSettings.defaults().seed();
 
     @Option(
+        names = "--learning-rate",
+        description =
+            "Peak AdamW learning rate, after a linear warm-up and before a cosine decay to a tenth"
+                + " (default: ${DEFAULT-VALUE}).")
+    double learningRate = WorldTrainSettings.defaults().learningRate();
+
+    @Option(
         names = "--timesteps",
         description =
             "How timesteps are drawn: uniform (DDPM) or edm (mostly the noise levels where outlines"
@@ -73,6 +80,7 @@ final class WorldCommand implements Runnable {
               .withSteps(steps)
               .withBatchSize(batchSize)
               .withSeed(seed)
+              .withLearningRate(learningRate)
               .withTimesteps(timesteps);
       List<Float> losses;
       try (ProgressBar bar =

@@ -59,6 +59,21 @@ public record WorldTrainSettings(
     return copy(steps, batchSize, seed, sampling);
   }
 
+  /** These settings with another peak learning rate (warm-up, then cosine decay to a tenth). */
+  public WorldTrainSettings withLearningRate(double lr) {
+    return new WorldTrainSettings(
+        steps,
+        batchSize,
+        lr,
+        warmupSteps,
+        weightDecay,
+        captionDropout,
+        emaDecay,
+        seed,
+        checkpointEvery,
+        timesteps);
+  }
+
   /** These settings with the ones the command line can change replaced. */
   private WorldTrainSettings copy(int n, int b, long s, TimestepSampling sampling) {
     return new WorldTrainSettings(

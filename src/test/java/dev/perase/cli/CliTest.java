@@ -91,6 +91,11 @@ class CliTest {
     assertBadInput(CliRun.of(generateArgs(tmp.resolve("nowhere"), tmp.resolve("o1"))), "nowhere");
     assertBadInput(CliRun.of("generate", "--prompt"), "--prompt");
     assertBadInput(CliRun.of("generate", "--prompt", "x", "--out", "y", "--bogus"), "--bogus");
+    Path world = tmp.resolve("world-lr");
+    assertBadInput(
+        CliRun.of("world", "train", "--learning-rate", "0", "--out", world.toString()),
+        "learning rate");
+    assertTrue(!Files.exists(world), "a refused training run writes nothing");
 
     Path model = fixtureCopy();
     Path unet = model.resolve("unet/diffusion_pytorch_model.safetensors");
