@@ -44,49 +44,30 @@ public record WorldTrainSettings(
   }
 
   public WorldTrainSettings withSteps(int n) {
-    return copy(n, batchSize, seed, timesteps);
+    return copy(n, batchSize, learningRate, seed, timesteps);
   }
 
   public WorldTrainSettings withBatchSize(int b) {
-    return copy(steps, b, seed, timesteps);
+    return copy(steps, b, learningRate, seed, timesteps);
   }
 
   public WorldTrainSettings withSeed(long s) {
-    return copy(steps, batchSize, s, timesteps);
+    return copy(steps, batchSize, learningRate, s, timesteps);
   }
 
   public WorldTrainSettings withTimesteps(TimestepSampling sampling) {
-    return copy(steps, batchSize, seed, sampling);
+    return copy(steps, batchSize, learningRate, seed, sampling);
   }
 
   /** These settings with another peak learning rate (warm-up, then cosine decay to a tenth). */
   public WorldTrainSettings withLearningRate(double lr) {
-    return new WorldTrainSettings(
-        steps,
-        batchSize,
-        lr,
-        warmupSteps,
-        weightDecay,
-        captionDropout,
-        emaDecay,
-        seed,
-        checkpointEvery,
-        timesteps);
+    return copy(steps, batchSize, lr, seed, timesteps);
   }
 
   /** These settings with the ones the command line can change replaced. */
-  private WorldTrainSettings copy(int n, int b, long s, TimestepSampling sampling) {
+  private WorldTrainSettings copy(int n, int b, double lr, long s, TimestepSampling sampling) {
     return new WorldTrainSettings(
-        n,
-        b,
-        learningRate,
-        warmupSteps,
-        weightDecay,
-        captionDropout,
-        emaDecay,
-        s,
-        checkpointEvery,
-        sampling);
+        n, b, lr, warmupSteps, weightDecay, captionDropout, emaDecay, s, checkpointEvery, sampling);
   }
 
   /** Learning rate at a 0-based step: linear warm-up, then cosine decay from lr to lr/10. */
