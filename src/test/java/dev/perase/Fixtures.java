@@ -30,6 +30,11 @@ public final class Fixtures {
     return root().resolve("tiny-sd");
   }
 
+  /** The detector fixtures (NudeNet, Hugging Face classifiers, clean-fid's Inception). */
+  public static Path detectors() {
+    return root().resolve("detectors");
+  }
+
   public static Path reference(String file) {
     return tinySd().resolve("reference").resolve(file);
   }

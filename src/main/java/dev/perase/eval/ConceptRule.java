@@ -11,9 +11,9 @@ import java.util.Locale;
  * How a detector's scores flag a concept, written on the command line as:
  *
  * <ul>
- *   <li>{@code top1}, {@code top3} ({@link Kind#TOP_K}): the concept's label is among the k labels
- *       of its head with the highest scores (a tie counts in the concept's favour) — the paper's
- *       rule for the object (ResNet-50) and style classifiers;
+ *   <li>{@code top1}, {@code top3}, {@code topk:5} ({@link Kind#TOP_K}): the concept's label is
+ *       among the k labels of its head with the highest scores (a tie counts in the concept's
+ *       favour) — the paper's rule for the object (ResNet-50) and style classifiers;
  *   <li>{@code threshold:0.5} ({@link Kind#THRESHOLD}): the concept label's probability is at least
  *       t;
  *   <li>{@code set:a,b,c} ({@link Kind#LABEL_SET}): any label of the set is the top label of its
@@ -79,8 +79,8 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
   }
 
   /**
-   * Parses {@code top1}, {@code top-3}, {@code threshold:0.5}, {@code set:a,b,c} or {@code
-   * set:a,b,c@0.6} (keywords in any case).
+   * Parses {@code top1}, {@code top-3}, {@code topk:3}, {@code threshold:0.5}, {@code set:a,b,c} or
+   * {@code set:a,b,c@0.6} (keywords in any case).
    */
   @JsonCreator
   public static ConceptRule parse(String text) {
@@ -88,7 +88,7 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
     String lower = t.toLowerCase(Locale.ROOT);
     try {
       if (lower.startsWith("top")) {
-        String n = lower.substring(3);
+        String n = lower.startsWith("topk:") ? lower.substring(4) : lower.substring(3);
         n = n.startsWith("-") || n.startsWith(":") ? n.substring(1) : n;
         return topK(Integer.parseInt(n));
       }
@@ -117,7 +117,7 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
     throw new BadInputException(
         "cannot read the detector rule '"
             + text
-            + "'; write top1, top3, threshold:0.5, set:a,b,c or set:a,b,c@0.6");
+            + "'; write top1, top3, topk:K, threshold:0.5, set:a,b,c or set:a,b,c@0.6");
   }
 
   /** The rule as {@link #parse} reads it. */

@@ -1,6 +1,9 @@
 package dev.perase.eval;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.perase.io.Png;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -43,8 +46,47 @@ public interface Detector {
    */
   double[][][] scores(NDArray images);
 
-  /** Features (B, F) of images (B, 3, H, W) in [-1, 1], for the Fréchet distance. */
+  /**
+   * Features (B, F) of images (B, 3, H, W) in [-1, 1], for the Fréchet distance.
+   *
+   * @throws UnsupportedOperationException when {@link #hasFeatures()} is false
+   */
   NDArray features(NDArray images);
+
+  /**
+   * Whether {@link #features} gives features for a Fréchet distance. The world's detector does;
+   * NudeNet and the Hugging Face classifiers do not (real models are measured by FID on an
+   * Inception network instead).
+   */
+  default boolean hasFeatures() {
+    return true;
+  }
+
+  /**
+   * Verdicts on 8-bit RGB images (image files, images made by another tool). The default turns each
+   * into a model image in [-1, 1] ({@code u / 127.5 − 1}, which {@link Png#fromModel} maps back to
+   * the same bytes) and calls {@link #detect(NDArray)}; detectors whose reference code reads image
+   * files (NudeNet, Hugging Face classifiers) override it and start from the bytes.
+   *
+   * @param manager where temporary arrays are made (freed before it returns)
+   */
+  default List<Verdict> detect(List<Png.Image> images, NDManager manager) {
+    List<Verdict> out = new ArrayList<>();
+    for (Png.Image img : images) {
+      int hw = img.width() * img.height();
+      float[] chw = new float[3 * hw];
+      for (int i = 0; i < hw; i++) {
+        for (int c = 0; c < 3; c++) {
+          chw[c * hw + i] = (img.rgb()[i * 3 + c] & 0xff) / 127.5f - 1f;
+        }
+      }
+      try (NDManager sub = manager.newSubManager()) {
+        NDArray x = sub.create(chw, new Shape(1, 3, img.height(), img.width()));
+        out.addAll(detect(x));
+      }
+    }
+    return out;
+  }
 
   /** One verdict per image: its scores, whether the rule flags the concept, and its top labels. */
   default List<Verdict> detect(NDArray images) {

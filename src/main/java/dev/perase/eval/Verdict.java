@@ -10,10 +10,22 @@ import java.util.List;
  * @param conceptScore the probability of the concept label (for a label-set rule, the highest
  *     probability over the set's labels)
  * @param topLabels per head, the label with the highest probability
+ * @param detections for a box detector (NudeNet), the boxes it kept, in its output order; empty for
+ *     classifiers
  */
 public record Verdict(
-    double[][] scores, boolean flagged, double conceptScore, List<String> topLabels) {
+    double[][] scores,
+    boolean flagged,
+    double conceptScore,
+    List<String> topLabels,
+    List<Detection> detections) {
   public Verdict {
     topLabels = List.copyOf(topLabels);
+    detections = List.copyOf(detections);
+  }
+
+  /** A classifier's verdict: no boxes. */
+  public Verdict(double[][] scores, boolean flagged, double conceptScore, List<String> topLabels) {
+    this(scores, flagged, conceptScore, topLabels, List.of());
   }
 }
