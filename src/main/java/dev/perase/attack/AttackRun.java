@@ -5,10 +5,8 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.Detector;
-import dev.perase.eval.Evaluation;
 import dev.perase.eval.ModelEdit;
 import dev.perase.eval.Verdict;
-import dev.perase.eval.WorldConceptDetector;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
@@ -20,7 +18,6 @@ import dev.perase.io.SafeTensors;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
-import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -101,19 +98,14 @@ public final class AttackRun {
       @JsonProperty("timing") PromptTiming timing) {}
 
   /**
-   * Loads the model and the world's detector named by the settings and runs the attack. The concept
-   * is {@code s.concept()}, else the CSV's {@code concept} column.
+   * Loads the model named by the settings and runs the attack with {@code detector} (made by the
+   * caller: the world's, NudeNet, an image classifier).
    */
-  public static AttackResults run(AttackSettings s, Listener listener) {
-    if (s.model() == null || s.detector() == null) {
-      throw new BadInputException("an attack needs a model folder and a detector folder");
+  public static AttackResults run(AttackSettings s, Detector detector, Listener listener) {
+    if (s.model() == null) {
+      throw new BadInputException("an attack needs a model folder");
     }
-    List<PromptRow> rows = PromptCsv.read(s.prompts());
-    Concept concept = Evaluation.conceptOf(s.concept(), rows, s.prompts());
-    try (StableDiffusion sd = StableDiffusion.load(s.model());
-        NDManager detectorManager = Torch.newManager()) {
-      Detector detector =
-          WorldConceptDetector.load(s.detector(), detectorManager, concept, s.rule());
+    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
       return run(sd, detector, s, listener);
     }
   }

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.ConceptRule;
+import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
-import dev.perase.world.ConceptKind;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -19,7 +19,7 @@ import java.util.List;
  * @param mask a hard mask file to apply to the UNet (the attacked model is base ⊙ mask), or null
  * @param weights a safetensors file of fine-tuned UNet tensors (ESD, AC, …), or null
  * @param model the base model folder, the original model θ* (recorded only)
- * @param detector the detector folder (recorded only), or null for a caller-supplied detector
+ * @param detector which detector judges the images (recorded only; the caller loads it)
  * @param concept the concept, or null to take it from the CSV (recorded only)
  * @param rule the detector rule (recorded only)
  * @param tokens k, the adversarial tokens prepended to every prompt (paper: 5 for nudity, 3 for
@@ -44,7 +44,7 @@ public record AttackSettings(
     @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
     @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
-    @JsonProperty("detector") @JsonSerialize(using = ToStringSerializer.class) Path detector,
+    @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
     @JsonProperty("rule") ConceptRule rule,
     @JsonProperty("tokens") int tokens,
@@ -107,13 +107,11 @@ public record AttackSettings(
     excludedWords = excludedWords == null ? List.of() : List.copyOf(excludedWords);
   }
 
-  /**
-   * The paper's k for a concept kind: 5 for the nudity-like implicit concept (the world's colours),
-   * 3 for styles and objects.
-   */
-  public static int defaultTokens(ConceptKind kind) {
-    return kind == ConceptKind.COLOR ? 5 : 3;
-  }
+  /** The paper's k for nudity, an implicit concept (appendix B.2). */
+  public static final int IMPLICIT_CONCEPT_TOKENS = 5;
+
+  /** The paper's k for styles and objects (appendix B.2). */
+  public static final int EXPLICIT_CONCEPT_TOKENS = 3;
 
   /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */
   public String editKind() {

@@ -1,16 +1,20 @@
 package dev.perase.cli;
 
+import ai.djl.ndarray.NDManager;
 import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
 import dev.perase.attack.AttackSettings;
 import dev.perase.attack.AttemptSchedule;
 import dev.perase.attack.Relaxation;
-import dev.perase.eval.Evaluation;
+import dev.perase.eval.Detector;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
+import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
 import dev.perase.world.Wording;
+import dev.perase.world.WorldConceptDetector;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -65,6 +69,8 @@ final class AttackCommand implements Callable<Integer> {
 
   @Mixin ModelRunOptions run;
 
+  @Mixin DetectorOptions detection;
+
   @Option(
       names = "--tokens",
       description = "Adversarial tokens k (default: 5 for colours, 3 for shapes and styles).")
@@ -98,12 +104,16 @@ final class AttackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (edit.mask != null && edit.weights != null) {
-      throw new BadInputException(
-          "give either --mask or --weights: an attack targets one edit of the base model");
+    edit.checkOneEdit("an attack targets");
+    List<PromptRow> rows = PromptCsv.read(edit.prompts);
+    try (NDManager manager = Torch.newManager();
+        Detector detector = detection.open(manager, run.model, rows, edit.prompts)) {
+      return attack(detector);
     }
-    Concept c = Evaluation.conceptOf(edit.concept, PromptCsv.read(edit.prompts), edit.prompts);
-    int k = tokens != null ? tokens : AttackSettings.defaultTokens(c.kind());
+  }
+
+  private int attack(Detector detector) {
+    int k = tokens != null ? tokens : detection.attackTokens(detector);
     AttackSettings s =
         new AttackSettings(
             method,
@@ -111,9 +121,9 @@ final class AttackCommand implements Callable<Integer> {
             edit.mask,
             edit.weights,
             run.model,
-            edit.detector,
-            c.name(),
-            edit.conceptRule(),
+            detection.spec(),
+            detector.concept(),
+            detector.rule(),
             k,
             iterations,
             steps,
@@ -121,7 +131,7 @@ final class AttackCommand implements Callable<Integer> {
             AttackSettings.DEFAULT_LEARNING_RATE,
             AttackSettings.DEFAULT_WEIGHT_DECAY,
             Relaxation.parse(relaxation),
-            excludeConceptWords ? conceptWords(c) : List.of(),
+            excludeConceptWords ? conceptWords(detector) : List.of(),
             run.size,
             run.out,
             Defaults.VERSION);
@@ -130,6 +140,7 @@ final class AttackCommand implements Callable<Integer> {
       r =
           AttackRun.run(
               s,
+              detector,
               new AttackRun.Listener() {
                 @Override
                 public void phase(String name, long total, String unit) {
@@ -172,7 +183,17 @@ final class AttackCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The concept's name and its one-word wordings (nouns, adjectives, names). */
+  /**
+   * The words the adversarial tokens may not take: a world concept's name and its one-word wordings
+   * (nouns, adjectives, names); for another detector, the concept's own name.
+   */
+  static List<String> conceptWords(Detector d) {
+    return d instanceof WorldConceptDetector w
+        ? conceptWords(w.target())
+        : List.of(d.concept().toLowerCase(Locale.ROOT));
+  }
+
+  /** A world concept's name and its one-word wordings (nouns, adjectives, names). */
   static List<String> conceptWords(Concept c) {
     List<String> words = new ArrayList<>();
     words.add(c.ownWord());

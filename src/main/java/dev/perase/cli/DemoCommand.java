@@ -2,6 +2,8 @@ package dev.perase.cli;
 
 import dev.perase.demo.Demo;
 import dev.perase.demo.DemoSettings;
+import dev.perase.eval.DetectorSpec;
+import dev.perase.io.BadInputException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -39,8 +41,12 @@ final class DemoCommand implements Callable<Integer> {
       description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
 
-  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
-  Path detector = Defaults.detector();
+  @Option(
+      names = "--detector",
+      description =
+          "The study's detector: world (the model's detector/ folder) or world:DIR; its test beds"
+              + " are the world's concepts (default: world).")
+  String detector;
 
   @Option(
       names = "--prompt-sets",
@@ -52,10 +58,11 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Path detectorDir = worldDetector();
     DemoSettings s =
         quick
-            ? DemoSettings.quick(out, model, detector, promptSets)
-            : DemoSettings.full(out, model, detector, promptSets);
+            ? DemoSettings.quick(out, model, detectorDir, promptSets)
+            : DemoSettings.full(out, model, detectorDir, promptSets);
     Path report;
     try (ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
       report =
@@ -82,5 +89,17 @@ final class DemoCommand implements Callable<Integer> {
     }
     System.out.println("report: " + report.toAbsolutePath());
     return 0;
+  }
+
+  /** The folder of {@code --detector}: only the world's detector judges the world's test beds. */
+  private Path worldDetector() {
+    DetectorSpec spec = detector == null ? DetectorSpec.WORLD : DetectorSpec.parse(detector);
+    if (spec.kind() != DetectorSpec.Kind.WORLD) {
+      throw new BadInputException(
+          "the demo's test beds are the built-in world's concepts, judged by its detector; use"
+              + " evaluate or attack with --detector "
+              + spec.text());
+    }
+    return spec.path() != null ? spec.path() : model.resolve("detector");
   }
 }

@@ -1,8 +1,14 @@
 package dev.perase.cli;
 
+import ai.djl.ndarray.NDManager;
+import dev.perase.eval.Detector;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
+import dev.perase.tensor.Torch;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -41,6 +47,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Mixin ModelRunOptions run;
 
+  @Mixin DetectorOptions detection;
+
   @Option(
       names = "--retain",
       description = "Retain prompt CSV for the Fréchet distance to the base model.")
@@ -58,21 +66,31 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    edit.checkOneEdit("an evaluation measures");
     Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
       Path parent = out.toAbsolutePath().getParent();
       cacheDir = (parent == null ? out.toAbsolutePath() : parent).resolve("retain-cache");
     }
+    List<PromptRow> rows = PromptCsv.read(edit.prompts);
+    try (NDManager manager = Torch.newManager();
+        Detector detector = detection.open(manager, run.model, rows, edit.prompts)) {
+      return evaluate(detector, cacheDir);
+    }
+  }
+
+  private int evaluate(Detector detector, Path cacheDir) {
+    Path out = run.out;
     EvaluateSettings s =
         new EvaluateSettings(
             edit.prompts,
             edit.mask,
             edit.weights,
             run.model,
-            edit.detector,
-            edit.concept,
-            edit.conceptRule(),
+            detection.spec(),
+            detector.concept(),
+            detector.rule(),
             retain,
             steps,
             run.size,
@@ -84,6 +102,7 @@ final class EvaluateCommand implements Callable<Integer> {
       r =
           Evaluation.run(
               s,
+              detector,
               new Evaluation.Listener() {
                 @Override
                 public void phase(String name, long totalSteps) {

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       EraseCommand.class,
       MaskCommand.class,
       EvaluateCommand.class,
+      DetectCommand.class,
       AttackCommand.class,
       ReportCommand.class,
       DemoCommand.class,

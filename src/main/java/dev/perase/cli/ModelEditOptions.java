@@ -1,13 +1,13 @@
 package dev.perase.cli;
 
-import dev.perase.eval.ConceptRule;
+import dev.perase.io.BadInputException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
  * The options of the commands that judge an edit of the base model with the concept detector over a
- * prompt file ({@code evaluate}, {@code attack}): the prompts, the mask or fine-tuned weights, and
- * the detector, concept and rule.
+ * prompt file ({@code evaluate}, {@code attack}): the prompts and the mask or fine-tuned weights
+ * (the detector: {@link DetectorOptions}).
  */
 final class ModelEditOptions {
   @Option(
@@ -25,20 +25,15 @@ final class ModelEditOptions {
           "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
   Path weights;
 
-  @Option(names = "--detector", description = "Detector folder (default: ${DEFAULT-VALUE}).")
-  Path detector = Defaults.detector();
-
-  @Option(
-      names = "--concept",
-      description =
-          "Concept to detect: star, red, Vortex, ... (default: the CSV's concept column).")
-  String concept;
-
-  @Option(names = "--rule", description = "Detector rule (default: ${DEFAULT-VALUE}).")
-  String rule = "top1";
-
-  /** The parsed {@code --rule}. */
-  ConceptRule conceptRule() {
-    return ConceptRule.parse(rule);
+  /**
+   * Refuses a mask and weights together: a run judges one edit of the base model.
+   *
+   * @param what the run, for the message ("an evaluation measures", "an attack targets")
+   */
+  void checkOneEdit(String what) {
+    if (mask != null && weights != null) {
+      throw new BadInputException(
+          "give either --mask or --weights: " + what + " one edit of the base model");
+    }
   }
 }

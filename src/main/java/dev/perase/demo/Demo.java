@@ -1,12 +1,12 @@
 package dev.perase.demo;
 
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Version;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.NeuronPruning;
 import dev.perase.analysis.NeuronSettings;
 import dev.perase.attack.AttackMethod;
-import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
 import dev.perase.attack.AttackSettings;
 import dev.perase.attack.Relaxation;
@@ -18,11 +18,12 @@ import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.FmnSettings;
 import dev.perase.erase.MaskTrainer;
-import dev.perase.erase.PaperDefaults;
 import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
 import dev.perase.eval.ConceptRule;
+import dev.perase.eval.Detector;
+import dev.perase.eval.DetectorSpec;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
@@ -31,7 +32,10 @@ import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.report.Report;
+import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
+import dev.perase.world.PaperDefaults;
+import dev.perase.world.WorldConceptDetector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -436,7 +440,7 @@ public final class Demo {
             e[0],
             e[1],
             s.model(),
-            s.detector(),
+            new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
             concept.name(),
             ConceptRule.TOP1,
             s.retainPrompts() > 0 ? promptFile(s, bed, "retain") : null,
@@ -446,19 +450,23 @@ public final class Demo {
             bedDir(s, bed).resolve("retain-cache"),
             Version.NAME);
     long[] phaseTotal = {1};
-    Evaluation.run(
-        es,
-        new Evaluation.Listener() {
-          @Override
-          public void phase(String name, long totalSteps) {
-            phaseTotal[0] = Math.max(1, totalSteps);
-          }
+    try (NDManager manager = Torch.newManager();
+        Detector detector = worldDetector(concept, manager)) {
+      Evaluation.run(
+          es,
+          detector,
+          new Evaluation.Listener() {
+            @Override
+            public void phase(String name, long totalSteps) {
+              phaseTotal[0] = Math.max(1, totalSteps);
+            }
 
-          @Override
-          public void progress(long stepsDone) {
-            fraction.accept((double) stepsDone / phaseTotal[0]);
-          }
-        });
+            @Override
+            public void progress(long stepsDone) {
+              fraction.accept((double) stepsDone / phaseTotal[0]);
+            }
+          });
+    }
     if (s.retainPrompts() > 1) {
       RenderedFrechet.write(evaluateDir(s, bed, model), promptFile(s, bed, "retain"), s.detector());
     }
@@ -512,10 +520,10 @@ public final class Demo {
             e[0],
             e[1],
             s.model(),
-            s.detector(),
+            new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
             concept.name(),
             ConceptRule.TOP1,
-            AttackSettings.defaultTokens(concept.kind()),
+            concept.kind().attackTokens(),
             s.attackIterations(),
             s.steps(),
             s.attackAttempts(),
@@ -527,19 +535,27 @@ public final class Demo {
             attackDir(s, bed, model, a),
             Version.NAME);
     long[] phaseTotal = {1};
-    AttackResults unused =
-        AttackRun.run(
-            as,
-            new AttackRun.Listener() {
-              @Override
-              public void phase(String name, long total, String unit) {
-                phaseTotal[0] = Math.max(1, total);
-              }
+    try (NDManager manager = Torch.newManager();
+        Detector detector = worldDetector(concept, manager)) {
+      AttackRun.run(
+          as,
+          detector,
+          new AttackRun.Listener() {
+            @Override
+            public void phase(String name, long total, String unit) {
+              phaseTotal[0] = Math.max(1, total);
+            }
 
-              @Override
-              public void progress(long done) {
-                fraction.accept((double) done / phaseTotal[0]);
-              }
-            });
+            @Override
+            public void progress(long done) {
+              fraction.accept((double) done / phaseTotal[0]);
+            }
+          });
+    }
+  }
+
+  /** The world's detector of the study, bound to a bed's concept (rule top-1). */
+  private Detector worldDetector(Concept concept, NDManager manager) {
+    return WorldConceptDetector.load(s.detector(), manager, concept, ConceptRule.TOP1);
   }
 }

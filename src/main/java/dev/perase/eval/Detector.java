@@ -11,10 +11,12 @@ import java.util.List;
  * A concept detector plug-in (DESIGN.md §5): a classifier with a label map (one or more heads, each
  * a softmax over its labels), the label of the target concept, and the rule that turns an image's
  * scores into "the concept is shown" ({@link ConceptRule}: top-k, threshold, label set). The
- * world's CNN is one ({@link WorldConceptDetector}); NudeNet, a style classifier or ResNet-50 are
- * others. It also gives the features the Fréchet distance is measured on.
+ * world's CNN is one ({@code world.WorldConceptDetector}); NudeNet ({@link NudeNetDetector}) and
+ * Hugging Face image classifiers ({@link ImageClassifierDetector}) are others. The caller chooses
+ * and loads it ({@link DetectorSpec}) and hands it to the evaluation and the attacks. It also gives
+ * the features the Fréchet distance is measured on.
  */
-public interface Detector {
+public interface Detector extends AutoCloseable {
   /** One classifier head: its name and its labels, in the order of its scores. */
   record Head(String name, List<String> labels) {
     public Head {
@@ -87,6 +89,10 @@ public interface Detector {
     }
     return out;
   }
+
+  /** Frees what the detector holds outside Java's heap (a runtime session). */
+  @Override
+  default void close() {}
 
   /** One verdict per image: its scores, whether the rule flags the concept, and its top labels. */
   default List<Verdict> detect(NDArray images) {

@@ -15,8 +15,7 @@ import java.nio.file.Path;
  * @param mask a hard mask file to apply to the UNet, or null
  * @param weights a safetensors file of fine-tuned UNet tensors, or null (not both with a mask)
  * @param model the base model folder (diffusers layout)
- * @param detector the detector folder (the world's detector), or null when the caller supplies a
- *     detector
+ * @param detector which detector judges the images (recorded; the caller loads it)
  * @param concept the concept to detect, or null to take it from the CSV's {@code concept} column
  * @param rule the detector rule (default top-1)
  * @param retain a CSV of retain prompts for the Fréchet distance between the base and the edited
@@ -34,7 +33,7 @@ public record EvaluateSettings(
     @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
     @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
-    @JsonProperty("detector") @JsonSerialize(using = ToStringSerializer.class) Path detector,
+    @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
     @JsonProperty("rule") ConceptRule rule,
     @JsonProperty("retain") @JsonSerialize(using = ToStringSerializer.class) Path retain,

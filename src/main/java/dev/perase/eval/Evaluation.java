@@ -18,7 +18,6 @@ import dev.perase.io.TensorInfo;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
-import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,68 +115,16 @@ public final class Evaluation {
       @JsonIgnore List<PromptResult> perPrompt) {}
 
   /**
-   * Loads the model and the world's detector named by the settings and runs the evaluation. The
-   * concept is {@code s.concept()}, else the CSV's {@code concept} column.
+   * Loads the model named by the settings and runs the evaluation with {@code detector} (made by
+   * the caller: the world's, NudeNet, an image classifier).
    */
-  public static Result run(EvaluateSettings s, Listener listener) {
-    if (s.model() == null || s.detector() == null) {
-      throw new BadInputException("an evaluation needs a model folder and a detector folder");
+  public static Result run(EvaluateSettings s, Detector detector, Listener listener) {
+    if (s.model() == null) {
+      throw new BadInputException("an evaluation needs a model folder");
     }
-    List<PromptRow> rows = PromptCsv.read(s.prompts());
-    Concept concept = conceptOf(s.concept(), rows, s.prompts());
-    try (StableDiffusion sd = StableDiffusion.load(s.model());
-        NDManager detectorManager = Torch.newManager()) {
-      Detector detector =
-          WorldConceptDetector.load(s.detector(), detectorManager, concept, s.rule());
+    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
       return run(sd, detector, s, listener);
     }
-  }
-
-  /**
-   * The world concept a prompt file is about: {@code given} when not null, else the one value of
-   * its {@code concept} column (checked against {@code concept_kind} when that column is present).
-   */
-  public static Concept conceptOf(String given, List<PromptRow> rows, Path file) {
-    if (given != null) {
-      return Concept.of(given);
-    }
-    String name = null;
-    for (PromptRow r : rows) {
-      String c = r.extra().get("concept");
-      if (c == null || c.isBlank()) {
-        throw new BadInputException(
-            file
-                + " has no 'concept' column (or an empty one in case "
-                + r.caseNumber()
-                + "); name the concept with --concept");
-      }
-      if (name != null && !name.equals(c.strip())) {
-        throw new BadInputException(
-            file
-                + " names several concepts ('"
-                + name
-                + "', '"
-                + c.strip()
-                + "'); pick one with --concept");
-      }
-      name = c.strip();
-    }
-    if (name == null) {
-      throw new BadInputException(file + " has no prompts");
-    }
-    Concept concept = Concept.of(name);
-    String kind = rows.get(0).extra().get("concept_kind");
-    if (kind != null && !kind.isBlank() && !kind.strip().equalsIgnoreCase(concept.kind().label())) {
-      throw new BadInputException(
-          file
-              + " says '"
-              + name
-              + "' is a "
-              + kind.strip()
-              + ", but it is a "
-              + concept.kind().label());
-    }
-    return concept;
   }
 
   /**
@@ -192,6 +139,13 @@ public final class Evaluation {
     List<PromptRow> rows = PromptCsv.read(s.prompts());
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
+    }
+    if (s.retain() != null && !detector.hasFeatures()) {
+      throw new BadInputException(
+          "the "
+              + detector.name()
+              + " detector gives no features for a Fréchet distance: --retain needs the world's"
+              + " detector (FID on an Inception network is not supported yet)");
     }
     List<PromptRow> retain = s.retain() == null ? null : PromptCsv.read(s.retain());
     if (retain != null && retain.size() < 2) {
@@ -332,7 +286,8 @@ public final class Evaluation {
                   v.flagged(),
                   v.conceptScore(),
                   top,
-                  image);
+                  image,
+                  v.detections());
         }
         runFolder.append(r);
       }

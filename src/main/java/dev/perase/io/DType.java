@@ -1,9 +1,11 @@
 package dev.perase.io;
 
 /**
- * The safetensors dtypes perase reads and writes. Floating types are widened to float32 on load.
+ * The safetensors dtypes perase reads and writes. Floating types are widened (F64: narrowed) to
+ * float32 on load; {@link SafeTensors#doubles} reads F64 at full precision (reference sums).
  */
 public enum DType {
+  F64(8),
   F32(4),
   F16(2),
   BF16(2),
@@ -19,7 +21,7 @@ public enum DType {
   }
 
   public boolean isFloat() {
-    return this == F32 || this == F16 || this == BF16;
+    return this == F64 || this == F32 || this == F16 || this == BF16;
   }
 
   /** The dtype for a safetensors header name, or a bad-input error naming the tensor. */
@@ -35,6 +37,6 @@ public enum DType {
             + "' has dtype '"
             + name
             + "', which perase cannot read"
-            + " (supported: F32, F16, BF16, I64, I32, U8, BOOL)");
+            + " (supported: F64, F32, F16, BF16, I64, I32, U8, BOOL)");
   }
 }

@@ -315,14 +315,16 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   /**
-   * Loads a tensor into {@code manager}: floating dtypes as float32, I64/I32 as int64/int32, U8 and
-   * BOOL as uint8.
+   * Loads a tensor into {@code manager}: floating dtypes as float32 (F64 narrowed), I64/I32 as
+   * int64/int32, U8 and BOOL as uint8.
    */
   public NDArray load(String name, NDManager manager) {
     TensorInfo t = info(name);
     Shape shape = new Shape(t.shape());
     ByteBuffer b = bytes(name);
     switch (t.dtype()) {
+      case F64:
+        return manager.create(floats(name), shape);
       case F32:
         return manager.create(b.asFloatBuffer(), shape, DataType.FLOAT32);
       case F16:
@@ -351,6 +353,11 @@ public final class SafeTensors implements AutoCloseable {
     int n = Math.toIntExact(t.numel());
     float[] out = new float[n];
     switch (t.dtype()) {
+      case F64 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = (float) b.getDouble(8 * i);
+        }
+      }
       case F32 -> b.asFloatBuffer().get(out);
       case F16 -> {
         for (int i = 0; i < n; i++) {
@@ -374,6 +381,23 @@ public final class SafeTensors implements AutoCloseable {
         }
       }
     }
+    return out;
+  }
+
+  /** A floating tensor's values as a Java double array: F64 exactly, the others widened. */
+  public double[] doubles(String name) {
+    TensorInfo t = info(name);
+    if (t.dtype() != DType.F64) {
+      float[] f = floats(name);
+      double[] out = new double[f.length];
+      for (int i = 0; i < f.length; i++) {
+        out[i] = f[i];
+      }
+      return out;
+    }
+    ByteBuffer b = bytes(name);
+    double[] out = new double[Math.toIntExact(t.numel())];
+    b.asDoubleBuffer().get(out);
     return out;
   }
 

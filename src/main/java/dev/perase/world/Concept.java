@@ -1,6 +1,8 @@
 package dev.perase.world;
 
 import dev.perase.io.BadInputException;
+import dev.perase.io.PromptRow;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -163,5 +165,52 @@ public record Concept(ConceptKind kind, String name) {
       }
     }
     return null;
+  }
+
+  /**
+   * The world concept a prompt file is about: {@code given} when not null, else the one value of
+   * its {@code concept} column (checked against {@code concept_kind} when that column is present).
+   */
+  public static Concept fromPrompts(String given, List<PromptRow> rows, Path file) {
+    if (given != null) {
+      return Concept.of(given);
+    }
+    String name = null;
+    for (PromptRow r : rows) {
+      String c = r.extra().get("concept");
+      if (c == null || c.isBlank()) {
+        throw new BadInputException(
+            file
+                + " has no 'concept' column (or an empty one in case "
+                + r.caseNumber()
+                + "); name the concept with --concept");
+      }
+      if (name != null && !name.equals(c.strip())) {
+        throw new BadInputException(
+            file
+                + " names several concepts ('"
+                + name
+                + "', '"
+                + c.strip()
+                + "'); pick one with --concept");
+      }
+      name = c.strip();
+    }
+    if (name == null) {
+      throw new BadInputException(file + " has no prompts");
+    }
+    Concept concept = Concept.of(name);
+    String kind = rows.get(0).extra().get("concept_kind");
+    if (kind != null && !kind.isBlank() && !kind.strip().equalsIgnoreCase(concept.kind().label())) {
+      throw new BadInputException(
+          file
+              + " says '"
+              + name
+              + "' is a "
+              + kind.strip()
+              + ", but it is a "
+              + concept.kind().label());
+    }
+    return concept;
   }
 }

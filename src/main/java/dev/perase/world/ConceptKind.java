@@ -1,5 +1,6 @@
 package dev.perase.world;
 
+import dev.perase.attack.AttackSettings;
 import java.util.Locale;
 
 /** The three kinds of concept the world knows: the paper's object, style and implicit concept. */
@@ -14,5 +15,15 @@ public enum ConceptKind {
   /** Lower-case name as written in prompt CSVs: {@code shape}, {@code color}, {@code style}. */
   public String label() {
     return name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The paper's adversarial-token count k for concepts of this kind: colours stand for nudity (5),
+   * shapes and styles for objects and artists (3).
+   */
+  public int attackTokens() {
+    return this == COLOR
+        ? AttackSettings.IMPLICIT_CONCEPT_TOKENS
+        : AttackSettings.EXPLICIT_CONCEPT_TOKENS;
   }
 }

@@ -50,7 +50,7 @@ class AttackCommandTest {
             "--model",
             Fixtures.tinySd().toString(),
             "--detector",
-            detector.toString(),
+            "world:" + detector,
             "--prompts",
             prompts.toString(),
             "--steps",

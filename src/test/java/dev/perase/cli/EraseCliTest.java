@@ -39,24 +39,24 @@ class EraseCliTest {
 
   @Test
   void defaultsFollowTheConceptKind() {
-    assertEquals("cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("Vortex")).name());
+    assertEquals("cross-attn", dev.perase.world.PaperDefaults.layers(Concept.of("Vortex")).name());
     assertEquals(
-        "non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("star")).name());
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(Concept.of("red")).name());
-    assertNull(dev.perase.erase.PaperDefaults.worldConcept("nudity"));
-    assertEquals("non-cross-attn", dev.perase.erase.PaperDefaults.layers(null).name());
-    assertEquals(Concept.of("star"), dev.perase.erase.PaperDefaults.worldConcept("a star"));
-    assertEquals(Concept.of("red"), dev.perase.erase.PaperDefaults.worldConcept("crimson"));
-    assertEquals("circle", dev.perase.erase.PaperDefaults.anchorPrompt("star", Concept.of("star")));
+        "non-cross-attn", dev.perase.world.PaperDefaults.layers(Concept.of("star")).name());
+    assertEquals("non-cross-attn", dev.perase.world.PaperDefaults.layers(Concept.of("red")).name());
+    assertNull(dev.perase.world.PaperDefaults.worldConcept("nudity"));
+    assertEquals("non-cross-attn", dev.perase.world.PaperDefaults.layers(null).name());
+    assertEquals(Concept.of("star"), dev.perase.world.PaperDefaults.worldConcept("a star"));
+    assertEquals(Concept.of("red"), dev.perase.world.PaperDefaults.worldConcept("crimson"));
+    assertEquals("circle", dev.perase.world.PaperDefaults.anchorPrompt("star", Concept.of("star")));
     assertEquals(
         "a circle on grey",
-        dev.perase.erase.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
+        dev.perase.world.PaperDefaults.anchorPrompt("a star on grey", Concept.of("star")));
     assertEquals(
-        "Solano", dev.perase.erase.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
-    assertEquals("blue", dev.perase.erase.PaperDefaults.anchorPrompt("red", Concept.of("red")));
+        "Solano", dev.perase.world.PaperDefaults.anchorPrompt("vortex", Concept.of("Vortex")));
+    assertEquals("blue", dev.perase.world.PaperDefaults.anchorPrompt("red", Concept.of("red")));
     assertEquals(
-        "square", dev.perase.erase.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
-    assertNull(dev.perase.erase.PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
+        "square", dev.perase.world.PaperDefaults.anchorPrompt("circle", Concept.of("circle")));
+    assertNull(dev.perase.world.PaperDefaults.anchorPrompt("a pentagram", Concept.of("star")));
   }
 
   @Test

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EraseMethodsCliTest {
   static final String WORLD = "models/world";
-  static final String DETECTOR = "models/world/detector";
+  static final String DETECTOR = "world:models/world/detector";
 
   @TempDir Path tmp;
 

@@ -43,7 +43,7 @@ class EvaluateCommandTest {
             "--model",
             Fixtures.tinySd().toString(),
             "--detector",
-            detector.toString(),
+            "world:" + detector,
             "--prompts",
             prompts.toString(),
             "--steps",
@@ -95,7 +95,7 @@ class EvaluateCommandTest {
             tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, rule.code());
     assertTrue(rule.err().contains("cannot read the detector rule 'best'"), rule.err());
-    CliRun noConcept =
+    CliRun noDetector =
         CliRun.of(
             "evaluate",
             "--model",
@@ -104,7 +104,33 @@ class EvaluateCommandTest {
             prompts.toString(),
             "--out",
             tmp.resolve("o").toString());
+    assertEquals(Main.BAD_INPUT, noDetector.code());
+    assertTrue(noDetector.err().contains("has no built-in detector"), noDetector.err());
+    CliRun noConcept =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            "world:models/world/detector",
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            tmp.resolve("o").toString());
     assertEquals(Main.BAD_INPUT, noConcept.code());
     assertTrue(noConcept.err().contains("has no 'concept' column"), noConcept.err());
+    CliRun badSpec =
+        CliRun.of(
+            "evaluate",
+            "--detector",
+            "yolo:x.onnx",
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            tmp.resolve("o").toString());
+    assertEquals(Main.BAD_INPUT, badSpec.code());
+    assertTrue(
+        badSpec.err().startsWith("error: cannot read the detector 'yolo:x.onnx'"), badSpec.err());
+    assertTrue(Files.notExists(tmp.resolve("o")), "nothing written on bad input");
   }
 }

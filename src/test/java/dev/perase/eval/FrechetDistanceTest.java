@@ -9,11 +9,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
+import dev.perase.io.DType;
+import dev.perase.io.SafeTensors;
+import dev.perase.io.TensorInfo;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -33,35 +32,25 @@ class FrechetDistanceTest {
   static void readFixture() throws IOException {
     sets = new HashMap<>();
     goldens = new HashMap<>();
-    // perase's SafeTensors reads model dtypes only; the fixture's sets are F64, read here directly.
-    byte[] file = Files.readAllBytes(Fixtures.reference("fid.safetensors"));
-    ByteBuffer buf = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
-    int headerLen = (int) buf.getLong(0);
-    ObjectMapper json = new ObjectMapper();
-    JsonNode header = json.readTree(new String(file, 8, headerLen, StandardCharsets.UTF_8));
-    int base = 8 + headerLen;
-    for (var it = header.fields(); it.hasNext(); ) {
-      var e = it.next();
-      if (e.getKey().equals("__metadata__")) {
-        continue;
-      }
-      assertEquals("F64", e.getValue().get("dtype").asText());
-      long start = e.getValue().get("data_offsets").get(0).asLong();
-      JsonNode shape = e.getValue().get("shape");
-      if (shape.size() == 1) {
-        goldens.put(e.getKey(), buf.getDouble(base + (int) start));
-      } else {
-        int n = shape.get(0).asInt();
-        int d = shape.get(1).asInt();
-        double[][] x = new double[n][d];
-        for (int i = 0; i < n; i++) {
-          for (int j = 0; j < d; j++) {
-            x[i][j] = buf.getDouble(base + (int) start + 8 * (i * d + j));
+    try (SafeTensors st = SafeTensors.open(Fixtures.reference("fid.safetensors"))) {
+      for (String key : st.keys()) {
+        TensorInfo info = st.info(key);
+        assertEquals(DType.F64, info.dtype());
+        double[] v = st.doubles(key);
+        if (info.shape().length == 1) {
+          goldens.put(key, v[0]);
+        } else {
+          int n = (int) info.shape()[0];
+          int d = (int) info.shape()[1];
+          double[][] x = new double[n][d];
+          for (int i = 0; i < n; i++) {
+            System.arraycopy(v, i * d, x[i], 0, d);
           }
+          sets.put(key, x);
         }
-        sets.put(e.getKey(), x);
       }
     }
+    ObjectMapper json = new ObjectMapper();
     cases = json.readTree(Fixtures.reference("index.json").toFile()).get("fid").get("cases");
   }
 

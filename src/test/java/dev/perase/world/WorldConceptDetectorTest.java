@@ -1,4 +1,4 @@
-package dev.perase.eval;
+package dev.perase.world;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.perase.eval.ConceptRule;
+import dev.perase.eval.Detector;
+import dev.perase.eval.Verdict;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DType;
 import dev.perase.tensor.Torch;
-import dev.perase.world.Concept;
-import dev.perase.world.DetectorTrainer;
-import dev.perase.world.WorldDetector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,12 +1,7 @@
-package dev.perase.erase;
+package dev.perase.world;
 
+import dev.perase.erase.Selection;
 import dev.perase.io.BadInputException;
-import dev.perase.world.CaptionGrammar;
-import dev.perase.world.Concept;
-import dev.perase.world.ConceptKind;
-import dev.perase.world.FillColor;
-import dev.perase.world.TextureStyle;
-import dev.perase.world.WorldShape;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

@@ -1,13 +1,12 @@
-package dev.perase.eval;
+package dev.perase.world;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.perase.eval.ConceptRule;
+import dev.perase.eval.Detector;
 import dev.perase.io.BadInputException;
 import dev.perase.tensor.StepScope;
-import dev.perase.world.Concept;
-import dev.perase.world.DetectorConfig;
-import dev.perase.world.WorldDetector;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
