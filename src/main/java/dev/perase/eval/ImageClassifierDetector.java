@@ -307,7 +307,7 @@ public final class ImageClassifierDetector implements Detector, Closeable {
         logits = logits(x).toFloatArray();
       }
       for (int i = 0; i < batch.size(); i++) {
-        out[from + i] = new double[][] {WorldConceptDetector.softmax(logits, i * n, n)};
+        out[from + i] = new double[][] {Detector.softmax(logits, i * n, n)};
       }
       from = to;
     }
