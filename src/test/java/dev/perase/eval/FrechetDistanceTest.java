@@ -123,6 +123,37 @@ class FrechetDistanceTest {
   }
 
   @Test
+  void sqrtmFailsOnlyWhenOneOfItsBlocksHoldsBothIsolatedZeros() {
+    // 64 features: one block, so a feature constant in set 1 only and one in set 2 only fail
+    boolean[] c1 = new boolean[64];
+    boolean[] c2 = new boolean[64];
+    c1[0] = true;
+    assertFalse(FrechetDistance.sqrtmFails(c1, c2), "constant in one set only");
+    c2[1] = true;
+    assertTrue(FrechetDistance.sqrtmFails(c1, c2));
+    c1[0] = c2[0] = true;
+    assertFalse(FrechetDistance.sqrtmFails(c1, c2), "constant in both and in set 2 only");
+    // 2048 features: 32 blocks of 64; the isolated ends meet in one block only when at most a
+    // block's worth of features lies between them
+    c1 = new boolean[2048];
+    c2 = new boolean[2048];
+    for (int j = 0; j < 1000; j++) {
+      c1[j] = true;
+    }
+    for (int j = 1000; j < 2000; j++) {
+      c2[j] = true;
+    }
+    assertFalse(FrechetDistance.sqrtmFails(c1, c2), "48 free features span two blocks");
+    for (int j = 2000; j < 2040; j++) {
+      c2[j] = true;
+    }
+    assertTrue(FrechetDistance.sqrtmFails(c1, c2), "8 free features, inside one block");
+    assertEquals(0, FrechetDistance.sqrtmBlock(63, 2048));
+    assertEquals(31, FrechetDistance.sqrtmBlock(2047, 2048));
+    assertEquals(1, FrechetDistance.sqrtmBlock(65, 130), "130 = 2 blocks of 65");
+  }
+
+  @Test
   void badSetsAreBadInput() {
     assertThrows(
         BadInputException.class,
