@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       MaskCommand.class,
       EvaluateCommand.class,
       DetectCommand.class,
+      FidCommand.class,
       AttackCommand.class,
       ReportCommand.class,
       DemoCommand.class,

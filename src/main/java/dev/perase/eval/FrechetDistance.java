@@ -61,6 +61,9 @@ public final class FrechetDistance {
   /** The references' offset added to both covariance diagonals when sqrtm fails. */
   public static final double EPS = 1e-6;
 
+  /** Rows of Σ accumulated together by {@link #statistics}. */
+  private static final int PANEL = 32;
+
   private FrechetDistance() {}
 
   /**
@@ -133,25 +136,33 @@ public final class FrechetDistance {
         mu[j] = x[0][j]; // the exact mean: deviations are exactly 0
       }
     }
-    // deviations, feature-major: dev[j][i] = x[i][j] − μ[j]
-    double[][] dev = new double[dim][n];
-    for (int i = 0; i < n; i++) {
-      for (int j = 0; j < dim; j++) {
-        dev[j][i] = constant[j] ? 0 : x[i][j] - mu[j];
+    // Σ[a][b] = Σᵢ dev_i[a]·dev_i[b] summed over i in order (b ≤ a), dev_i = x_i − μ (exactly 0
+    // for a constant feature). A panel of rows of Σ at a time takes every sample's outer product:
+    // whole rows, which the JIT vectorises, while the panel stays in cache.
+    double[][] sigma = new double[dim][dim];
+    double[] dev = new double[dim];
+    for (int a0 = 0; a0 < dim; a0 += PANEL) {
+      int a1 = Math.min(a0 + PANEL, dim);
+      for (double[] xi : x) {
+        for (int b = 0; b < a1; b++) {
+          dev[b] = constant[b] ? 0 : xi[b] - mu[b];
+        }
+        for (int a = a0; a < a1; a++) {
+          double da = dev[a];
+          if (da != 0) {
+            double[] row = sigma[a];
+            for (int b = 0; b <= a; b++) {
+              row[b] += da * dev[b];
+            }
+          }
+        }
       }
     }
-    double[][] sigma = new double[dim][dim];
     for (int a = 0; a < dim; a++) {
-      double[] da = dev[a];
       for (int b = 0; b <= a; b++) {
-        double[] db = dev[b];
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-          s += da[i] * db[i];
-        }
-        s /= n - 1;
-        sigma[a][b] = s;
-        sigma[b][a] = s;
+        double v = sigma[a][b] / (n - 1);
+        sigma[a][b] = v;
+        sigma[b][a] = v;
       }
     }
     return new Statistics(mu, sigma, n, constant);
@@ -174,7 +185,7 @@ public final class FrechetDistance {
       tr2 += s2.sigma()[j][j];
     }
     boolean offset = sqrtmFails(s1.constant(), s2.constant());
-    double trCovmean = offset ? traceSqrtProduct(s1, s2, EPS) : traceSqrtProduct(s1, s2, 0);
+    double trCovmean = traceSqrtProduct(s1, s2, offset ? EPS : 0);
     if (!Double.isFinite(trCovmean) && !offset) {
       offset = true;
       trCovmean = traceSqrtProduct(s1, s2, EPS);
@@ -227,13 +238,27 @@ public final class FrechetDistance {
    * with the lower numerical rank and {@code Σ'} is the other (see the class comment).
    */
   static double traceSqrtProduct(Statistics s1, Statistics s2, double eps) {
-    double[][] a = offset(s1.sigma(), eps);
-    double[][] b = offset(s2.sigma(), eps);
     // a covariance of N samples has rank ≤ N − 1; with the offset it has full rank
-    PivotedCholesky fa = PivotedCholesky.of(a, eps > 0 ? a.length : s1.count() - 1);
-    PivotedCholesky fb = PivotedCholesky.of(b, eps > 0 ? b.length : s2.count() - 1);
-    // eig(Σ₁Σ₂) = eig(Σ₂Σ₁): factor the lower-rank one, M is then rank × rank
-    double[][] m = fa.rank() <= fb.rank() ? fa.congruence(b) : fb.congruence(a);
+    int n = s1.dim();
+    int bound1 = eps > 0 ? n : Math.min(n, s1.count() - 1);
+    int bound2 = eps > 0 ? n : Math.min(n, s2.count() - 1);
+    // eig(Σ₁Σ₂) = eig(Σ₂Σ₁): factor the one of lower rank, so that M is rank × rank. The set with
+    // fewer samples first; the other only if the first has less than full rank, and then no
+    // further than that rank.
+    boolean oneFirst = bound1 <= bound2;
+    double[][] a = offset(oneFirst ? s1.sigma() : s2.sigma(), eps);
+    double[][] b = offset(oneFirst ? s2.sigma() : s1.sigma(), eps);
+    PivotedCholesky f = PivotedCholesky.of(a, oneFirst ? bound1 : bound2);
+    double[][] m = null;
+    if (f.rank() < n) {
+      PivotedCholesky g = PivotedCholesky.of(b, Math.min(oneFirst ? bound2 : bound1, f.rank()));
+      if (g.rank() < f.rank()) {
+        m = g.congruence(a);
+      }
+    }
+    if (m == null) {
+      m = f.congruence(b);
+    }
     double trace = 0;
     for (double lambda : SymmetricEigen.of(m, false).values()) {
       trace += Math.sqrt(Math.max(lambda, 0)); // M is PSD: negative values are rounding

@@ -22,6 +22,9 @@ final class PivotedCholesky {
 
   private final int rank;
 
+  /** Rows of G and of M computed together by {@link #congruence}. */
+  private static final int BLOCK = 32;
+
   private PivotedCholesky(double[][] l, int[] perm, int rank) {
     this.l = l;
     this.perm = perm;
@@ -122,33 +125,41 @@ final class PivotedCholesky {
         full[k][i] = b[i][k];
       }
     }
-    // G = B' L, n × r: row i accumulates B'[i][k] · (row k of L)
+    // G = B' L, n × r: row i accumulates B'[i][k] · (row k of L); a block of rows of G at a time,
+    // so that each row of L is read once per block
     double[][] g = new double[n][r];
-    for (int i = 0; i < n; i++) {
-      double[] bi = full[perm[i]];
-      double[] gi = g[i];
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+      int i1 = Math.min(i0 + BLOCK, n);
       for (int k = 0; k < n; k++) {
-        double bik = bi[perm[k]];
-        if (bik != 0) {
-          double[] lk = l[k];
-          int len = Math.min(k + 1, r);
-          for (int c = 0; c < len; c++) {
-            gi[c] += bik * lk[c];
+        double[] lk = l[k];
+        int len = Math.min(k + 1, r);
+        int pk = perm[k];
+        for (int i = i0; i < i1; i++) {
+          double bik = full[perm[i]][pk];
+          if (bik != 0) {
+            double[] gi = g[i];
+            for (int c = 0; c < len; c++) {
+              gi[c] += bik * lk[c];
+            }
           }
         }
       }
     }
-    // M = Lᵀ G, lower triangle: M[a][0..a] += L[k][a] · G[k][0..a] for k ≥ a
+    // M = Lᵀ G, lower triangle: M[a][0..a] += L[k][a] · G[k][0..a] over k ≥ a; a block of rows of
+    // M at a time, which stays in cache while the rows of L and G go by
     double[][] m = new double[r][r];
-    for (int k = 0; k < n; k++) {
-      double[] lk = l[k];
-      double[] gk = g[k];
-      for (int a = 0; a < Math.min(k + 1, r); a++) {
-        double lka = lk[a];
-        if (lka != 0) {
-          double[] ma = m[a];
-          for (int c = 0; c <= a; c++) {
-            ma[c] += lka * gk[c];
+    for (int a0 = 0; a0 < r; a0 += BLOCK) {
+      int a1 = Math.min(a0 + BLOCK, r);
+      for (int k = a0; k < n; k++) {
+        double[] lk = l[k];
+        double[] gk = g[k];
+        for (int a = a0; a < Math.min(a1, k + 1); a++) {
+          double lka = lk[a];
+          if (lka != 0) {
+            double[] ma = m[a];
+            for (int c = 0; c <= a; c++) {
+              ma[c] += lka * gk[c];
+            }
           }
         }
       }

@@ -53,35 +53,44 @@ final class SymmetricEigen {
     }
     double[] d = new double[n];
     double[] e = new double[Math.max(n - 1, 0)];
-    double[][] z = wantVectors ? identity(n) : null;
-    tridiagonalize(t, d, e, z);
-    diagonalize(d, e, z);
-    sortAscending(d, z);
-    return new SymmetricEigen(d, z);
+    double[][] reflectors = wantVectors ? new double[n][] : null;
+    tridiagonalize(t, d, e, reflectors);
+    // Qᵀ, one row per column of Q: the rotations and the sort then work on whole rows
+    double[][] qt = wantVectors ? transpose(formQ(reflectors, n)) : null;
+    diagonalize(d, e, qt);
+    sortAscending(d, qt);
+    return new SymmetricEigen(d, wantVectors ? transpose(qt) : null);
   }
 
-  private static double[][] identity(int n) {
-    double[][] z = new double[n][n];
+  private static double[][] transpose(double[][] a) {
+    int n = a.length;
+    double[][] out = new double[n][n];
     for (int i = 0; i < n; i++) {
-      z[i][i] = 1;
+      for (int j = 0; j < n; j++) {
+        out[j][i] = a[i][j];
+      }
     }
-    return z;
+    return out;
   }
 
   /**
    * Householder reduction {@code A = Q T Qᵀ}: for each column k, the reflector {@code H = I − β v
    * vᵀ} (β = 2 / vᵀv) maps {@code A[k+1:, k]} onto α·e₁; the trailing block B becomes {@code H B H
    * = B − v wᵀ − w vᵀ} with {@code p = β B v}, {@code w = p − (β vᵀp / 2) v}. Leaves the diagonal
-   * in d, the sub-diagonal in e, and {@code Q} (the product of the reflectors) in z.
+   * in d, the sub-diagonal in e and, when {@code reflectors} is given, {@code β v} (of length n − k
+   * − 1, acting on indices k + 1 …) in {@code reflectors[k]}. B is symmetric, so {@code B v} is
+   * summed as a combination of its rows ({@code Σⱼ vⱼ B[j, :]}): whole rows at a time, which the
+   * JIT vectorises, where a dot product per row would not be.
    */
-  private static void tridiagonalize(double[][] a, double[] d, double[] e, double[][] z) {
+  private static void tridiagonalize(double[][] a, double[] d, double[] e, double[][] reflectors) {
     int n = a.length;
     for (int k = 0; k < n - 2; k++) {
       int m = n - k - 1; // length of the column below the diagonal
+      int o = k + 1; // first index of the trailing block
       double[] v = new double[m];
       double tail = 0;
       for (int i = 0; i < m; i++) {
-        v[i] = a[k + 1 + i][k];
+        v[i] = a[o + i][k];
         if (i > 0) {
           tail += v[i] * v[i];
         }
@@ -94,18 +103,20 @@ final class SymmetricEigen {
       v[0] -= alpha;
       double vtv = v[0] * v[0] + tail;
       double beta = 2 / vtv;
-      // p = β B v over the trailing block B = a[k+1:, k+1:]
+      // p = β B v = β Σⱼ vⱼ B[j, :] over the trailing block B = a[o:, o:]
       double[] p = new double[m];
-      for (int i = 0; i < m; i++) {
-        double[] row = a[k + 1 + i];
-        double s = 0;
-        for (int j = 0; j < m; j++) {
-          s += row[k + 1 + j] * v[j];
+      for (int j = 0; j < m; j++) {
+        double vj = v[j];
+        if (vj != 0) {
+          double[] row = a[o + j];
+          for (int i = 0; i < m; i++) {
+            p[i] += vj * row[o + i];
+          }
         }
-        p[i] = beta * s;
       }
       double vp = 0;
       for (int i = 0; i < m; i++) {
+        p[i] *= beta;
         vp += v[i] * p[i];
       }
       double kk = beta * vp / 2;
@@ -113,33 +124,24 @@ final class SymmetricEigen {
         p[i] -= kk * v[i]; // p becomes w
       }
       for (int i = 0; i < m; i++) {
-        double[] row = a[k + 1 + i];
+        double[] row = a[o + i];
         double vi = v[i];
         double wi = p[i];
         for (int j = 0; j < m; j++) {
-          row[k + 1 + j] -= vi * p[j] + wi * v[j];
+          row[o + j] -= vi * p[j] + wi * v[j];
         }
       }
-      a[k + 1][k] = alpha;
-      a[k][k + 1] = alpha;
+      a[o][k] = alpha;
+      a[k][o] = alpha;
       for (int i = 1; i < m; i++) {
-        a[k + 1 + i][k] = 0;
-        a[k][k + 1 + i] = 0;
+        a[o + i][k] = 0;
+        a[k][o + i] = 0;
       }
-      if (z != null) {
-        // Q ← Q H: each row r of Q loses β (r·v) v on columns k+1..n−1
-        for (double[] row : z) {
-          double s = 0;
-          for (int j = 0; j < m; j++) {
-            s += row[k + 1 + j] * v[j];
-          }
-          s *= beta;
-          if (s != 0) {
-            for (int j = 0; j < m; j++) {
-              row[k + 1 + j] -= s * v[j];
-            }
-          }
+      if (reflectors != null) {
+        for (int i = 0; i < m; i++) {
+          v[i] *= Math.sqrt(beta); // H = I − u uᵀ with u = √β v
         }
+        reflectors[k] = v;
       }
     }
     for (int i = 0; i < n; i++) {
@@ -151,11 +153,53 @@ final class SymmetricEigen {
   }
 
   /**
-   * Implicit symmetric QR with the Wilkinson shift on the tridiagonal (d, e), chasing the bulge
-   * down with Givens rotations {@code G = [[c, s], [−s, c]]} on planes (k, k+1); an off-diagonal
-   * entry counts as zero once {@code |e_k| ≤ ε (|d_k| + |d_{k+1}|)}.
+   * {@code Q = H₀ H₁ ⋯ H_{n−3}} from the reflectors {@code H_k = I − u uᵀ}, applied backward to the
+   * identity (LAPACK's {@code dorgtr}): {@code H_k} acts on rows and columns k + 1 … only, where
+   * the partial product is still the identity outside its trailing block, so each step updates that
+   * block alone ({@code X ← X − u (uᵀ X)}, row combinations), about (4/3) n³ in all.
    */
-  private static void diagonalize(double[] d, double[] e, double[][] z) {
+  private static double[][] formQ(double[][] reflectors, int n) {
+    double[][] q = new double[n][n];
+    for (int i = 0; i < n; i++) {
+      q[i][i] = 1;
+    }
+    for (int k = n - 3; k >= 0; k--) {
+      double[] u = reflectors[k];
+      if (u == null) {
+        continue; // H = I
+      }
+      int o = k + 1;
+      int m = n - o;
+      double[] w = new double[m]; // uᵀ X over the trailing block
+      for (int j = 0; j < m; j++) {
+        double uj = u[j];
+        if (uj != 0) {
+          double[] row = q[o + j];
+          for (int c = 0; c < m; c++) {
+            w[c] += uj * row[o + c];
+          }
+        }
+      }
+      for (int j = 0; j < m; j++) {
+        double uj = u[j];
+        if (uj != 0) {
+          double[] row = q[o + j];
+          for (int c = 0; c < m; c++) {
+            row[o + c] -= uj * w[c];
+          }
+        }
+      }
+    }
+    return q;
+  }
+
+  /**
+   * Implicit symmetric QR with the Wilkinson shift on the tridiagonal (d, e), chasing the bulge
+   * down with Givens rotations {@code G = [[c, s], [−s, c]]} on planes (k, k+1), accumulated into
+   * the rows of {@code qt} (Qᵀ) when given; an off-diagonal entry counts as zero once {@code |e_k|
+   * ≤ ε (|d_k| + |d_{k+1}|)}.
+   */
+  private static void diagonalize(double[] d, double[] e, double[][] qt) {
     int n = d.length;
     final double eps = Math.ulp(1.0);
     int hi = n - 1;
@@ -199,12 +243,15 @@ final class SymmetricEigen {
           e[k + 1] = f * c;
           x = e[k];
         }
-        if (z != null) {
-          for (double[] row : z) {
-            double zk = row[k];
-            double zk1 = row[k + 1];
-            row[k] = c * zk - s * zk1;
-            row[k + 1] = s * zk + c * zk1;
+        if (qt != null) {
+          // Q ← Q G: columns k and k + 1 of Q are rows k and k + 1 of Qᵀ
+          double[] zk = qt[k];
+          double[] zk1 = qt[k + 1];
+          for (int i = 0; i < zk.length; i++) {
+            double x0 = zk[i];
+            double x1 = zk1[i];
+            zk[i] = c * x0 - s * x1;
+            zk1[i] = s * x0 + c * x1;
           }
         }
       }
@@ -215,8 +262,8 @@ final class SymmetricEigen {
     return Math.abs(e) <= eps * (Math.abs(d0) + Math.abs(d1)) || Math.abs(e) < Double.MIN_NORMAL;
   }
 
-  /** Sorts the values ascending, moving the columns of z with them (selection sort: n swaps). */
-  private static void sortAscending(double[] d, double[][] z) {
+  /** Sorts the values ascending, moving the rows of Qᵀ with them (selection sort: n swaps). */
+  private static void sortAscending(double[] d, double[][] qt) {
     int n = d.length;
     for (int i = 0; i < n - 1; i++) {
       int min = i;
@@ -229,12 +276,10 @@ final class SymmetricEigen {
         double t = d[i];
         d[i] = d[min];
         d[min] = t;
-        if (z != null) {
-          for (double[] row : z) {
-            double u = row[i];
-            row[i] = row[min];
-            row[min] = u;
-          }
+        if (qt != null) {
+          double[] u = qt[i];
+          qt[i] = qt[min];
+          qt[min] = u;
         }
       }
     }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class KernelDistanceTest {
   /**
    * Relative to clean-fid's KID, which is computed in float32 (this class computes in float64).
-   * Reached: 5.1e-7, the float32 rounding of the reference.
+   * Reached: 5.1e-7, the float32 rounding of the reference; 1.3e-14 to its float64 value.
    */
   static final double KID_REL = 1e-6;
 

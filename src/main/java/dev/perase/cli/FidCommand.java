@@ -1,0 +1,135 @@
+package dev.perase.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.perase.eval.CleanFid;
+import dev.perase.eval.FeatureCache;
+import dev.perase.eval.FidSettings;
+import dev.perase.eval.InceptionFeatures;
+import dev.perase.eval.KernelDistance;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.tensor.Torch;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "fid",
+    mixinStandardHelpOptions = true,
+    description = {
+      "FID (and KID) between a folder of images and a folder of reference images, as clean-fid"
+          + " computes them in mode 'clean': Pillow's float bicubic resize to 299x299, the"
+          + " TorchScript Inception clean-fid downloads (inception-2015-12-05.pt), its 2048 pool3"
+          + " features. PNG and JPEG files of each folder, in name order.",
+      "Each folder's features are cached beside it (.perase-fid-features.safetensors; under"
+          + " --cache-dir for a folder that cannot be written), keyed by the images' names and"
+          + " contents and the Inception file: a second run against the same reference folder"
+          + " does not run Inception on it again. Writes FILE.json: fid and its terms, kid, the"
+          + " image counts, both cache files and the Inception file's SHA-256."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  ./perase fid --images out/eval/coco-pesd/images --reference data/coco-val2014-10k \\",
+      "      --inception weights/inception-2015-12-05.pt --out fid-pesd.json",
+      "  ./perase fid --images samples/ --reference data/coco-val2014-10k \\",
+      "      --inception weights/inception-2015-12-05.pt --kid --batch 64 --out fid.json"
+    })
+final class FidCommand implements Callable<Integer> {
+  @Option(names = "--images", required = true, description = "Folder of images to judge.")
+  Path images;
+
+  @Option(names = "--reference", required = true, description = "Folder of reference images.")
+  Path reference;
+
+  @Option(
+      names = "--inception",
+      required = true,
+      description = "clean-fid's TorchScript Inception, inception-2015-12-05.pt.")
+  Path inception;
+
+  @Option(
+      names = "--kid",
+      description =
+          "Also the kernel inception distance (clean-fid's kernel_distance: 100 subsets of at"
+              + " most 1000 rows; subsets of larger sets drawn with seed 0).")
+  boolean kid;
+
+  @Option(names = "--batch", description = "Images per Inception call (default: ${DEFAULT-VALUE}).")
+  int batch = InceptionFeatures.DEFAULT_BATCH;
+
+  @Option(
+      names = "--cache-dir",
+      description =
+          "Where the features of a folder that cannot be written to are cached (default:"
+              + " $XDG_CACHE_HOME/perase/fid-features or ~/.cache/perase/fid-features).")
+  Path cacheDir;
+
+  @Option(names = "--out", required = true, description = "The JSON file to write.")
+  Path out;
+
+  @Override
+  public Integer call() {
+    checkWritable(out);
+    FidSettings s =
+        new FidSettings(
+            images,
+            reference,
+            inception,
+            kid,
+            KernelDistance.Settings.CLEAN_FID,
+            batch,
+            cacheDir != null ? cacheDir : FeatureCache.defaultRoot());
+    CleanFid.Result r;
+    try (NDManager manager = Torch.newManager();
+        Progress.Phases bars = new Progress.Phases()) {
+      r =
+          CleanFid.run(
+              s,
+              manager,
+              (role, n) -> {
+                bars.start("features " + role, n, "img");
+                return bars::stepTo;
+              });
+    }
+    Json.write(out, r);
+    System.out.printf(Locale.ROOT, "FID %.4f%n", r.fid());
+    if (r.kid() != null) {
+      System.out.printf(Locale.ROOT, "KID %.6f%n", r.kid().kid());
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%d images vs %d reference images (features %s, %s)%n",
+        r.images().images(),
+        r.reference().images(),
+        r.images().reused() ? "reused" : "computed",
+        r.reference().reused() ? "reused" : "computed");
+    System.out.println("wrote " + out);
+    return 0;
+  }
+
+  /**
+   * Fails before any work when {@code out} cannot be written: it is a folder, or its nearest
+   * existing ancestor is not a writable folder.
+   */
+  static void checkWritable(Path out) {
+    Path abs = out.toAbsolutePath().normalize();
+    if (Files.isDirectory(abs)) {
+      throw new BadInputException("--out " + out + " is a folder; name the JSON file to write");
+    }
+    if (Files.exists(abs) && !Files.isWritable(abs)) {
+      throw new BadInputException("cannot write --out " + out + ": the file is not writable");
+    }
+    Path dir = abs.getParent();
+    while (dir != null && !Files.exists(dir)) {
+      dir = dir.getParent();
+    }
+    if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+      throw new BadInputException(
+          "cannot write --out " + out + ": " + dir + " is not a writable folder");
+    }
+  }
+}
