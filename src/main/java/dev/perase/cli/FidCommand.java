@@ -54,8 +54,8 @@ final class FidCommand implements Callable<Integer> {
   @Option(
       names = "--kid",
       description =
-          "Also the kernel inception distance (clean-fid's kernel_distance: 100 subsets of at"
-              + " most 1000 rows; subsets of larger sets drawn with seed 0).")
+          "Also the kernel inception distance, as clean-fid's kernel_distance samples it (a set"
+              + " larger than its subset size gets seeded draws of rows, not numpy's).")
   boolean kid;
 
   @Option(names = "--batch", description = "Images per Inception call (default: ${DEFAULT-VALUE}).")
@@ -64,8 +64,8 @@ final class FidCommand implements Callable<Integer> {
   @Option(
       names = "--cache-dir",
       description =
-          "Where the features of a folder that cannot be written to are cached (default:"
-              + " $XDG_CACHE_HOME/perase/fid-features or ~/.cache/perase/fid-features).")
+          "Where the features of a folder that cannot be written to are cached (default: under"
+              + " $XDG_CACHE_HOME or ~/.cache).")
   Path cacheDir;
 
   @Option(names = "--out", required = true, description = "The JSON file to write.")

@@ -150,10 +150,7 @@ public final class FrechetDistance {
         for (int a = a0; a < a1; a++) {
           double da = dev[a];
           if (da != 0) {
-            double[] row = sigma[a];
-            for (int b = 0; b <= a; b++) {
-              row[b] += da * dev[b];
-            }
+            RowOps.axpy(da, dev, 0, sigma[a], 0, a + 1);
           }
         }
       }

@@ -81,9 +81,7 @@ final class PivotedCholesky {
         double[] row = w[i];
         row[j] = ci;
         if (ci != 0) {
-          for (int k = j + 1; k < n; k++) {
-            row[k] -= ci * col[k];
-          }
+          RowOps.axpy(-ci, col, j + 1, row, j + 1, n - j - 1);
         }
       }
       rank = j + 1;
@@ -137,10 +135,7 @@ final class PivotedCholesky {
         for (int i = i0; i < i1; i++) {
           double bik = full[perm[i]][pk];
           if (bik != 0) {
-            double[] gi = g[i];
-            for (int c = 0; c < len; c++) {
-              gi[c] += bik * lk[c];
-            }
+            RowOps.axpy(bik, lk, 0, g[i], 0, len);
           }
         }
       }
@@ -156,10 +151,7 @@ final class PivotedCholesky {
         for (int a = a0; a < Math.min(a1, k + 1); a++) {
           double lka = lk[a];
           if (lka != 0) {
-            double[] ma = m[a];
-            for (int c = 0; c <= a; c++) {
-              ma[c] += lka * gk[c];
-            }
+            RowOps.axpy(lka, gk, 0, m[a], 0, a + 1);
           }
         }
       }
