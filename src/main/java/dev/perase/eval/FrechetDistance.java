@@ -23,9 +23,13 @@ import dev.perase.io.BadInputException;
  * has the lower rank (tr (Σ₁Σ₂)^{1/2} = tr (Σ₂Σ₁)^{1/2}); a covariance of N samples has rank at
  * most N − 1, and the factorisation stops there. Only M's eigenvalues are needed ({@link
  * SymmetricEigen}, no eigenvectors): about n³/3 + n³ multiply-adds for the factor and M plus the
- * eigenvalues of an r × r matrix — 0.8 s for 7 + 7 Inception features (r = 6), against minutes for
- * an eigen-decomposition with vectors of a 2048 × 2048 Σ₁. No complex arithmetic, no spurious
- * imaginary parts.
+ * eigenvalues of an r × r matrix. For two full-rank 2048 × 2048 covariances that is 8.5–12.5 s on
+ * the shared 2-core development machine (factor 1.7 s, M 1.4–1.9 s, eigenvalues 4.5–7 s), where the
+ * route through Σ₁'s eigenvectors takes 31–33 s ({@code SymmetricEigenBench}); for 7 + 7 Inception
+ * features (r = 6), under a second. No complex arithmetic, no spurious imaginary parts.
+ *
+ * <p>Σ itself costs N·D²/2 multiply-adds: 4–5 s for 10000 × 2048 features, summed sample by sample
+ * in order, as a dot product over the samples would.
  *
  * <p>How this relates to the golden values: with more samples than dimensions the two routes agree
  * to 1e-13 relative (fixture {@code tiny-sd/reference/fid.safetensors}). When a set has fewer

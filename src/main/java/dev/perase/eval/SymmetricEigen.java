@@ -8,13 +8,14 @@ package dev.perase.eval;
  * and about 9n³ with the vectors; backward stable, so every eigenvalue is exact to within a small
  * multiple of ε·‖A‖.
  *
- * <p>Every inner loop runs along a row (a Java array), so that the JIT vectorises it: {@code B v}
- * in the reduction as a combination of rows of the symmetric B, Q formed from the stored reflectors
- * backward ({@code dorgtr}), and Q kept transposed while the rotations update two of its columns.
- * At n = 2048 on the 2-core development machine (shared, so ±30 %; {@code SymmetricEigenBench}):
- * 4.8 s for the values, 20 s with the vectors, residual {@code max|AV − VΛ| / ‖A‖} 4e-15 and {@code
- * max|VᵀV − I|} 2e-14 — as fast as EJML 0.44's symmetric QR (12 s, 21 s); with the rotations
- * applied across rows of Q, as before, the vectors took 74 s.
+ * <p>Every inner loop runs along a row (a Java array) in a small method ({@link RowOps}), so that
+ * the JIT vectorises it: {@code B v} in the reduction as a combination of rows of the symmetric B,
+ * Q formed from the stored reflectors backward (LAPACK's {@code dorgtr}), and Q kept transposed
+ * while the rotations update two of its columns. At n = 2048 on the shared 2-core development
+ * machine ({@code SymmetricEigenBench}; CPU time of the thread): 4.5–5 s for the values, 10–13 s
+ * with the vectors, residual {@code max|AV − VΛ| / ‖A‖} 7e-15 and {@code max|VᵀV − I|} 2e-14. EJML
+ * 0.44's symmetric QR on the same matrix: 3.8–6 s and 12–14 s. With the rotations applied down the
+ * columns of Q and dot products per row, the vectors took 52–69 s.
  */
 final class SymmetricEigen {
   /** Sweeps of QR steps allowed per eigenvalue before giving up (a handful are typical). */

@@ -2,6 +2,8 @@ package dev.perase.eval;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -50,14 +52,30 @@ class SymmetricEigenBench {
   }
 
   private static FrechetDistance.Statistics timedStatistics(double[][] x, String what) {
-    long t0 = System.nanoTime();
+    Clock t = Clock.start();
     FrechetDistance.Statistics s = FrechetDistance.statistics(x);
-    report("%s: μ and Σ of %d × %d features %.2f s", what, x.length, N, seconds(t0));
+    report("%s: μ and Σ of %d × %d features %s", what, x.length, N, t.elapsed());
     return s;
   }
 
-  private static double seconds(long t0) {
-    return (System.nanoTime() - t0) / 1e9;
+  /**
+   * Wall and CPU time since {@link #start}: the CPU time of this thread is what a loaded, shared
+   * machine changes least.
+   */
+  private record Clock(long wall, long cpu) {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    static Clock start() {
+      return new Clock(System.nanoTime(), THREADS.getCurrentThreadCpuTime());
+    }
+
+    String elapsed() {
+      return String.format(
+          Locale.ROOT,
+          "%.2f s (cpu %.2f s)",
+          (System.nanoTime() - wall) / 1e9,
+          (THREADS.getCurrentThreadCpuTime() - cpu) / 1e9);
+    }
   }
 
   private static void report(String format, Object... args) {
@@ -74,12 +92,12 @@ class SymmetricEigenBench {
   @Test
   void eigenDecompositionOfARandomSpdMatrix() {
     double[][] a = timedStatistics(features(1), "eigen").sigma();
-    long t0 = System.nanoTime();
+    Clock t = Clock.start();
     SymmetricEigen e = SymmetricEigen.of(a, true);
-    double withVectors = seconds(t0);
-    t0 = System.nanoTime();
+    String withVectors = t.elapsed();
+    t = Clock.start();
     double[] values = SymmetricEigen.of(a, false).values();
-    double valuesOnly = seconds(t0);
+    String valuesOnly = t.elapsed();
     double[][] v = e.vectors();
     double[] lambda = e.values();
     double norm = Math.max(Math.abs(lambda[0]), Math.abs(lambda[N - 1]));
@@ -116,7 +134,7 @@ class SymmetricEigenBench {
       valuesDiff = Math.max(valuesDiff, Math.abs(values[k] - lambda[k]));
     }
     report(
-        "eigen with vectors %.2f s, values only %.2f s; λ in [%.3g, %.3g]; max|AV − VΛ|/‖A‖"
+        "eigen with vectors %s, values only %s; λ in [%.3g, %.3g]; max|AV − VΛ|/‖A‖"
             + " %.2e, max|VᵀV − I| %.2e, values-only vs with-vectors %.2e",
         withVectors, valuesOnly, lambda[0], lambda[N - 1], residual / norm, ortho, valuesDiff);
     assertTrue(residual / norm < 1e-12 && ortho < 1e-12 && valuesDiff < 1e-12 * norm);
@@ -127,12 +145,12 @@ class SymmetricEigenBench {
     FrechetDistance.Statistics a = timedStatistics(features(2), "sqrt term");
     FrechetDistance.Statistics b = timedStatistics(features(3), "sqrt term");
     double[][] s1 = a.sigma();
-    long t0 = System.nanoTime();
+    Clock t = Clock.start();
     double route = FrechetDistance.traceSqrtProduct(a, b, 0);
-    double routeTime = seconds(t0);
-    t0 = System.nanoTime();
+    String routeTime = t.elapsed();
+    t = Clock.start();
     double viaVectors = eigenvectorRoute(s1, b.sigma());
-    double vectorsTime = seconds(t0);
+    String vectorsTime = t.elapsed();
     // Σ₂ = Σ₁: tr (Σ₁²)^{1/2} = tr Σ₁ exactly
     double trace = 0;
     for (int i = 0; i < N; i++) {
@@ -140,7 +158,7 @@ class SymmetricEigenBench {
     }
     double self = FrechetDistance.traceSqrtProduct(a, a, 0);
     report(
-        "tr (Σ₁Σ₂)^½ by pivoted Cholesky + eigenvalues %.2f s, by Σ₁'s eigenvectors %.2f s,"
+        "tr (Σ₁Σ₂)^½ by pivoted Cholesky + eigenvalues %s, by Σ₁'s eigenvectors %s,"
             + " relative difference %.2e; tr (Σ₁Σ₁)^½ vs tr Σ₁: %.2e relative",
         routeTime,
         vectorsTime,
