@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.cli.CliRun;
@@ -39,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never how well the model erases.
  */
 class DemoTest {
-  private static final Path WORLD = Path.of("models/world");
+  private static final Path WORLD = Fixtures.world();
   private static final List<String> MODELS =
       List.of(
           "base", "esd", "p-esd", "ac", "p-ac", "uce", "fmn", "pre-prune", "post-prune", "np-esd");

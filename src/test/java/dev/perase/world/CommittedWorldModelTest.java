@@ -3,6 +3,7 @@ package dev.perase.world;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.perase.Fixtures;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * 85 % (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
  */
 class CommittedWorldModelTest {
-  static final Path MODEL = Path.of("models/world");
+  static final Path MODEL = Fixtures.world();
 
   @Test
   void committedDetectorReachesItsAccuracyBars() {
