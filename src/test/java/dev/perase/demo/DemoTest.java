@@ -148,7 +148,7 @@ class DemoTest {
     assertEquals(heatMaps, rb.heatMaps().size(), bed);
     for (HeatMapFigure f : rb.heatMaps()) {
       assertTrue(f.panels().size() >= 2, f.title());
-      assertEquals("base (SD)", f.panels().get(0).label());
+      assertEquals("base model", f.panels().get(0).label());
       assertEquals(32, f.panels().get(0).map().length, "the combined map at the image's size");
     }
   }
