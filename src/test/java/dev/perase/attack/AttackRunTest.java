@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * same before and after; a resumed run writes the same results as an uninterrupted one; prompts too
  * long for the adversarial tokens are skipped and listed.
  */
+@Tag("slow")
 class AttackRunTest {
   private static final int SIZE = PromptAttackTest.SIZE;
   private static final int STEPS = PromptAttackTest.STEPS;

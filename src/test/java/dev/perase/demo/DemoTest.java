@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * mid-way continues from its checkpoint to what an uninterrupted one gives. Checks behaviour only,
  * never how well the model erases.
  */
+@Tag("slow")
 class DemoTest {
   private static final Path WORLD = Fixtures.world();
   private static final List<String> MODELS =
