@@ -14,6 +14,7 @@ import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
+import dev.perase.model.unet.LayerRole;
 import java.nio.IntBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -788,8 +789,8 @@ public final class BinaryMask {
 
   /**
    * A human summary for {@code perase mask info}: provenance, the total and ratio, the split by
-   * layer type (conv, linear) and by block role (attn1, attn2, ff, resnet, …), and the pruned count
-   * of each parameter that has any.
+   * layer type (conv, linear) and by block role ({@link LayerRole}: attn1, attn2, ff, resnet, time
+   * embedding, …), and the pruned count of each parameter that has any.
    */
   public String info() {
     StringBuilder sb = new StringBuilder();
@@ -825,7 +826,7 @@ public final class BinaryMask {
     for (Map.Entry<String, Pruned> e : params.entrySet()) {
       Pruned p = e.getValue();
       add(byType, p.kind.name().toLowerCase(Locale.ROOT), p);
-      add(byRole, role(e.getKey()), p);
+      add(byRole, LayerRole.of(e.getKey()).description(), p);
     }
     sb.append("  by layer type:\n");
     table(sb, byType);
@@ -859,41 +860,6 @@ public final class BinaryMask {
               params.size() - withPruned));
     }
     return sb.toString();
-  }
-
-  /**
-   * The block role of a parameter from its diffusers key: cross- or self-attention, feed-forward,
-   * resnet, the transformer's proj_in/proj_out, samplers, time embedding, the model's in/out convs.
-   */
-  static String role(String key) {
-    if (key.contains("attn2")) {
-      return "attn2 (cross-attention)";
-    }
-    if (key.contains("attn1")) {
-      return "attn1 (self-attention)";
-    }
-    if (key.contains(".ff.") || key.contains(".mlp.")) {
-      return "ff (feed-forward)";
-    }
-    if (key.contains("proj_in") || key.contains("proj_out")) {
-      return "proj_in/proj_out";
-    }
-    if (key.contains("self_attn") || key.contains(".attentions.")) {
-      return "attention";
-    }
-    if (key.contains(".resnets.")) {
-      return "resnet";
-    }
-    if (key.contains("samplers.")) {
-      return "down/upsampler";
-    }
-    if (key.startsWith("time_embedding") || key.contains("time_emb")) {
-      return "time embedding";
-    }
-    if (key.contains("conv_in") || key.contains("conv_out") || key.contains("quant_conv")) {
-      return "conv_in/conv_out";
-    }
-    return "other";
   }
 
   private static void add(Map<String, long[]> groups, String group, Pruned p) {
