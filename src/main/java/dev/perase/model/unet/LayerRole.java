@@ -1,5 +1,7 @@
 package dev.perase.model.unet;
 
+import java.util.List;
+
 /**
  * What a conv or linear module does in the UNet, read from its diffusers key: the one classifier
  * behind {@code perase mask info}'s split by block and the pruned-weights analysis (paper §4.5,
@@ -7,29 +9,35 @@ package dev.perase.model.unet;
  * time embedding, not the resnet: they carry t, not the image. Each role has a short name (the
  * report and its CSV) and a description (the mask summary).
  *
- * <p>Keys of the VAE and the text encoder fall into the same roles where they have them (the VAE's
- * attentions, CLIP's {@code self_attn} and {@code mlp}, the convs around the latent).
+ * <p>A key has the first role, in the order below, one of whose fragments it contains (a
+ * transformer block's {@code attn1} sits under {@code .attentions.}, {@code post_quant_conv}
+ * contains {@code quant_conv}). Keys of the VAE and the text encoder fall into the same roles where
+ * they have them (the VAE's attentions, CLIP's {@code self_attn} and {@code mlp}, the VAE's convs
+ * around the latent).
  */
 public enum LayerRole {
-  ATTN2("attn2", "attn2 (cross-attention)"),
-  ATTN1("attn1", "attn1 (self-attention)"),
-  FF("ff", "ff (feed-forward)"),
-  PROJ("proj", "proj_in/proj_out"),
+  ATTN2("attn2", "attn2 (cross-attention)", ".attn2."),
+  ATTN1("attn1", "attn1 (self-attention)", ".attn1."),
+  FF("ff", "ff (feed-forward)", ".ff.", ".mlp."),
+  PROJ("proj", "proj_in/proj_out", ".proj_in.", ".proj_out."),
   /** Attention outside a transformer block (the VAE's mid-block, CLIP's self_attn). */
-  ATTENTION("attention", "attention"),
-  TIME_EMB("time-emb", "time embedding"),
-  RESNET("resnet", "resnet"),
-  SAMPLER("sampler", "down/upsampler"),
-  CONV_IN("conv_in", "conv_in/conv_out"),
-  CONV_OUT("conv_out", "conv_in/conv_out"),
+  ATTENTION("attention", "attention", "self_attn", ".attentions."),
+  TIME_EMB("time-emb", "time embedding", ".time_embedding.", ".time_emb_proj."),
+  RESNET("resnet", "resnet", ".resnets."),
+  SAMPLER("sampler", "down/upsampler", "samplers."),
+  // the VAE's post_quant_conv feeds the decoder's conv_in, its quant_conv follows the encoder's
+  CONV_IN("conv_in", "conv_in/conv_out", "conv_in", "post_quant_conv"),
+  CONV_OUT("conv_out", "conv_in/conv_out", "conv_out", "quant_conv"),
   OTHER("other", "other");
 
   private final String shortName;
   private final String description;
+  private final List<String> fragments;
 
-  LayerRole(String shortName, String description) {
+  LayerRole(String shortName, String description, String... fragments) {
     this.shortName = shortName;
     this.description = description;
+    this.fragments = List.of(fragments);
   }
 
   /** {@code attn1}, {@code time-emb}, … as the report and its CSV name the role. */
@@ -44,36 +52,13 @@ public enum LayerRole {
 
   /** The role of the module holding the parameter {@code key} (a full dotted diffusers key). */
   public static LayerRole of(String key) {
-    if (key.contains(".attn2.")) {
-      return ATTN2;
-    }
-    if (key.contains(".attn1.")) {
-      return ATTN1;
-    }
-    if (key.contains(".ff.") || key.contains(".mlp.")) {
-      return FF;
-    }
-    if (key.contains(".proj_in.") || key.contains(".proj_out.")) {
-      return PROJ;
-    }
-    if (key.contains("self_attn") || key.contains(".attentions.")) {
-      return ATTENTION;
-    }
-    if (key.startsWith("time_embedding.") || key.contains(".time_emb_proj.")) {
-      return TIME_EMB;
-    }
-    if (key.contains(".resnets.")) {
-      return RESNET;
-    }
-    if (key.contains("samplers.")) {
-      return SAMPLER;
-    }
-    // the VAE's post_quant_conv feeds the decoder's conv_in, its quant_conv follows the encoder's
-    if (key.contains("conv_in") || key.contains("post_quant_conv")) {
-      return CONV_IN;
-    }
-    if (key.contains("conv_out") || key.contains("quant_conv")) {
-      return CONV_OUT;
+    String dotted = "." + key; // so that ".time_embedding." also matches at the start
+    for (LayerRole r : values()) {
+      for (String f : r.fragments) {
+        if (dotted.contains(f)) {
+          return r;
+        }
+      }
     }
     return OTHER;
   }
