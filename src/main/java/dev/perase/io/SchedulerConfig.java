@@ -43,22 +43,22 @@ public record SchedulerConfig(
     @JsonProperty("use_karras_sigmas") boolean useKarrasSigmas,
     @JsonProperty("_use_default_values") List<String> useDefaultValues) {
 
-  /** The keys whose omission is recorded in {@code useDefaultValues}, in its order. */
+  /**
+   * The keys whose omission is recorded in {@code useDefaultValues}, in its order: those of the
+   * record (the refused ones have one allowed value, so their omission says nothing).
+   */
   static final List<String> KEYS =
       List.of(
           "num_train_timesteps",
           "beta_start",
           "beta_end",
           "beta_schedule",
-          "trained_betas",
           "clip_sample",
           "clip_sample_range",
           "set_alpha_to_one",
           "steps_offset",
           "prediction_type",
           "timestep_spacing",
-          "thresholding",
-          "rescale_betas_zero_snr",
           "use_karras_sigmas");
 
   /** An enum constant's spelling in the JSON config. */
@@ -208,15 +208,12 @@ public record SchedulerConfig(
       betaStart,
       betaEnd,
       betaSchedule,
-      trainedBetas,
       clipSample,
       clipSampleRange,
       setAlphaToOne,
       stepsOffset,
       predictionType,
       timestepSpacing,
-      thresholding,
-      rescaleBetasZeroSnr,
       useKarrasSigmas
     };
     List<String> defaulted = new ArrayList<>();
