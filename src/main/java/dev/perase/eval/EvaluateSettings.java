@@ -4,11 +4,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.io.BadInputException;
+import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 
 /**
  * Settings of one evaluation run ({@code perase evaluate}): which prompts, which model and edit,
- * which detector and rule, how many DDIM steps, where to write.
+ * which detector and rule, which sampler and how many steps, where to write.
  *
  * @param prompts the prompt CSV (UnlearnDiff or I2P layout): one image per row, with its seed and
  *     guidance
@@ -20,7 +21,8 @@ import java.nio.file.Path;
  * @param rule the detector rule (default top-1)
  * @param retain a CSV of retain prompts for the Fréchet distance between the base and the edited
  *     model's images, or null
- * @param steps DDIM steps per image
+ * @param steps sampling steps per image
+ * @param sampler the sampler of every image (null: DDIM)
  * @param imageSize height and width of the images in pixels, or 0 for the model's own size (its
  *     UNet sample size times the VAE's factor)
  * @param out the output folder
@@ -38,6 +40,7 @@ public record EvaluateSettings(
     @JsonProperty("rule") ConceptRule rule,
     @JsonProperty("retain") @JsonSerialize(using = ToStringSerializer.class) Path retain,
     @JsonProperty("steps") int steps,
+    @JsonProperty("sampler") Sampler sampler,
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
@@ -65,6 +68,41 @@ public record EvaluateSettings(
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
+    if (sampler == null) {
+      sampler = Sampler.DDIM;
+    }
+  }
+
+  /** Settings whose images are sampled with DDIM. */
+  public EvaluateSettings(
+      Path prompts,
+      Path mask,
+      Path weights,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      Path retain,
+      int steps,
+      int imageSize,
+      Path out,
+      Path cache,
+      String peraseVersion) {
+    this(
+        prompts,
+        mask,
+        weights,
+        model,
+        detector,
+        concept,
+        rule,
+        retain,
+        steps,
+        Sampler.DDIM,
+        imageSize,
+        out,
+        cache,
+        peraseVersion);
   }
 
   /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */

@@ -17,6 +17,7 @@ import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,8 +50,8 @@ import java.util.Map;
  * A run that stops part way resumes where it stopped when started again with the same settings
  * (same run key): prompts with a journal line and an image are not generated again. The base
  * model's retain features (and images) are kept in the cache folder under a key made of the model
- * hash, detector fingerprint, steps, image size and the retain rows, so every edit of one base
- * model shares them. Every file is written to a temporary name and renamed into place.
+ * hash, detector fingerprint, sampler, steps, image size and the retain rows, so every edit of one
+ * base model shares them. Every file is written to a temporary name and renamed into place.
  */
 public final class Evaluation {
   public static final String CONFIG = PromptRunFolder.CONFIG;
@@ -108,6 +109,7 @@ public final class Evaluation {
       @JsonProperty("detector") String detector,
       @JsonProperty("edit") String edit,
       @JsonProperty("steps") int steps,
+      @JsonProperty("sampler") Sampler sampler,
       @JsonUnwrapped ConceptErasureRate erasure,
       @JsonProperty("retain") RetainResult retain,
       @JsonProperty("resumed_prompts") int resumedPrompts,
@@ -165,6 +167,10 @@ public final class Evaluation {
     inputs.put("concept", detector.concept());
     inputs.put("rule", detector.rule().text());
     inputs.put("steps", Integer.toString(s.steps()));
+    if (s.sampler() != Sampler.DDIM) {
+      // only when not the default, so that DDIM runs keep their run keys (and resume)
+      inputs.put("sampler", s.sampler().text());
+    }
     inputs.put("image_size", Integer.toString(size));
     inputs.put("edit", s.editKind());
     inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
@@ -182,7 +188,7 @@ public final class Evaluation {
             out,
             IMAGES,
             inputs,
-            "evaluation (other model, edit, detector, prompts or steps)",
+            "evaluation (other model, edit, detector, prompts, sampler or steps)",
             PromptResult.class,
             r -> r);
     String runKey = runFolder.runKey();
@@ -198,9 +204,13 @@ public final class Evaluation {
           runFolder.readJournal(
               rows, r -> r.image() != null && Files.isRegularFile(out.resolve(r.image())));
       resumed = done.size();
-      results = testPrompts(sd, detector, rows, s.steps(), size, runFolder, out, done, listener);
+      results =
+          testPrompts(
+              sd, detector, rows, s.sampler(), s.steps(), size, runFolder, out, done, listener);
       if (retain != null) {
-        edited = editedFeatures(sd, detector, retain, s.steps(), size, out, runKey, listener);
+        edited =
+            editedFeatures(
+                sd, detector, retain, s.sampler(), s.steps(), size, out, runKey, listener);
       }
     }
 
@@ -208,7 +218,9 @@ public final class Evaluation {
     Features base = null;
     if (retain != null) {
       Path cache = s.cache() != null ? s.cache() : out;
-      base = baseFeatures(sd, detector, retain, s.steps(), size, modelHash, cache, listener);
+      base =
+          baseFeatures(
+              sd, detector, retain, s.sampler(), s.steps(), size, modelHash, cache, listener);
     }
 
     // 4. outputs
@@ -237,6 +249,7 @@ public final class Evaluation {
             detector.name(),
             s.editKind(),
             s.steps(),
+            s.sampler(),
             cer,
             retainResult,
             resumed,
@@ -253,6 +266,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> rows,
+      Sampler sampler,
       int steps,
       int size,
       PromptRunFolder<PromptResult> runFolder,
@@ -269,7 +283,7 @@ public final class Evaluation {
         PromptRow row = rows.get(i);
         String image = IMAGES + "/" + imageName(i);
         try (NDManager m = Torch.newManager()) {
-          NDArray img = generate(sd, row, steps, size, m, listener, before);
+          NDArray img = generate(sd, row, sampler, steps, size, m, listener, before);
           Verdict v = detector.detect(img).get(0);
           Png.write(out.resolve(image), img);
           Map<String, String> top = new LinkedHashMap<>();
@@ -305,6 +319,7 @@ public final class Evaluation {
   private static NDArray generate(
       StableDiffusion sd,
       PromptRow row,
+      Sampler sampler,
       int steps,
       int size,
       NDManager m,
@@ -312,7 +327,7 @@ public final class Evaluation {
       long before) {
     GenerateSettings g =
         new GenerateSettings(
-            row.prompt(), null, row.seed(), steps, (float) row.guidance(), size, size, 1);
+            row.prompt(), null, row.seed(), steps, (float) row.guidance(), size, size, 1, sampler);
     StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
     return images.images();
   }
@@ -331,6 +346,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       int size,
       String modelHash,
@@ -343,6 +359,9 @@ public final class Evaluation {
         .append(' ')
         .append(detector.fingerprint())
         .append('\n');
+    if (sampler != Sampler.DDIM) {
+      key.append("sampler ").append(sampler.text()).append('\n'); // DDIM keeps its old keys
+    }
     key.append("steps ").append(steps).append("\nsize ").append(size).append('\n');
     for (PromptRow r : retain) {
       key.append(r.seed())
@@ -363,7 +382,15 @@ public final class Evaluation {
     }
     float[][] f =
         retainFeatures(
-            sd, detector, retain, steps, size, dir.resolve(IMAGES), "retain base", listener);
+            sd,
+            detector,
+            retain,
+            sampler,
+            steps,
+            size,
+            dir.resolve(IMAGES),
+            "retain base",
+            listener);
     writeFeatures(
         file,
         f,
@@ -377,6 +404,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       int size,
       Path out,
@@ -392,6 +420,7 @@ public final class Evaluation {
             sd,
             detector,
             retain,
+            sampler,
             steps,
             size,
             out.resolve(IMAGES).resolve("retain"),
@@ -405,6 +434,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       int size,
       Path images,
@@ -415,7 +445,7 @@ public final class Evaluation {
     for (int i = 0; i < retain.size(); i++) {
       long before = (long) i * steps;
       try (NDManager m = Torch.newManager()) {
-        NDArray img = generate(sd, retain.get(i), steps, size, m, listener, before);
+        NDArray img = generate(sd, retain.get(i), sampler, steps, size, m, listener, before);
         out[i] = detector.features(img).toFloatArray();
         Png.write(images.resolve(imageName(i)), img);
       }

@@ -15,9 +15,12 @@ import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskMetadata;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
+import dev.perase.io.Png;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
+import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,6 +89,24 @@ class EvaluationTest {
         out,
         cache,
         "test");
+  }
+
+  private static EvaluateSettings withSampler(EvaluateSettings s, Sampler sampler, Path out) {
+    return new EvaluateSettings(
+        s.prompts(),
+        s.mask(),
+        s.weights(),
+        s.model(),
+        s.detector(),
+        s.concept(),
+        s.rule(),
+        s.retain(),
+        s.steps(),
+        sampler,
+        s.imageSize(),
+        out,
+        s.cache(),
+        s.peraseVersion());
   }
 
   private static Detector detector() {
@@ -253,6 +274,62 @@ class EvaluationTest {
     assertThrows(
         BadInputException.class,
         () -> settings(tmp.resolve("p.csv"), unknown, shape, null, tmp.resolve("y"), null));
+  }
+
+  /**
+   * With the LMS sampler every image is the pipeline's LMS image; the sampler is recorded in
+   * config.json and results.json, makes another run key (a DDIM folder is not resumed with LMS) and
+   * another cache entry for the base retain features. DDIM runs record "ddim" and keep their old
+   * run key inputs.
+   */
+  @Test
+  void theLmsSamplerMakesTheImagesAndAnotherRun() throws IOException {
+    Path cache = tmp.resolve("cache");
+    EvaluateSettings ddim = settings(prompts(), null, null, retain(), tmp.resolve("ddim"), cache);
+    assertEquals(Sampler.DDIM, ddim.sampler());
+    Evaluation.Result d = Evaluation.run(sd, detector(), ddim, Evaluation.Listener.NONE);
+    JsonNode ddimConfig = Json.MAPPER.readTree(tmp.resolve("ddim/config.json").toFile());
+    assertEquals("ddim", ddimConfig.at("/settings/sampler").asText());
+    assertTrue(ddimConfig.at("/inputs/sampler").isMissingNode());
+
+    EvaluateSettings lms = withSampler(ddim, Sampler.LMS, tmp.resolve("lms"));
+    assertThrows(
+        BadInputException.class,
+        () ->
+            Evaluation.run(
+                sd,
+                detector(),
+                withSampler(ddim, Sampler.LMS, ddim.out()),
+                Evaluation.Listener.NONE));
+    Evaluation.Result l = Evaluation.run(sd, detector(), lms, Evaluation.Listener.NONE);
+    assertEquals(Sampler.LMS, l.sampler());
+    JsonNode config = Json.MAPPER.readTree(tmp.resolve("lms/config.json").toFile());
+    assertEquals("lms", config.at("/settings/sampler").asText());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
+    assertEquals(
+        "lms",
+        Json.MAPPER.readTree(tmp.resolve("lms/results.json").toFile()).get("sampler").asText());
+    assertFalse(l.retain().baseReused(), "LMS retain features are not DDIM's");
+    assertNotEquals(d.perPrompt().get(0).conceptScore(), l.perPrompt().get(0).conceptScore());
+
+    // prompt row 0 (seed 30, guidance 7.5): the image is the pipeline's LMS image
+    try (NDManager m = Torch.newManager()) {
+      GenerateSettings g =
+          new GenerateSettings(
+              "a photo of an astronaut riding a horse on mars",
+              null,
+              30,
+              STEPS,
+              7.5f,
+              SIZE,
+              SIZE,
+              1,
+              Sampler.LMS);
+      Path expected = tmp.resolve("expected.png");
+      Png.write(expected, sd.generate(g, m, null).images());
+      assertArrayEquals(
+          Files.readAllBytes(expected), Files.readAllBytes(tmp.resolve("lms/images/0000.png")));
+    }
   }
 
   @Test
