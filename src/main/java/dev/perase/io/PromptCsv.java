@@ -176,8 +176,7 @@ public final class PromptCsv {
                   + width
                   + "×"
                   + height
-                  + " has one side 0 (0×0: the"
-                  + " model's own size)");
+                  + " has one side 0 (0×0 is the model's own size)");
         }
       }
       Map<String, String> extra = new LinkedHashMap<>();
