@@ -18,6 +18,7 @@ import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -178,6 +179,10 @@ public final class AttackRun {
     inputs.put("tokens", Integer.toString(s.tokens()));
     inputs.put("iterations", Integer.toString(s.iterations()));
     inputs.put("steps", Integer.toString(s.steps()));
+    if (s.sampler() != Sampler.DDIM) {
+      // only when not the default, so that DDIM runs keep their run keys (and resume)
+      inputs.put("sampler", s.sampler().text());
+    }
     inputs.put("attempts", Integer.toString(s.attempts()));
     inputs.put("learning_rate", Double.toString(s.learningRate()));
     inputs.put("weight_decay", Double.toString(s.weightDecay()));
@@ -371,7 +376,15 @@ public final class AttackRun {
       long t0 = System.nanoTime();
       GenerateSettings g =
           new GenerateSettings(
-              row.prompt(), null, row.seed(), s.steps(), (float) row.guidance(), size, size, 1);
+              row.prompt(),
+              null,
+              row.seed(),
+              s.steps(),
+              (float) row.guidance(),
+              size,
+              size,
+              1,
+              s.sampler());
       NDArray image = sd.generate(g, m, null).images();
       double preSeconds = (System.nanoTime() - t0) / 1e9;
       long t1 = System.nanoTime();

@@ -8,6 +8,7 @@ import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
+import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -30,8 +31,11 @@ import java.util.List;
  * @param tokens k, the adversarial tokens prepended to every prompt (paper: 5 for nudity, 3 for
  *     styles and objects; {@link #defaultTokens})
  * @param iterations Adam iterations per attempt (paper: 40)
- * @param steps DDIM sampling steps of every image (paper: 50); the attempts' timesteps scale with
- *     it ({@link AttemptSchedule})
+ * @param steps sampling steps of every image (paper: 50); the attempts' timesteps scale with it
+ *     ({@link AttemptSchedule})
+ * @param sampler the sampler of the images the detector judges, the prompt's own and each attempt's
+ *     (null: DDIM); θ*'s reference run ({@link Reference}) and the attempts' timesteps stay on the
+ *     DDIM loop
  * @param attempts attempts per prompt, at evenly spaced timesteps (paper: 10)
  * @param learningRate Adam's learning rate (paper: 0.01)
  * @param weightDecay Adam's L2 weight decay, added to the gradient as {@code torch.optim.Adam} does
@@ -56,6 +60,7 @@ public record AttackSettings(
     @JsonProperty("tokens") int tokens,
     @JsonProperty("iterations") int iterations,
     @JsonProperty("steps") int steps,
+    @JsonProperty("sampler") Sampler sampler,
     @JsonProperty("attempts") int attempts,
     @JsonProperty("learning_rate") double learningRate,
     @JsonProperty("weight_decay") double weightDecay,
@@ -114,9 +119,12 @@ public record AttackSettings(
       relaxation = Relaxation.SAMPLED;
     }
     excludedWords = excludedWords == null ? List.of() : List.copyOf(excludedWords);
+    if (sampler == null) {
+      sampler = Sampler.DDIM;
+    }
   }
 
-  /** Settings over every row of {@code prompts}. */
+  /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
   public AttackSettings(
       AttackMethod method,
       Path prompts,
@@ -150,6 +158,7 @@ public record AttackSettings(
         tokens,
         iterations,
         steps,
+        Sampler.DDIM,
         attempts,
         learningRate,
         weightDecay,

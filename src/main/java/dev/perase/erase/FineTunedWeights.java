@@ -74,7 +74,7 @@ public final class FineTunedWeights {
   public static int applyTo(Path file, ParamSet model, String modelHash) {
     try (SafeTensors st = SafeTensors.open(file)) {
       Map<String, String> md = st.metadata();
-      if (BinaryMask.FORMAT.equals(md.get("format"))) {
+      if (MaskFile.FORMAT.equals(md.get("format"))) {
         throw new BadInputException(file + " is a perase mask; pass it with --mask, not --weights");
       }
       String base = md.get("base_model_hash");

@@ -102,4 +102,25 @@ public interface Detector extends AutoCloseable {
     }
     return out;
   }
+
+  /**
+   * softmax(x)ᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x) over {@code x[from, from + n)}, in double
+   * from float32 logits: the classifiers' scores.
+   */
+  static double[] softmax(float[] x, int from, int n) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < n; i++) {
+      max = Math.max(max, x[from + i]);
+    }
+    double[] p = new double[n];
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      p[i] = Math.exp(x[from + i] - max);
+      sum += p[i];
+    }
+    for (int i = 0; i < n; i++) {
+      p[i] /= sum;
+    }
+    return p;
+  }
 }

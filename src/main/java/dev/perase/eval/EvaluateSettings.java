@@ -6,11 +6,12 @@ import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
+import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 
 /**
  * Settings of one evaluation run ({@code perase evaluate}): which prompts, which model and edit,
- * which detector and rule, how many DDIM steps, where to write.
+ * which detector and rule, which sampler and how many steps, where to write.
  *
  * @param prompts the prompt CSV (UnlearnDiff, I2P or ESD layout): one image per row, with its seed,
  *     guidance and, when the file gives one ({@code sd_image_width}, {@code sd_image_height}) and
@@ -25,7 +26,8 @@ import java.nio.file.Path;
  * @param rule the detector rule (default top-1)
  * @param retain a CSV of retain prompts for the Fréchet distance between the base and the edited
  *     model's images, or null
- * @param steps DDIM steps per image
+ * @param steps sampling steps per image
+ * @param sampler the sampler of every image (null: DDIM)
  * @param imageSize height and width of every image in pixels, or 0 for each row's own size and, for
  *     a row without one, the model's (its UNet sample size times the VAE's factor)
  * @param out the output folder
@@ -44,6 +46,7 @@ public record EvaluateSettings(
     @JsonProperty("rule") ConceptRule rule,
     @JsonProperty("retain") @JsonSerialize(using = ToStringSerializer.class) Path retain,
     @JsonProperty("steps") int steps,
+    @JsonProperty("sampler") Sampler sampler,
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
@@ -74,9 +77,12 @@ public record EvaluateSettings(
     if (rows != null && rows.isAll()) {
       rows = null;
     }
+    if (sampler == null) {
+      sampler = Sampler.DDIM;
+    }
   }
 
-  /** Settings over every row of {@code prompts}. */
+  /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
   public EvaluateSettings(
       Path prompts,
       Path mask,
@@ -102,6 +108,7 @@ public record EvaluateSettings(
         rule,
         retain,
         steps,
+        Sampler.DDIM,
         imageSize,
         out,
         cache,

@@ -18,6 +18,7 @@ import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,12 +30,12 @@ import java.util.Map;
 
 /**
  * The evaluation of an erased model (paper §4.1, DESIGN.md §5): for every prompt of a CSV (or the
- * rows the settings select), one image with the row's seed, guidance and image size (DDIM,
- * classifier-free guidance; {@code --size} draws every image at one size instead, and a row without
- * a size is drawn at the model's), the detector's verdict, and the Concept Erasure Rate over all of
- * them; with retain prompts, also the Fréchet distance between the detector features of the base
- * model's and the edited model's images of those prompts (the world's FID, the paper's
- * collateral-damage measure).
+ * rows the settings select), one image with the row's seed, guidance and image size (the settings'
+ * sampler, DDIM or LMS, with classifier-free guidance; {@code --size} draws every image at one size
+ * instead, and a row without a size is drawn at the model's), the detector's verdict, and the
+ * Concept Erasure Rate over all of them; with retain prompts, also the Fréchet distance between the
+ * detector features of the base model's and the edited model's images of those prompts (the world's
+ * FID, the paper's collateral-damage measure).
  *
  * <p>Output folder:
  *
@@ -54,10 +55,10 @@ import java.util.Map;
  * A run that stops part way resumes where it stopped when started again with the same settings
  * (same run key): prompts with a journal line and an image are not generated again. The base
  * model's retain features (and images) are kept in the cache folder under a key made of the model
- * hash, detector fingerprint, steps, image size and the retain rows, so every edit of one base
- * model shares them. Runs over different row selections of one file can share a folder: each keeps
- * the journal lines of the others, and its results cover its own rows. Every file is written to a
- * temporary name and renamed into place.
+ * hash, detector fingerprint, sampler (when not DDIM), steps, image size and the retain rows, so
+ * every edit of one base model shares them. Runs over different row selections of one file can
+ * share a folder: each keeps the journal lines of the others, and its results cover its own rows.
+ * Every file is written to a temporary name and renamed into place.
  */
 public final class Evaluation {
   public static final String CONFIG = PromptRunFolder.CONFIG;
@@ -115,6 +116,7 @@ public final class Evaluation {
       @JsonProperty("detector") String detector,
       @JsonProperty("edit") String edit,
       @JsonProperty("steps") int steps,
+      @JsonProperty("sampler") Sampler sampler,
       @JsonUnwrapped ConceptErasureRate erasure,
       @JsonProperty("retain") RetainResult retain,
       @JsonProperty("resumed_prompts") int resumedPrompts,
@@ -183,6 +185,10 @@ public final class Evaluation {
     inputs.put("concept", detector.concept());
     inputs.put("rule", detector.rule().text());
     inputs.put("steps", Integer.toString(s.steps()));
+    if (s.sampler() != Sampler.DDIM) {
+      // only when not the default, so that DDIM runs keep their run keys (and resume)
+      inputs.put("sampler", s.sampler().text());
+    }
     inputs.put("image_size", Integer.toString(size));
     if (rows.stream().anyMatch(sizes::ownSize)
         || (retain != null && retain.stream().anyMatch(sizes::ownSize))) {
@@ -204,7 +210,7 @@ public final class Evaluation {
             out,
             IMAGES,
             inputs,
-            "evaluation (other model, edit, detector, prompts or steps)",
+            "evaluation (other model, edit, detector, prompts, sampler or steps)",
             PromptResult.class,
             r -> r);
     String runKey = runFolder.runKey();
@@ -222,9 +228,21 @@ public final class Evaluation {
       resumed = (int) Arrays.stream(selected).filter(done::containsKey).count();
       results =
           testPrompts(
-              sd, detector, rows, selected, s.steps(), sizes, runFolder, out, done, listener);
+              sd,
+              detector,
+              rows,
+              selected,
+              s.sampler(),
+              s.steps(),
+              sizes,
+              runFolder,
+              out,
+              done,
+              listener);
       if (retain != null) {
-        edited = editedFeatures(sd, detector, retain, s.steps(), sizes, out, runKey, listener);
+        edited =
+            editedFeatures(
+                sd, detector, retain, s.sampler(), s.steps(), sizes, out, runKey, listener);
       }
     }
 
@@ -232,7 +250,9 @@ public final class Evaluation {
     Features base = null;
     if (retain != null) {
       Path cache = s.cache() != null ? s.cache() : out;
-      base = baseFeatures(sd, detector, retain, s.steps(), sizes, modelHash, cache, listener);
+      base =
+          baseFeatures(
+              sd, detector, retain, s.sampler(), s.steps(), sizes, modelHash, cache, listener);
     }
 
     // 4. outputs
@@ -261,6 +281,7 @@ public final class Evaluation {
             detector.name(),
             s.editKind(),
             s.steps(),
+            s.sampler(),
             cer,
             retainResult,
             resumed,
@@ -279,6 +300,7 @@ public final class Evaluation {
       Detector detector,
       List<PromptRow> rows,
       int[] selected,
+      Sampler sampler,
       int steps,
       Sizes sizes,
       PromptRunFolder<PromptResult> runFolder,
@@ -296,7 +318,7 @@ public final class Evaluation {
         PromptRow row = rows.get(i);
         String image = IMAGES + "/" + imageName(i);
         try (NDManager m = Torch.newManager()) {
-          NDArray img = generate(sd, row, steps, sizes, m, listener, before);
+          NDArray img = generate(sd, row, sampler, steps, sizes, m, listener, before);
           Verdict v = detector.detect(img).get(0);
           Png.write(out.resolve(image), img);
           Map<String, String> top = new LinkedHashMap<>();
@@ -332,6 +354,7 @@ public final class Evaluation {
   private static NDArray generate(
       StableDiffusion sd,
       PromptRow row,
+      Sampler sampler,
       int steps,
       Sizes sizes,
       NDManager m,
@@ -346,7 +369,8 @@ public final class Evaluation {
             (float) row.guidance(),
             sizes.height(row),
             sizes.width(row),
-            1);
+            1,
+            sampler);
     StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
     return images.images();
   }
@@ -406,6 +430,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       Sizes sizes,
       String modelHash,
@@ -418,6 +443,9 @@ public final class Evaluation {
         .append(' ')
         .append(detector.fingerprint())
         .append('\n');
+    if (sampler != Sampler.DDIM) {
+      key.append("sampler ").append(sampler.text()).append('\n'); // DDIM keeps its old keys
+    }
     key.append("steps ").append(steps).append("\nsize ").append(sizes.common()).append('\n');
     for (PromptRow r : retain) {
       key.append(r.seed()).append('\t').append(r.guidance()).append('\t');
@@ -437,7 +465,15 @@ public final class Evaluation {
     }
     float[][] f =
         retainFeatures(
-            sd, detector, retain, steps, sizes, dir.resolve(IMAGES), "retain base", listener);
+            sd,
+            detector,
+            retain,
+            sampler,
+            steps,
+            sizes,
+            dir.resolve(IMAGES),
+            "retain base",
+            listener);
     writeFeatures(
         file,
         f,
@@ -451,6 +487,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       Sizes sizes,
       Path out,
@@ -466,6 +503,7 @@ public final class Evaluation {
             sd,
             detector,
             retain,
+            sampler,
             steps,
             sizes,
             out.resolve(IMAGES).resolve("retain"),
@@ -479,6 +517,7 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
       Sizes sizes,
       Path images,
@@ -489,7 +528,7 @@ public final class Evaluation {
     for (int i = 0; i < retain.size(); i++) {
       long before = (long) i * steps;
       try (NDManager m = Torch.newManager()) {
-        NDArray img = generate(sd, retain.get(i), steps, sizes, m, listener, before);
+        NDArray img = generate(sd, retain.get(i), sampler, steps, sizes, m, listener, before);
         out[i] = detector.features(img).toFloatArray();
         Png.write(images.resolve(imageName(i)), img);
       }

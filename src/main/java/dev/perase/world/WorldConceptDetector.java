@@ -158,7 +158,7 @@ public final class WorldConceptDetector implements Detector {
     for (int h = 0; h < 3; h++) {
       int n = heads.get(h).labels().size();
       for (int b = 0; b < batch; b++) {
-        out[b][h] = softmax(logits[h], b * n, n);
+        out[b][h] = Detector.softmax(logits[h], b * n, n);
       }
     }
     return out;
@@ -178,23 +178,5 @@ public final class WorldConceptDetector implements Detector {
     NDList persistent = detector.arrays();
     persistent.add(images);
     return persistent;
-  }
-
-  /** softmax(x)ᵢ = exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x) over {@code x[from, from + n)}. */
-  static double[] softmax(float[] x, int from, int n) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < n; i++) {
-      max = Math.max(max, x[from + i]);
-    }
-    double[] p = new double[n];
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-      p[i] = Math.exp(x[from + i] - max);
-      sum += p[i];
-    }
-    for (int i = 0; i < n; i++) {
-      p[i] /= sum;
-    }
-    return p;
   }
 }

@@ -142,6 +142,86 @@ class RealDetectorsCliTest {
   }
 
   @Test
+  void detectWithTheStyleClassifierGivesUnlearnDiffsTop3Verdicts() throws IOException {
+    Path out = tmp.resolve("vit.json");
+    CliRun r =
+        CliRun.of(
+            "detect",
+            "--images",
+            Fixtures.detectors().resolve("images").toString(),
+            "--detector",
+            "classifier:" + Fixtures.detectors().resolve("classifier-vit"),
+            "--concept",
+            "vincent-van-gogh",
+            "--rule",
+            "top3",
+            "--out",
+            out.toString());
+    assertEquals(0, r.code(), r.err());
+    JsonNode got = Json.MAPPER.readTree(out.toFile());
+    // the fixture README's table: van Gogh ranks 1, 2, 3, 4, 11, 1, 3
+    int[] rank = {1, 2, 3, 4, 11, 1, 3};
+    for (int i = 0; i < rank.length; i++) {
+      JsonNode p = got.get("per_image").get(i);
+      assertEquals(rank[i], p.get("concept_rank").asInt(), "image " + i);
+      assertEquals(rank[i] <= 3, p.get("flagged").asBoolean(), "image " + i);
+      assertEquals(5, p.get("top").size());
+    }
+    assertEquals(5, got.get("flagged").asInt());
+    assertEquals("top3", got.get("rule").asText());
+  }
+
+  @Test
+  void evaluateRunsTheTinyModelWithTheObjectClassifier() throws IOException {
+    Path out = tmp.resolve("eval-object");
+    CliRun r =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            "classifier:" + Fixtures.detectors().resolve("classifier-convnext"),
+            "--concept",
+            "church, church building",
+            "--rule",
+            "top1",
+            "--prompts",
+            prompts.toString(),
+            "--steps",
+            "2",
+            "--size",
+            "32",
+            "--out",
+            out.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("not flagged as church, church building (rule top1)"), r.out());
+    JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+    assertEquals("classifier", results.get("detector").asText());
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertTrue(
+        config.at("/settings/detector").asText().startsWith("classifier:"), config.toString());
+    CliRun byId =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            "classifier:" + Fixtures.detectors().resolve("classifier-convnext"),
+            "--concept",
+            "497",
+            "--prompts",
+            prompts.toString(),
+            "--steps",
+            "2",
+            "--size",
+            "32",
+            "--out",
+            out.toString());
+    assertEquals(0, byId.code(), byId.err());
+    assertTrue(byId.out().contains("as church, church building"), byId.out());
+  }
+
+  @Test
   void badDetectorInputExitsTwoAndWritesNothing() {
     Path out = tmp.resolve("o");
     CliRun missing =
@@ -201,6 +281,30 @@ class RealDetectorsCliTest {
             "--out",
             out.toString());
     assertEquals(Main.BAD_INPUT, concept.code());
+    CliRun label =
+        CliRun.of(
+            "detect",
+            "--images",
+            Fixtures.detectors().resolve("images").toString(),
+            "--detector",
+            "classifier:" + Fixtures.detectors().resolve("classifier-vit"),
+            "--concept",
+            "claude-monet",
+            "--out",
+            out.toString());
+    assertEquals(Main.BAD_INPUT, label.code());
+    assertEquals(1, label.err().strip().lines().count(), label.err());
+    CliRun noLabel =
+        CliRun.of(
+            "detect",
+            "--images",
+            Fixtures.detectors().resolve("images").toString(),
+            "--detector",
+            "classifier:" + Fixtures.detectors().resolve("classifier-vit"),
+            "--out",
+            out.toString());
+    assertEquals(Main.BAD_INPUT, noLabel.code());
+    assertTrue(noLabel.err().contains("--concept LABEL"), noLabel.err());
     assertFalse(Files.exists(out), "nothing written on bad input");
   }
 }

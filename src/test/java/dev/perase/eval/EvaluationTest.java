@@ -19,7 +19,9 @@ import dev.perase.io.Png;
 import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
+import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -93,6 +95,25 @@ class EvaluationTest {
         out,
         cache,
         "test");
+  }
+
+  private static EvaluateSettings withSampler(EvaluateSettings s, Sampler sampler, Path out) {
+    return new EvaluateSettings(
+        s.prompts(),
+        s.rows(),
+        s.mask(),
+        s.weights(),
+        s.model(),
+        s.detector(),
+        s.concept(),
+        s.rule(),
+        s.retain(),
+        s.steps(),
+        sampler,
+        s.imageSize(),
+        out,
+        s.cache(),
+        s.peraseVersion());
   }
 
   private static Detector detector() {
@@ -386,6 +407,7 @@ class EvaluationTest {
         ConceptRule.TOP1,
         null,
         STEPS,
+        Sampler.DDIM,
         SIZE,
         out,
         null,
@@ -395,6 +417,110 @@ class EvaluationTest {
   private static List<Integer> pngSize(Path png) {
     Png.Image image = Png.read(png);
     return List.of(image.width(), image.height());
+  }
+
+  /**
+   * With the LMS sampler every image is the pipeline's LMS image; the sampler is recorded in
+   * config.json and results.json, makes another run key (a DDIM folder is not resumed with LMS) and
+   * another cache entry for the base retain features. DDIM runs record "ddim" and keep their old
+   * run key inputs.
+   */
+  @Test
+  void theLmsSamplerMakesTheImagesAndAnotherRun() throws IOException {
+    Path cache = tmp.resolve("cache");
+    EvaluateSettings ddim = settings(prompts(), null, null, retain(), tmp.resolve("ddim"), cache);
+    assertEquals(Sampler.DDIM, ddim.sampler());
+    Evaluation.Result d = Evaluation.run(sd, detector(), ddim, Evaluation.Listener.NONE);
+    JsonNode ddimConfig = Json.MAPPER.readTree(tmp.resolve("ddim/config.json").toFile());
+    assertEquals("ddim", ddimConfig.at("/settings/sampler").asText());
+    assertTrue(ddimConfig.at("/inputs/sampler").isMissingNode());
+
+    EvaluateSettings lms = withSampler(ddim, Sampler.LMS, tmp.resolve("lms"));
+    assertThrows(
+        BadInputException.class,
+        () ->
+            Evaluation.run(
+                sd,
+                detector(),
+                withSampler(ddim, Sampler.LMS, ddim.out()),
+                Evaluation.Listener.NONE));
+    Evaluation.Result l = Evaluation.run(sd, detector(), lms, Evaluation.Listener.NONE);
+    assertEquals(Sampler.LMS, l.sampler());
+    JsonNode config = Json.MAPPER.readTree(tmp.resolve("lms/config.json").toFile());
+    assertEquals("lms", config.at("/settings/sampler").asText());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
+    assertEquals(
+        "lms",
+        Json.MAPPER.readTree(tmp.resolve("lms/results.json").toFile()).get("sampler").asText());
+    assertFalse(l.retain().baseReused(), "LMS retain features are not DDIM's");
+    assertNotEquals(d.perPrompt().get(0).conceptScore(), l.perPrompt().get(0).conceptScore());
+
+    // prompt row 0 (seed 30, guidance 7.5): the image is the pipeline's LMS image
+    try (NDManager m = Torch.newManager()) {
+      GenerateSettings g =
+          new GenerateSettings(
+              "a photo of an astronaut riding a horse on mars",
+              null,
+              30,
+              STEPS,
+              7.5f,
+              SIZE,
+              SIZE,
+              1,
+              Sampler.LMS);
+      Path expected = tmp.resolve("expected.png");
+      Png.write(expected, sd.generate(g, m, null).images());
+      assertArrayEquals(
+          Files.readAllBytes(expected), Files.readAllBytes(tmp.resolve("lms/images/0000.png")));
+    }
+  }
+
+  /**
+   * The sampler and the row selection together: a selected sized row drawn with LMS is the
+   * pipeline's LMS image at the row's size (W×H), keeps its file index, and the run key records
+   * both the sampler and the row sizes.
+   */
+  @Test
+  void aSelectedSizedRowIsDrawnWithLmsAtItsOwnSize() throws IOException {
+    Path p = tmp.resolve("sized-lms.csv");
+    Files.writeString(
+        p,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,sd_image_width,sd_image_height\n"
+            + "0,a cat,1,7.5,32,32\n"
+            + "1,a wide cat,2,7.5,48,32\n");
+    Path out = tmp.resolve("sized-lms");
+    EvaluateSettings s =
+        new EvaluateSettings(
+            p,
+            RowSelection.parse("1-", null),
+            null,
+            null,
+            Fixtures.tinySd(),
+            null,
+            null,
+            ConceptRule.TOP1,
+            null,
+            STEPS,
+            Sampler.LMS,
+            0,
+            out,
+            null,
+            "test");
+    Evaluation.Result r = Evaluation.run(sd, detector(), s, Evaluation.Listener.NONE);
+    assertEquals(List.of(1), r.perPrompt().stream().map(PromptResult::index).toList());
+    assertFalse(Files.exists(out.resolve("images/0000.png")));
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
+    assertTrue(config.get("inputs").has("row_sizes"));
+    assertEquals("1-", config.at("/settings/rows/rows").asText());
+    try (NDManager m = Torch.newManager()) {
+      GenerateSettings g =
+          new GenerateSettings("a wide cat", null, 2, STEPS, 7.5f, 32, 48, 1, Sampler.LMS);
+      Path expected = tmp.resolve("expected-wide.png");
+      Png.write(expected, sd.generate(g, m, null).images());
+      assertArrayEquals(
+          Files.readAllBytes(expected), Files.readAllBytes(out.resolve("images/0001.png")));
+    }
   }
 
   @Test
