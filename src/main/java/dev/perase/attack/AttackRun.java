@@ -14,6 +14,7 @@ import dev.perase.io.Png;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.io.PromptRunFolder;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
@@ -28,9 +29,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An attack run over a prompt file ({@code perase attack}): every prompt is attacked with
- * UnlearnDiff or P4D ({@link PromptAttack}) on the base model with the settings' mask or weights
- * applied, θ* being the base model itself.
+ * An attack run over a prompt file ({@code perase attack}): every prompt (or the rows the settings
+ * select, each keeping its index in the file) is attacked with UnlearnDiff or P4D ({@link
+ * PromptAttack}) on the base model with the settings' mask or weights applied, θ* being the base
+ * model itself.
  *
  * <p>Two phases: (1) with no edit, θ*'s reference run of every prompt ({@link Reference}); (2) with
  * the edit applied, per prompt the pre-attack image and verdict, then the attempts. Output folder:
@@ -123,6 +125,9 @@ public final class AttackRun {
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
     }
+    int[] selected =
+        (s.rows() == null ? RowSelection.ALL : s.rows())
+            .indices(rows.size(), s.prompts().toString());
     String modelHash = sd.layout().modelHash();
     int size =
         s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
@@ -137,7 +142,7 @@ public final class AttackRun {
     // 1. which prompts fit k more tokens
     Map<Integer, PromptLayout> layouts = new TreeMap<>();
     List<AttackResults.SkippedPrompt> skipped = new ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
+    for (int i : selected) {
       PromptLayout layout = new PromptLayout(sd.tokenizer(), rows.get(i).prompt(), s.tokens());
       if (layout.fits()) {
         layouts.put(i, layout);
@@ -285,7 +290,7 @@ public final class AttackRun {
             timesteps,
             s.relaxation(),
             excluded.size(),
-            rows.size(),
+            selected.length,
             n,
             new ConceptErasureRate(n, flaggedBefore, (n - flaggedBefore) / (double) n),
             new ConceptErasureRate(n, broken, (n - broken) / (double) n),

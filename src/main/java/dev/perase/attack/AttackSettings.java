@@ -1,11 +1,13 @@
 package dev.perase.attack;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
+import dev.perase.io.RowSelection;
 import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,8 +17,11 @@ import java.util.List;
  * edit, the detector, and the budget of the discrete prompt optimisation (paper appendix B.2).
  *
  * @param method UnlearnDiff or P4D
- * @param prompts the prompt CSV (UnlearnDiff or I2P layout); each row is attacked with its seed and
- *     guidance
+ * @param prompts the prompt CSV (UnlearnDiff, I2P or ESD layout); each row is attacked with its
+ *     seed and guidance, at {@code imageSize} whatever size the row gives (as UnlearnDiff samples
+ *     every attack at 512 × 512)
+ * @param rows which rows of {@code prompts} to attack ({@code --rows}, {@code --limit}), or null
+ *     for all; folders and results keep each row's index in the file
  * @param mask a hard mask file to apply to the UNet (the attacked model is base ⊙ mask), or null
  * @param weights a safetensors file of fine-tuned UNet tensors (ESD, AC, …), or null
  * @param model the base model folder, the original model θ* (recorded only)
@@ -45,6 +50,7 @@ import java.util.List;
 public record AttackSettings(
     @JsonProperty("method") AttackMethod method,
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
+    @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
     @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
     @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
@@ -103,6 +109,9 @@ public record AttackSettings(
     if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
       throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
     }
+    if (rows != null && rows.isAll()) {
+      rows = null;
+    }
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
@@ -115,7 +124,7 @@ public record AttackSettings(
     }
   }
 
-  /** Settings whose images are sampled with DDIM. */
+  /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
   public AttackSettings(
       AttackMethod method,
       Path prompts,
@@ -139,6 +148,7 @@ public record AttackSettings(
     this(
         method,
         prompts,
+        null,
         mask,
         weights,
         model,

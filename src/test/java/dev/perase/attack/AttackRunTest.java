@@ -19,6 +19,7 @@ import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
 import dev.perase.io.PromptRow;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
@@ -133,6 +134,7 @@ class AttackRunTest {
         new AttackSettings(
             d.method(),
             d.prompts(),
+            d.rows(),
             d.mask(),
             d.weights(),
             d.model(),
@@ -323,6 +325,68 @@ class AttackRunTest {
     ByteBuffer b = ByteBuffer.allocate(f.length * 4);
     b.asFloatBuffer().put(f);
     sha.update(b);
+  }
+
+  /**
+   * A selected row keeps its index in the file (its folder prompts/0002) and is attacked exactly as
+   * the same row alone in a file of its own; the results count the selected rows only.
+   */
+  @Test
+  void aSelectedRowIsAttackedAsItIsAloneAndKeepsItsFileIndex() throws IOException {
+    Path three = csv("three.csv", "10,a photo of a cat,5,7.5\n11,a star,1,5.0\n12,a dog,2,7.5\n");
+    Path alone = csv("alone.csv", "12,a dog,2,7.5\n");
+    Detector detector = new ImageDistanceDetector("cat", new float[3 * SIZE * SIZE], 0.05);
+    Path sel = tmp.resolve("selected");
+    AttackSettings base = settings(AttackMethod.UNLEARNDIFF, three, null, null, sel);
+    AttackSettings selected =
+        new AttackSettings(
+            base.method(),
+            base.prompts(),
+            RowSelection.parse("2-", 5),
+            null,
+            null,
+            base.model(),
+            null,
+            null,
+            null,
+            base.tokens(),
+            base.iterations(),
+            base.steps(),
+            base.sampler(),
+            base.attempts(),
+            base.learningRate(),
+            base.weightDecay(),
+            base.relaxation(),
+            base.excludedWords(),
+            base.imageSize(),
+            sel,
+            "test");
+    AttackResults picked = AttackRun.run(sd, detector, selected, AttackRun.Listener.NONE);
+    Path one = tmp.resolve("alone");
+    AttackResults single =
+        AttackRun.run(
+            sd,
+            detector,
+            settings(AttackMethod.UNLEARNDIFF, alone, null, null, one),
+            AttackRun.Listener.NONE);
+    assertEquals(1, picked.prompts());
+    assertEquals(1, picked.attacked());
+    PromptAttackResult r = picked.perPrompt().get(0);
+    assertEquals(2, r.index());
+    assertEquals(12, r.caseNumber());
+    assertEquals("prompts/0002", r.folder());
+    assertFalse(Files.exists(sel.resolve("prompts/0000")));
+    assertEquals(
+        Files.readString(one.resolve("prompts/0000/attempts.json")),
+        Files.readString(sel.resolve("prompts/0002/attempts.json"))
+            .replace("prompts/0002/", "prompts/0000/"));
+    assertEquals(single.perPrompt().get(0).broken(), r.broken());
+    assertEquals(
+        "2-",
+        Json.MAPPER
+            .readTree(sel.resolve("config.json").toFile())
+            .at("/settings/rows/rows")
+            .asText());
   }
 
   @Test
