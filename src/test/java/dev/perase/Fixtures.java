@@ -30,6 +30,11 @@ public final class Fixtures {
     return root().resolve("tiny-sd");
   }
 
+  /** The built-in world's committed model (text-to-image model, detector, prompt sets). */
+  public static Path world() {
+    return Path.of("models", "world");
+  }
+
   /** The detector fixtures (NudeNet, Hugging Face classifiers, clean-fid's Inception). */
   public static Path detectors() {
     return root().resolve("detectors");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.erase.BinaryMask;
 import dev.perase.io.Csv;
 import dev.perase.model.nn.Param;
+import dev.perase.model.unet.LayerRole;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -112,44 +113,13 @@ public record PrunedWeights(
   }
 
   /**
-   * "conv" or "linear", then the module's role: {@code attn1}, {@code attn2}, {@code ff}, {@code
-   * proj} (a transformer's proj_in / proj_out), {@code time-emb} (the time embedding MLP and each
-   * resnet's time_emb_proj), {@code resnet} (conv1, conv2, conv_shortcut), {@code sampler}, {@code
-   * conv_in}, {@code conv_out}, else {@code other}.
+   * "conv" or "linear", then the module's {@link LayerRole} by its short name: {@code attn1},
+   * {@code attn2}, {@code ff}, {@code proj} (a transformer's proj_in / proj_out), {@code time-emb}
+   * (the time embedding MLP and each resnet's time_emb_proj), {@code resnet} (conv1, conv2,
+   * conv_shortcut), {@code sampler}, {@code conv_in}, {@code conv_out}, else {@code other}.
    */
   public static String layerType(String key, Param.Kind kind) {
-    return kind.name().toLowerCase(Locale.ROOT) + " " + role(key);
-  }
-
-  static String role(String key) {
-    if (key.contains(".attn2.")) {
-      return "attn2";
-    }
-    if (key.contains(".attn1.")) {
-      return "attn1";
-    }
-    if (key.contains(".ff.")) {
-      return "ff";
-    }
-    if (key.contains(".proj_in.") || key.contains(".proj_out.")) {
-      return "proj";
-    }
-    if (key.startsWith("time_embedding.") || key.contains(".time_emb_proj.")) {
-      return "time-emb";
-    }
-    if (key.contains(".resnets.")) {
-      return "resnet";
-    }
-    if (key.contains("samplers.")) {
-      return "sampler";
-    }
-    if (key.startsWith("conv_in.")) {
-      return "conv_in";
-    }
-    if (key.startsWith("conv_out.")) {
-      return "conv_out";
-    }
-    return "other";
+    return kind.name().toLowerCase(Locale.ROOT) + " " + LayerRole.of(key).shortName();
   }
 
   /**

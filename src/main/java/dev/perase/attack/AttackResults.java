@@ -12,7 +12,7 @@ import java.util.List;
  * timings, so a resumed run writes the same file as an uninterrupted one; they are in {@code
  * timing.json}.
  *
- * @param prompts rows in the prompt file
+ * @param prompts rows taken from the prompt file (all, or those selected)
  * @param attacked rows attacked (the others are in {@code skipped})
  * @param excludedTokens token ids the adversarial tokens could not take (special tokens and
  *     excluded words)

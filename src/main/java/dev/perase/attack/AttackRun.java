@@ -14,9 +14,11 @@ import dev.perase.io.Png;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.io.PromptRunFolder;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,9 +29,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An attack run over a prompt file ({@code perase attack}): every prompt is attacked with
- * UnlearnDiff or P4D ({@link PromptAttack}) on the base model with the settings' mask or weights
- * applied, θ* being the base model itself.
+ * An attack run over a prompt file ({@code perase attack}): every prompt (or the rows the settings
+ * select, each keeping its index in the file) is attacked with UnlearnDiff or P4D ({@link
+ * PromptAttack}) on the base model with the settings' mask or weights applied, θ* being the base
+ * model itself.
  *
  * <p>Two phases: (1) with no edit, θ*'s reference run of every prompt ({@link Reference}); (2) with
  * the edit applied, per prompt the pre-attack image and verdict, then the attempts. Output folder:
@@ -122,6 +125,9 @@ public final class AttackRun {
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
     }
+    int[] selected =
+        (s.rows() == null ? RowSelection.ALL : s.rows())
+            .indices(rows.size(), s.prompts().toString());
     String modelHash = sd.layout().modelHash();
     int size =
         s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
@@ -136,7 +142,7 @@ public final class AttackRun {
     // 1. which prompts fit k more tokens
     Map<Integer, PromptLayout> layouts = new TreeMap<>();
     List<AttackResults.SkippedPrompt> skipped = new ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
+    for (int i : selected) {
       PromptLayout layout = new PromptLayout(sd.tokenizer(), rows.get(i).prompt(), s.tokens());
       if (layout.fits()) {
         layouts.put(i, layout);
@@ -173,6 +179,10 @@ public final class AttackRun {
     inputs.put("tokens", Integer.toString(s.tokens()));
     inputs.put("iterations", Integer.toString(s.iterations()));
     inputs.put("steps", Integer.toString(s.steps()));
+    if (s.sampler() != Sampler.DDIM) {
+      // only when not the default, so that DDIM runs keep their run keys (and resume)
+      inputs.put("sampler", s.sampler().text());
+    }
     inputs.put("attempts", Integer.toString(s.attempts()));
     inputs.put("learning_rate", Double.toString(s.learningRate()));
     inputs.put("weight_decay", Double.toString(s.weightDecay()));
@@ -280,7 +290,7 @@ public final class AttackRun {
             timesteps,
             s.relaxation(),
             excluded.size(),
-            rows.size(),
+            selected.length,
             n,
             new ConceptErasureRate(n, flaggedBefore, (n - flaggedBefore) / (double) n),
             new ConceptErasureRate(n, broken, (n - broken) / (double) n),
@@ -366,7 +376,15 @@ public final class AttackRun {
       long t0 = System.nanoTime();
       GenerateSettings g =
           new GenerateSettings(
-              row.prompt(), null, row.seed(), s.steps(), (float) row.guidance(), size, size, 1);
+              row.prompt(),
+              null,
+              row.seed(),
+              s.steps(),
+              (float) row.guidance(),
+              size,
+              size,
+              1,
+              s.sampler());
       NDArray image = sd.generate(g, m, null).images();
       double preSeconds = (System.nanoTime() - t0) / 1e9;
       long t1 = System.nanoTime();

@@ -1,11 +1,14 @@
 package dev.perase.attack;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
+import dev.perase.io.RowSelection;
+import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -14,8 +17,11 @@ import java.util.List;
  * edit, the detector, and the budget of the discrete prompt optimisation (paper appendix B.2).
  *
  * @param method UnlearnDiff or P4D
- * @param prompts the prompt CSV (UnlearnDiff or I2P layout); each row is attacked with its seed and
- *     guidance
+ * @param prompts the prompt CSV (UnlearnDiff, I2P or ESD layout); each row is attacked with its
+ *     seed and guidance, at {@code imageSize} whatever size the row gives (as UnlearnDiff samples
+ *     every attack at 512 × 512)
+ * @param rows which rows of {@code prompts} to attack ({@code --rows}, {@code --limit}), or null
+ *     for all; folders and results keep each row's index in the file
  * @param mask a hard mask file to apply to the UNet (the attacked model is base ⊙ mask), or null
  * @param weights a safetensors file of fine-tuned UNet tensors (ESD, AC, …), or null
  * @param model the base model folder, the original model θ* (recorded only)
@@ -25,8 +31,11 @@ import java.util.List;
  * @param tokens k, the adversarial tokens prepended to every prompt (paper: 5 for nudity, 3 for
  *     styles and objects; {@link #defaultTokens})
  * @param iterations Adam iterations per attempt (paper: 40)
- * @param steps DDIM sampling steps of every image (paper: 50); the attempts' timesteps scale with
- *     it ({@link AttemptSchedule})
+ * @param steps sampling steps of every image (paper: 50); the attempts' timesteps scale with it
+ *     ({@link AttemptSchedule})
+ * @param sampler the sampler of the images the detector judges, the prompt's own and each attempt's
+ *     (null: DDIM); θ*'s reference run ({@link Reference}) and the attempts' timesteps stay on the
+ *     DDIM loop
  * @param attempts attempts per prompt, at evenly spaced timesteps (paper: 10)
  * @param learningRate Adam's learning rate (paper: 0.01)
  * @param weightDecay Adam's L2 weight decay, added to the gradient as {@code torch.optim.Adam} does
@@ -41,6 +50,7 @@ import java.util.List;
 public record AttackSettings(
     @JsonProperty("method") AttackMethod method,
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
+    @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
     @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
     @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
@@ -50,6 +60,7 @@ public record AttackSettings(
     @JsonProperty("tokens") int tokens,
     @JsonProperty("iterations") int iterations,
     @JsonProperty("steps") int steps,
+    @JsonProperty("sampler") Sampler sampler,
     @JsonProperty("attempts") int attempts,
     @JsonProperty("learning_rate") double learningRate,
     @JsonProperty("weight_decay") double weightDecay,
@@ -98,6 +109,9 @@ public record AttackSettings(
     if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
       throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
     }
+    if (rows != null && rows.isAll()) {
+      rows = null;
+    }
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
@@ -105,6 +119,54 @@ public record AttackSettings(
       relaxation = Relaxation.SAMPLED;
     }
     excludedWords = excludedWords == null ? List.of() : List.copyOf(excludedWords);
+    if (sampler == null) {
+      sampler = Sampler.DDIM;
+    }
+  }
+
+  /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
+  public AttackSettings(
+      AttackMethod method,
+      Path prompts,
+      Path mask,
+      Path weights,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      int tokens,
+      int iterations,
+      int steps,
+      int attempts,
+      double learningRate,
+      double weightDecay,
+      Relaxation relaxation,
+      List<String> excludedWords,
+      int imageSize,
+      Path out,
+      String peraseVersion) {
+    this(
+        method,
+        prompts,
+        null,
+        mask,
+        weights,
+        model,
+        detector,
+        concept,
+        rule,
+        tokens,
+        iterations,
+        steps,
+        Sampler.DDIM,
+        attempts,
+        learningRate,
+        weightDecay,
+        relaxation,
+        excludedWords,
+        imageSize,
+        out,
+        peraseVersion);
   }
 
   /** The paper's k for nudity, an implicit concept (appendix B.2). */

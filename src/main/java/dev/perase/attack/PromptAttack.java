@@ -12,6 +12,7 @@ import dev.perase.io.PromptRow;
 import dev.perase.model.clip.CLIPTextModel;
 import dev.perase.model.clip.CLIPTokenizer;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.util.ArrayList;
@@ -151,7 +152,7 @@ public final class PromptAttack {
         long[] ids = layout.ids(advIds);
         AttemptResult result;
         try (NDManager m = manager.newSubManager()) {
-          NDArray image = generate(sd, ids, row, schedule.steps(), size, m);
+          NDArray image = generate(sd, ids, row, s.sampler(), schedule.steps(), size, m);
           long t2 = System.nanoTime();
           generation += (t2 - t1) / 1e9;
           Verdict v = detector.detect(image).get(0);
@@ -187,11 +188,17 @@ public final class PromptAttack {
   /**
    * The image (1, 3, H, W) in [-1, 1] of a prompt given by its ids (L), with the row's seed and
    * guidance, as {@link StableDiffusion#generate} makes it from text: unconditional embedding of
-   * "", DDIM over {@code steps}, decoding. Ids, not text, because decoded tokens need not encode
-   * back to the same ids.
+   * "", {@code sampler} over {@code steps}, decoding. Ids, not text, because decoded tokens need
+   * not encode back to the same ids.
    */
   public static NDArray generate(
-      StableDiffusion sd, long[] ids, PromptRow row, int steps, int size, NDManager into) {
+      StableDiffusion sd,
+      long[] ids,
+      PromptRow row,
+      Sampler sampler,
+      int steps,
+      int size,
+      NDManager into) {
     try (NDManager run = into.newSubManager()) {
       NDArray uncond = sd.encodePrompts(List.of(""), run);
       NDArray cond;
@@ -200,11 +207,8 @@ public final class PromptAttack {
         cond = scope.keep(sd.textEncoder().forward(idArray));
       }
       NDArray embeddings = NDArrays.concat(new NDList(uncond, cond), 0); // [uncond; cond]
-      sd.scheduler().setTimesteps(steps);
       NDArray latents = sd.initialLatents(row.seed(), 1, size, size, run);
-      latents =
-          sd.denoise(
-              latents, embeddings, (float) row.guidance(), sd.scheduler().timesteps(), run, null);
+      latents = sd.sample(sampler, latents, embeddings, (float) row.guidance(), steps, run, null);
       NDArray image = sd.decode(latents, run);
       image.attach(into);
       return image;

@@ -71,6 +71,8 @@ final class AttackCommand implements Callable<Integer> {
 
   @Mixin DetectorOptions detection;
 
+  @Mixin SamplerOptions sampling;
+
   @Option(
       names = "--tokens",
       description = "Adversarial tokens k (default: 5 for colours, 3 for shapes and styles).")
@@ -105,6 +107,8 @@ final class AttackCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     edit.checkOneEdit("an attack targets");
+    edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
+    sampling.sampler();
     List<PromptRow> rows = PromptCsv.read(edit.prompts);
     try (NDManager manager = Torch.newManager();
         Detector detector = detection.open(manager, run.model, rows, edit.prompts)) {
@@ -118,6 +122,7 @@ final class AttackCommand implements Callable<Integer> {
         new AttackSettings(
             method,
             edit.prompts,
+            edit.selection(),
             edit.mask,
             edit.weights,
             run.model,
@@ -127,6 +132,7 @@ final class AttackCommand implements Callable<Integer> {
             k,
             iterations,
             steps,
+            sampling.sampler(),
             attempts,
             AttackSettings.DEFAULT_LEARNING_RATE,
             AttackSettings.DEFAULT_WEIGHT_DECAY,

@@ -1,14 +1,14 @@
 package dev.perase.cli;
 
 import dev.perase.analysis.NeuronPruning;
+import dev.perase.erase.ConceptDefaults;
 import dev.perase.erase.EraseMethod;
+import dev.perase.erase.EraseRequest;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MagnitudePruning;
-import dev.perase.erase.MaskTrainer;
-import dev.perase.erase.PruneSettings;
 import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
@@ -207,42 +207,32 @@ final class EraseCommand implements Callable<Integer> {
       description = "Side of the training latents (default: the UNet's sample_size).")
   Integer latentSize;
 
-  /** Refuses the options that belong to other methods than {@code m}, naming the first one. */
-  void refuseOptionsOf(EraseMethod m) {
-    boolean uce = m == EraseMethod.UCE;
-    refuse(!uce && guide != null, "--guide", "uce");
-    refuse(!uce && preserve != null, "--preserve", "uce");
-    refuse(!uce && eraseScale != null, "--erase-scale", "uce");
-    refuse(!uce && preserveScale != null, "--preserve-scale", "uce");
-    refuse(!uce && lambda != null, "--lambda", "uce");
-    refuse(
-        m.magnitudePruning() == MagnitudePruning.When.NEVER && pruneRatio != null,
-        "--prune-ratio",
-        "pre-prune and post-prune");
-    refuse(m != EraseMethod.FMN && images != null, "--images", "fmn");
-    boolean np = m == EraseMethod.NP_ESD;
-    refuse(!np && from != null, "--from", "np-esd");
-    refuse(!np && prompts != null, "--prompts", "np-esd");
-    refuse(!np && topK != null, "--top-k", "np-esd");
-    if (uce) {
-      String other =
-          layers != null || layersRegex != null
-              ? "--layers"
-              : steps != null
-                  ? "--steps"
-                  : lr != null ? "--lr" : resume ? "--resume" : anchor != null ? "--anchor" : null;
-      if (other != null) {
-        throw new BadInputException(
-            "uce is a closed-form edit of every attn2.to_k and attn2.to_v; it takes no " + other);
-      }
-    }
-  }
-
-  private void refuse(boolean given, String option, String methods) {
-    if (given) {
-      throw new BadInputException(
-          option + " is a setting of " + methods + ", not of " + EraseMethod.parse(method));
-    }
+  /** The options as a request; its constructor refuses the options of other methods. */
+  EraseRequest request() {
+    return new EraseRequest(
+        EraseMethod.parse(method),
+        concept,
+        anchor,
+        layers,
+        layersRegex,
+        steps,
+        lr,
+        pruneRatio,
+        images,
+        seed,
+        checkpointEvery,
+        resume,
+        latentSize,
+        new EsdSettings(
+            negativeGuidance, startGuidance, ddimSteps, EsdSettings.XtSource.parse(xtSource)),
+        guide,
+        preserve,
+        eraseScale,
+        preserveScale,
+        lambda,
+        from,
+        prompts,
+        topK);
   }
 
   /** NP-ESD: concept neurons of an ESD model (Eq. 4), the top-k per layer zeroed. */
@@ -266,7 +256,7 @@ final class EraseCommand implements Callable<Integer> {
       }
       conceptPrompts = committed;
     }
-    int k = topK != null ? topK : 1;
+    int k = topK != null ? topK : EraseRequest.NP_ESD_TOP_K;
     int ddim = ddimSteps;
     try (StableDiffusion sd = StableDiffusion.load(model)) {
       System.out.printf(
@@ -291,15 +281,8 @@ final class EraseCommand implements Callable<Integer> {
   }
 
   /** UCE: encode, solve, edit, write; no training loop. */
-  private Integer uce() {
-    UceSettings s =
-        UceSettings.defaults(concept)
-            .withGuide(guide == null ? "" : guide)
-            .withPreserve(UceSettings.parsePreserve(preserve))
-            .withScales(
-                eraseScale != null ? eraseScale : 1,
-                preserveScale != null ? preserveScale : 1,
-                lambda != null ? lambda : 0.5);
+  private Integer uce(EraseRequest request) {
+    UceSettings s = request.uceSettings();
     try (StableDiffusion sd = StableDiffusion.load(model)) {
       System.out.println(Uce.SELECTION.summarize(sd.unet().params()).describe());
       System.out.printf(
@@ -324,94 +307,33 @@ final class EraseCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    EraseMethod m = EraseMethod.parse(method);
-    refuseOptionsOf(m);
+    EraseRequest request = request();
+    EraseMethod m = request.method();
     if (m.closedForm()) {
-      return uce();
+      return uce(request);
     }
     if (m == EraseMethod.NP_ESD) {
       return npEsd();
     }
-    if (layers != null && layersRegex != null) {
-      throw new BadInputException("give either --layers or --layers-regex, not both");
-    }
-    Concept world = PaperDefaults.worldConcept(concept);
-    Selection selection;
-    if (layersRegex != null) {
-      selection = Selection.regex(layersRegex);
-    } else if (layers != null) {
-      selection = Selection.parse(layers);
-    } else if (m == EraseMethod.FMN) {
-      selection = Selection.parse("cross-attn");
+    ConceptDefaults.LayerChoice layerChoice = request.layerChoice(PaperDefaults.CONCEPT_DEFAULTS);
+    Selection selection = layerChoice.selection();
+    if (layerChoice.reason() != null) {
       System.out.println(
-          "layers: cross-attn (FMN re-steers the cross attention; override with --layers)");
-    } else {
-      selection = PaperDefaults.layers(world);
-      System.out.println(
-          world != null
-              ? "layers: "
-                  + selection.name()
-                  + " (the paper's choice for a "
-                  + world.kind().label()
-                  + " concept; override with --layers)"
-              : "layers: "
-                  + selection.name()
-                  + " (\""
-                  + concept
-                  + "\" is not a concept of the built-in world; non-cross-attn is the paper's"
-                  + " choice for nudity and objects, use --layers cross-attn for an artist's"
-                  + " style)");
+          "layers: "
+              + selection.name()
+              + " ("
+              + layerChoice.reason()
+              + "; override with --layers)");
     }
-    String anchorText = anchor;
-    if (m.objective() != EraseMethod.Objective.AC && anchorText != null) {
-      throw new BadInputException(
-          "--anchor is the anchor prompt of ac and p-ac; "
-              + m
-              + (m == EraseMethod.FMN
-                  ? " moves attention off the concept"
-                  : " erases towards the null prompt"));
-    }
-    if (m.objective() == EraseMethod.Objective.AC && anchorText == null) {
-      anchorText = world == null ? null : PaperDefaults.anchorPrompt(concept, world);
-      if (anchorText == null) {
-        throw new BadInputException(
-            m
-                + " needs --anchor: a prompt for what the concept should become (e.g. \"a cat\" to"
-                + " erase \"a Grumpy Cat\")");
-      }
+    String anchorText = request.anchorPrompt(PaperDefaults.CONCEPT_DEFAULTS);
+    if (anchorText != null && anchor == null) {
       System.out.println("anchor: \"" + anchorText + "\" (override with --anchor)");
     }
     if (resume && !Files.exists(out.resolve("checkpoint.safetensors"))) {
       System.out.println("no checkpoint in " + out + "; starting from step 0");
     }
     try (StableDiffusion sd = StableDiffusion.load(model)) {
-      int size = latentSize != null ? latentSize : sd.unet().config().sampleSize();
-      EraseSettings s =
-          EraseSettings.defaults(
-                  m, concept, anchorText, selection, sd.unet().params().numel(), size)
-              .withSeed(seed)
-              .withCheckpointEvery(checkpointEvery);
-      if (steps != null) {
-        s = s.withSteps(steps);
-      }
-      if (lr != null) {
-        s = s.withLearningRate(lr);
-      }
-      if (pruneRatio != null) {
-        s = s.withPrune(new PruneSettings(pruneRatio));
-      }
-      if (images != null) {
-        s = s.withFmn(s.fmn().withPool(images, s.fmn().poolSteps()));
-      }
-      if (s.esd() != null) {
-        s =
-            s.withEsd(
-                new EsdSettings(
-                    negativeGuidance,
-                    startGuidance,
-                    ddimSteps,
-                    EsdSettings.XtSource.parse(xtSource)));
-      }
+      EraseSettings s = request.settings(sd, selection, anchorText);
       System.out.println(selection.summarize(sd.unet().params()).describe());
       System.out.printf(
           Locale.ROOT,
@@ -446,10 +368,7 @@ final class EraseCommand implements Callable<Integer> {
       }
       Erasure e;
       try (ProgressBar bar = Progress.bar("erase " + m, s.steps(), "step")) {
-        e =
-            m.pruning()
-                ? MaskTrainer.train(sd, s, out, resume, bar::stepTo)
-                : FineTuneTrainer.train(sd, s, out, resume, bar::stepTo);
+        e = EraseRequest.train(sd, s, out, resume, bar::stepTo);
       }
       if (e.prunedCount() >= 0) {
         System.out.printf(

@@ -49,6 +49,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Mixin DetectorOptions detection;
 
+  @Mixin SamplerOptions sampling;
+
   @Option(
       names = "--retain",
       description = "Retain prompt CSV for the Fréchet distance to the base model.")
@@ -67,6 +69,8 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     edit.checkOneEdit("an evaluation measures");
+    edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
+    sampling.sampler();
     Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
@@ -85,6 +89,7 @@ final class EvaluateCommand implements Callable<Integer> {
     EvaluateSettings s =
         new EvaluateSettings(
             edit.prompts,
+            edit.selection(),
             edit.mask,
             edit.weights,
             run.model,
@@ -93,6 +98,7 @@ final class EvaluateCommand implements Callable<Integer> {
             detector.rule(),
             retain,
             steps,
+            sampling.sampler(),
             run.size,
             out,
             cacheDir,

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -50,8 +51,10 @@ final class GenerateCommand implements Callable<Integer> {
       description = "Seed of the initial latents (default: ${DEFAULT-VALUE}).")
   long seed = 0;
 
-  @Option(names = "--steps", description = "DDIM steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", description = "Sampling steps (default: ${DEFAULT-VALUE}).")
   int steps = 50;
+
+  @Mixin SamplerOptions sampling;
 
   @Option(
       names = "--guidance",
@@ -89,6 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
+    sampling.sampler(); // a bad --scheduler fails before the model loads
     try (StableDiffusion sd = StableDiffusion.load(model)) {
       if (weights != null) {
         int n = FineTunedWeights.applyTo(weights, sd.unet().params(), sd.layout().modelHash());
@@ -109,7 +113,8 @@ final class GenerateCommand implements Callable<Integer> {
                   : isBuiltInWorld(model) ? (float) PromptSetSettings.DEFAULT_GUIDANCE : 7.5f,
               height == null ? size : height,
               width == null ? size : width,
-              numImages);
+              numImages,
+              sampling.sampler());
       Files.createDirectories(out);
       try (NDManager m = Torch.newManager();
           ProgressBar bar = Progress.bar("generate", s.steps(), "step")) {

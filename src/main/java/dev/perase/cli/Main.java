@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "perase",
     mixinStandardHelpOptions = true,
-    version = "perase 0.1.0",
+    versionProvider = Main.VersionProvider.class,
     description = {
       "Robust concept erasing in text-to-image diffusion models by pruning (P-ESD, P-AC).",
       ""
@@ -71,6 +71,14 @@ public final class Main implements Runnable {
           return BAD_INPUT;
         });
     return cli.execute(args);
+  }
+
+  /** {@code perase --version}: the POM's version ({@link dev.perase.Version}). */
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"perase " + dev.perase.Version.NAME};
+    }
   }
 
   private static BadInputException rootBadInput(Throwable t) {

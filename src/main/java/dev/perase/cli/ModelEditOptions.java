@@ -1,6 +1,7 @@
 package dev.perase.cli;
 
 import dev.perase.io.BadInputException;
+import dev.perase.io.RowSelection;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -16,6 +17,16 @@ final class ModelEditOptions {
       description = "Prompt CSV (UnlearnDiff or I2P layout).")
   Path prompts;
 
+  @Option(
+      names = "--rows",
+      description =
+          "Rows of the prompt file to run: 0-based positions, inclusive ranges and lists (5,"
+              + " 0-49, 100-, 0-9,20); each keeps its index in the file (default: all).")
+  String rows;
+
+  @Option(names = "--limit", description = "At most this many of the selected rows.")
+  Integer limit;
+
   @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
   Path mask;
 
@@ -24,6 +35,11 @@ final class ModelEditOptions {
       description =
           "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
   Path weights;
+
+  /** The parsed {@code --rows} and {@code --limit}: every row when neither is given. */
+  RowSelection selection() {
+    return RowSelection.parse(rows, limit);
+  }
 
   /**
    * Refuses a mask and weights together: a run judges one edit of the base model.

@@ -12,13 +12,13 @@ import dev.perase.attack.AttackSettings;
 import dev.perase.attack.Relaxation;
 import dev.perase.erase.AcSettings;
 import dev.perase.erase.EraseMethod;
+import dev.perase.erase.EraseRequest;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
 import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.FmnSettings;
 import dev.perase.erase.MaskTrainer;
-import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
 import dev.perase.eval.ConceptRule;
@@ -372,30 +372,41 @@ public final class Demo {
             sd, artifact(s, bed, EraseMethod.ESD), promptFile(s, bed, "test"), 1, s.steps(), out);
         return;
       }
-      // FMN re-steers cross-attention; the others erase where the paper does per concept kind
-      Selection selection =
-          m == EraseMethod.FMN ? Selection.parse("cross-attn") : PaperDefaults.layers(concept);
-      String anchor =
-          m.objective() == EraseMethod.Objective.AC
-              ? PaperDefaults.anchorPrompt(concept.name(), concept)
-              : null;
+      // the paper's layers and anchor per concept kind (FMN: cross-attention), the study's steps;
+      // x_t (ESD) is sampled with the study's DDIM step count
+      int steps = s.eraseSteps(m);
+      EsdSettings esd = EsdSettings.DEFAULT;
+      EraseRequest request =
+          new EraseRequest(
+              m,
+              concept.name(),
+              null,
+              null,
+              null,
+              steps,
+              null,
+              null,
+              null,
+              0,
+              Math.max(1, steps / 4),
+              resume,
+              null,
+              new EsdSettings(
+                  esd.negativeGuidance(), esd.startGuidance(), s.steps(), esd.xtSource()),
+              null,
+              null,
+              null,
+              null,
+              null,
+              null,
+              null,
+              null);
       EraseSettings settings =
-          EraseSettings.defaults(
-                  m,
-                  concept.name(),
-                  anchor,
-                  selection,
-                  sd.unet().params().numel(),
-                  sd.unet().config().sampleSize())
-              .withSteps(s.eraseSteps(m))
-              .withCheckpointEvery(Math.max(1, s.eraseSteps(m) / 4));
-      // x_t (ESD) and the anchor images (AC) are sampled with the study's DDIM step count
-      if (settings.esd() != null) {
-        EsdSettings e = settings.esd();
-        settings =
-            settings.withEsd(
-                new EsdSettings(e.negativeGuidance(), e.startGuidance(), s.steps(), e.xtSource()));
-      }
+          request.settings(
+              sd,
+              request.layerChoice(PaperDefaults.CONCEPT_DEFAULTS).selection(),
+              request.anchorPrompt(PaperDefaults.CONCEPT_DEFAULTS));
+      // the anchor (AC) and concept (FMN) images too
       if (settings.fmn() != null) {
         FmnSettings f = settings.fmn();
         settings =
@@ -411,11 +422,7 @@ public final class Demo {
       }
       int total = settings.steps();
       Erasure e =
-          m.pruning()
-              ? MaskTrainer.train(
-                  sd, settings, out, resume, k -> fraction.accept((double) k / total))
-              : FineTuneTrainer.train(
-                  sd, settings, out, resume, k -> fraction.accept((double) k / total));
+          EraseRequest.train(sd, settings, out, resume, k -> fraction.accept((double) k / total));
       // a run resumed from its final checkpoint runs no step and has no rate
       if (Double.isFinite(e.secondsPerStep())) {
         timings.put(bed + ": erase " + m.json() + " s/step", e.secondsPerStep());

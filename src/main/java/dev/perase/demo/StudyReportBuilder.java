@@ -311,9 +311,9 @@ final class StudyReportBuilder {
     return figures;
   }
 
-  /** The method's name as the paper writes it. */
+  /** The method's name as the paper writes it; the study's base model is the world's, not SD. */
   static String label(String model) {
-    return model.equals(Demo.BASE) ? "base (SD)" : model.toUpperCase(Locale.ROOT);
+    return model.equals(Demo.BASE) ? "base model" : model.toUpperCase(Locale.ROOT);
   }
 
   private static String note(StudyResults.Bed bed) {

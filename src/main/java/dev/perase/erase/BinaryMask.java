@@ -8,22 +8,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.io.BadInputException;
-import dev.perase.io.DType;
-import dev.perase.io.SafeTensors;
-import dev.perase.io.SafeTensorsWriter;
-import dev.perase.io.TensorInfo;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
-import java.nio.IntBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -34,33 +25,11 @@ import java.util.Set;
  * the base model plus this mask; removing it restores the original bit for bit, because masking
  * goes through the hook ({@link Param#effective()}) and never touches the stored weights.
  *
- * <h2>File layout</h2>
- *
- * A safetensors file. For every masked parameter with at least one pruned element, one 1-D {@code
- * I32} tensor named by the parameter's full dotted key, holding its k pruned indices delta-encoded:
- * {@code [i₀, i₁ − i₀, …, i_{k−1} − i_{k−2}]} (first index, then the strictly positive gaps). Flat
- * indices are int32, so a parameter may have at most 2³¹ − 1 elements (SD v1.x's largest has 29.5
- * million). The {@code __metadata__} holds strings:
- *
- * <ul>
- *   <li>{@code format} = {@code perase-mask}, {@code format_version} = {@code 1}, {@code
- *       index_encoding} = {@code delta-int32};
- *   <li>{@code base_model_hash}, {@code selection}, {@code method}, {@code temperature}, {@code
- *       threshold} (NaN when the method has none), {@code concept}, {@code perase_version}, {@code
- *       settings} (a JSON object);
- *   <li>{@code pruned_count} and {@code total_elements} (all elements of the masked parameters);
- *   <li>{@code params}: a JSON object, in model order, {@code {"<key>": {"shape": [...], "kind":
- *       "conv"|"linear", "pruned": k}}} for every masked parameter, including those with nothing
- *       pruned, so that a mask made for another architecture is refused on apply.
- * </ul>
- *
- * At the paper's pruned ratio (~1e-5 of SD v1.4's 860 M UNet weights) that is a few kilobytes.
+ * <p>The value, its application to a model and the set operations live here; the file ({@link
+ * MaskFile}: layout, writing, validation on read) and the {@code perase mask info} text ({@link
+ * MaskSummary}) have classes of their own.
  */
 public final class BinaryMask {
-  public static final String FORMAT = "perase-mask";
-  public static final String FORMAT_VERSION = "1";
-  public static final String INDEX_ENCODING = "delta-int32";
-
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
@@ -142,7 +111,8 @@ public final class BinaryMask {
   private final Map<String, Pruned> params;
   private final String source;
 
-  private BinaryMask(MaskMetadata metadata, Map<String, Pruned> params, String source) {
+  /** {@code source} names the mask in messages: its file ({@link MaskFile}), or how it was made. */
+  BinaryMask(MaskMetadata metadata, Map<String, Pruned> params, String source) {
     this.metadata = metadata;
     this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     this.source = source;
@@ -151,6 +121,26 @@ public final class BinaryMask {
   /** A mask over the given parameters (in the given order). */
   public static BinaryMask of(MaskMetadata metadata, Map<String, Pruned> params) {
     return new BinaryMask(metadata, params, "the mask");
+  }
+
+  /** Reads and fully validates a mask file ({@link MaskFile#read}). */
+  public static BinaryMask read(Path path) {
+    return MaskFile.read(path);
+  }
+
+  /** Writes the mask file ({@link MaskFile}) under a temporary name and renames it into place. */
+  public void write(Path path) {
+    MaskFile.write(this, path);
+  }
+
+  /** The {@code perase mask info} text ({@link MaskSummary}). */
+  public String info() {
+    return MaskSummary.of(this);
+  }
+
+  /** Where the mask comes from, as messages name it. */
+  String source() {
+    return source;
   }
 
   public MaskMetadata metadata() {
@@ -459,475 +449,12 @@ public final class BinaryMask {
     return Arrays.copyOf(out, n);
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // File
-
-  /**
-   * Writes the mask file (see the class javadoc) under a temporary name and renames it into place.
-   */
-  public void write(Path path) {
-    ObjectNode paramsJson = JSON.createObjectNode();
-    SafeTensorsWriter w = new SafeTensorsWriter();
-    for (Map.Entry<String, Pruned> e : params.entrySet()) {
-      Pruned p = e.getValue();
-      ObjectNode o = paramsJson.putObject(e.getKey());
-      ArrayNode shape = o.putArray("shape");
-      for (long d : p.shape) {
-        shape.add(d);
-      }
-      o.put("kind", p.kind.name().toLowerCase(Locale.ROOT));
-      o.put("pruned", p.count());
-      if (p.count() > 0) {
-        int[] delta = new int[p.count()];
-        delta[0] = p.indices[0];
-        for (int j = 1; j < delta.length; j++) {
-          delta[j] = p.indices[j] - p.indices[j - 1];
-        }
-        w.putInts(e.getKey(), new long[] {delta.length}, delta);
-      }
-    }
-    w.metadata("format", FORMAT)
-        .metadata("format_version", FORMAT_VERSION)
-        .metadata("index_encoding", INDEX_ENCODING)
-        .metadata("base_model_hash", metadata.baseModelHash())
-        .metadata("selection", metadata.selection())
-        .metadata("method", metadata.method())
-        .metadata("temperature", Double.toString(metadata.temperature()))
-        .metadata("threshold", Double.toString(metadata.threshold()))
-        .metadata("concept", metadata.concept())
-        .metadata("perase_version", metadata.peraseVersion())
-        .metadata("settings", metadata.settingsJson())
-        .metadata("pruned_count", Long.toString(prunedCount()))
-        .metadata("total_elements", Long.toString(totalElements()))
-        .metadata("params", paramsJson.toString());
-    w.write(path);
-  }
-
-  /**
-   * Reads and fully validates a mask file: format and encoding, metadata, every parameter's shape
-   * and kind, every index (first ≥ 0, gaps ≥ 1, last below the parameter's element count), and the
-   * recorded counts. Any defect is a {@link BadInputException} naming the file and the parameter.
-   */
-  public static BinaryMask read(Path path) {
-    try (SafeTensors st = SafeTensors.open(path)) {
-      Map<String, String> md = st.metadata();
-      String where = path.toString();
-      if (!FORMAT.equals(md.get("format"))) {
-        throw new BadInputException(
-            where
-                + " is not a perase mask file (its metadata has no format '"
-                + FORMAT
-                + "'); is it a model checkpoint?");
-      }
-      if (!FORMAT_VERSION.equals(md.get("format_version"))) {
-        throw new BadInputException(
-            where
-                + " is a perase mask of format version "
-                + md.get("format_version")
-                + ", which this perase cannot read (it reads version "
-                + FORMAT_VERSION
-                + ")");
-      }
-      if (!INDEX_ENCODING.equals(md.get("index_encoding"))) {
-        throw new BadInputException(
-            where
-                + " uses index encoding '"
-                + md.get("index_encoding")
-                + "', expected '"
-                + INDEX_ENCODING
-                + "'");
-      }
-      MaskMetadata meta;
-      try {
-        meta =
-            new MaskMetadata(
-                required(md, "base_model_hash", where),
-                required(md, "selection", where),
-                required(md, "method", where),
-                number(md, "temperature", where),
-                number(md, "threshold", where),
-                md.getOrDefault("concept", ""),
-                md.get("perase_version"),
-                md.get("settings"));
-      } catch (BadInputException e) {
-        throw new BadInputException(where + ": " + e.getMessage(), e);
-      }
-      Map<String, long[]> shapes = new LinkedHashMap<>();
-      Map<String, Param.Kind> kinds = new LinkedHashMap<>();
-      Map<String, Long> counts = new LinkedHashMap<>();
-      parseParams(required(md, "params", where), where, shapes, kinds, counts);
-
-      Map<String, Pruned> out = new LinkedHashMap<>();
-      for (String key : st.keys()) {
-        if (!shapes.containsKey(key)) {
-          throw new BadInputException(
-              where
-                  + " holds indices for '"
-                  + key
-                  + "', a parameter its metadata does not list (corrupted file?)");
-        }
-      }
-      for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-        String key = e.getKey();
-        long numel = numelOrRefuse(e.getValue(), key, where);
-        long count = counts.get(key);
-        int[] idx;
-        if (!st.has(key)) {
-          if (count != 0) {
-            throw new BadInputException(
-                where
-                    + " lists "
-                    + count
-                    + " pruned elements for '"
-                    + key
-                    + "' but holds no indices for it (corrupted file?)");
-          }
-          idx = new int[0];
-        } else {
-          idx = decode(st, key, numel, where);
-          if (idx.length != count) {
-            throw new BadInputException(
-                where
-                    + " lists "
-                    + count
-                    + " pruned elements for '"
-                    + key
-                    + "' but holds "
-                    + idx.length
-                    + " indices (corrupted file?)");
-          }
-        }
-        out.put(key, new Pruned(e.getValue(), kinds.get(key), idx));
-      }
-      BinaryMask mask = new BinaryMask(meta, out, where);
-      long pruned = integer(md, "pruned_count", where);
-      long total = integer(md, "total_elements", where);
-      if (pruned != mask.prunedCount() || total != mask.totalElements()) {
-        throw new BadInputException(
-            where
-                + " records "
-                + pruned
-                + " pruned of "
-                + total
-                + " elements, but its parameters"
-                + " hold "
-                + mask.prunedCount()
-                + " of "
-                + mask.totalElements()
-                + " (corrupted file?)");
-      }
-      return mask;
-    }
-  }
-
-  private static int[] decode(SafeTensors st, String key, long numel, String where) {
-    TensorInfo info = st.info(key);
-    if (info.dtype() != DType.I32 || info.shape().length != 1) {
-      throw new BadInputException(
-          where
-              + ": indices of '"
-              + key
-              + "' must be a 1-D I32 tensor, found "
-              + info.dtype()
-              + " "
-              + info.shapeString());
-    }
-    IntBuffer b = st.bytes(key).asIntBuffer();
-    int[] idx = new int[b.remaining()];
-    long prev = -1;
-    for (int j = 0; j < idx.length; j++) {
-      long d = b.get(j);
-      long i = j == 0 ? d : prev + d;
-      if (j == 0 ? d < 0 : d < 1) {
-        throw new BadInputException(
-            where
-                + ": indices of '"
-                + key
-                + "' are not strictly increasing ("
-                + (j == 0 ? "first index " : "gap ")
-                + d
-                + " at position "
-                + j
-                + "; corrupted file?)");
-      }
-      if (i >= numel) {
-        throw new BadInputException(
-            where
-                + ": pruned index "
-                + i
-                + " of '"
-                + key
-                + "' is out of range for its "
-                + numel
-                + " elements (corrupted file?)");
-      }
-      idx[j] = (int) i;
-      prev = i;
-    }
-    return idx;
-  }
-
-  private static void parseParams(
-      String text,
-      String where,
-      Map<String, long[]> shapes,
-      Map<String, Param.Kind> kinds,
-      Map<String, Long> counts) {
-    JsonNode root;
-    try {
-      root = JSON.readTree(text);
-    } catch (JsonProcessingException e) {
-      throw new BadInputException(where + ": metadata 'params' is not valid JSON");
-    }
-    if (root == null || !root.isObject()) {
-      throw new BadInputException(where + ": metadata 'params' must be a JSON object");
-    }
-    Iterator<Map.Entry<String, JsonNode>> it = root.fields();
-    while (it.hasNext()) {
-      Map.Entry<String, JsonNode> e = it.next();
-      String key = e.getKey();
-      JsonNode v = e.getValue();
-      JsonNode shape = v.get("shape");
-      JsonNode kind = v.get("kind");
-      JsonNode pruned = v.get("pruned");
-      if (shape == null
-          || !shape.isArray()
-          || kind == null
-          || !kind.isTextual()
-          || pruned == null
-          || !pruned.canConvertToLong()
-          || !pruned.isIntegralNumber()
-          || pruned.asLong() < 0) {
-        throw new BadInputException(
-            where
-                + ": metadata of parameter '"
-                + key
-                + "' must have a shape array, a kind and a pruned count");
-      }
-      long[] s = new long[shape.size()];
-      for (int i = 0; i < s.length; i++) {
-        JsonNode d = shape.get(i);
-        if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
-          throw new BadInputException(
-              where + ": parameter '" + key + "' has a malformed shape " + shape);
-        }
-        s[i] = d.asLong();
-      }
-      Param.Kind k =
-          switch (kind.asText()) {
-            case "conv" -> Param.Kind.CONV;
-            case "linear" -> Param.Kind.LINEAR;
-            default ->
-                throw new BadInputException(
-                    where
-                        + ": parameter '"
-                        + key
-                        + "' has kind '"
-                        + kind.asText()
-                        + "'; only conv and linear parameters are masked");
-          };
-      shapes.put(key, s);
-      kinds.put(key, k);
-      counts.put(key, pruned.asLong());
-    }
-  }
-
-  private static long numelOrRefuse(long[] shape, String key, String where) {
-    long n = 1;
-    for (long d : shape) {
-      if (d != 0 && n > Integer.MAX_VALUE / d) {
-        throw new BadInputException(
-            where
-                + ": parameter '"
-                + key
-                + "' has shape "
-                + Arrays.toString(shape)
-                + ", more than the 2^31 - 1 elements int32 indices can address");
-      }
-      n *= d;
-    }
-    return n;
-  }
-
-  private static String required(Map<String, String> md, String key, String where) {
-    String v = md.get(key);
-    if (v == null) {
-      throw new BadInputException(where + ": mask metadata lacks '" + key + "'");
-    }
-    return v;
-  }
-
-  private static double number(Map<String, String> md, String key, String where) {
-    String v = required(md, key, where);
-    try {
-      return Double.parseDouble(v);
-    } catch (NumberFormatException e) {
-      throw new BadInputException(where + ": mask metadata '" + key + "' is not a number: " + v);
-    }
-  }
-
-  private static long integer(Map<String, String> md, String key, String where) {
-    String v = required(md, key, where);
-    try {
-      return Long.parseLong(v);
-    } catch (NumberFormatException e) {
-      throw new BadInputException(where + ": mask metadata '" + key + "' is not an integer: " + v);
-    }
-  }
-
   private static JsonNode parseJson(String text) {
     try {
       return JSON.readTree(text);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("settings were validated as JSON", e);
     }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Summary
-
-  /**
-   * A human summary for {@code perase mask info}: provenance, the total and ratio, the split by
-   * layer type (conv, linear) and by block role (attn1, attn2, ff, resnet, …), and the pruned count
-   * of each parameter that has any.
-   */
-  public String info() {
-    StringBuilder sb = new StringBuilder();
-    MaskMetadata md = metadata;
-    sb.append(
-        String.format(
-            Locale.ROOT, "%s (%s, perase %s)%n", source, INDEX_ENCODING, md.peraseVersion()));
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "  method %s, concept \"%s\", layers %s, T %s, τ %s%n",
-            md.method(),
-            md.concept(),
-            md.selection(),
-            fmt(md.temperature()),
-            fmt(md.threshold())));
-    sb.append("  base model ").append(md.baseModelHash()).append('\n');
-    int withPruned = 0;
-    for (Pruned p : params.values()) {
-      withPruned += p.count() > 0 ? 1 : 0;
-    }
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "  pruned %,d of %,d selected elements (ratio %.3g) in %d of %d tensors%n",
-            prunedCount(),
-            totalElements(),
-            ratio(),
-            withPruned,
-            params.size()));
-    Map<String, long[]> byType = new LinkedHashMap<>();
-    Map<String, long[]> byRole = new LinkedHashMap<>();
-    for (Map.Entry<String, Pruned> e : params.entrySet()) {
-      Pruned p = e.getValue();
-      add(byType, p.kind.name().toLowerCase(Locale.ROOT), p);
-      add(byRole, role(e.getKey()), p);
-    }
-    sb.append("  by layer type:\n");
-    table(sb, byType);
-    sb.append("  by block:\n");
-    table(sb, byRole);
-    sb.append("  per parameter (pruned of elements):\n");
-    int width = 0;
-    for (Map.Entry<String, Pruned> e : params.entrySet()) {
-      if (e.getValue().count() > 0) {
-        width = Math.max(width, e.getKey().length());
-      }
-    }
-    for (Map.Entry<String, Pruned> e : params.entrySet()) {
-      Pruned p = e.getValue();
-      if (p.count() > 0) {
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "    %-" + width + "s  %-18s %,10d of %,d%n",
-                e.getKey(),
-                Arrays.toString(p.shape),
-                p.count(),
-                p.numel()));
-      }
-    }
-    if (withPruned < params.size()) {
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "    (%d masked tensors with nothing pruned not listed)%n",
-              params.size() - withPruned));
-    }
-    return sb.toString();
-  }
-
-  /**
-   * The block role of a parameter from its diffusers key: cross- or self-attention, feed-forward,
-   * resnet, the transformer's proj_in/proj_out, samplers, time embedding, the model's in/out convs.
-   */
-  static String role(String key) {
-    if (key.contains("attn2")) {
-      return "attn2 (cross-attention)";
-    }
-    if (key.contains("attn1")) {
-      return "attn1 (self-attention)";
-    }
-    if (key.contains(".ff.") || key.contains(".mlp.")) {
-      return "ff (feed-forward)";
-    }
-    if (key.contains("proj_in") || key.contains("proj_out")) {
-      return "proj_in/proj_out";
-    }
-    if (key.contains("self_attn") || key.contains(".attentions.")) {
-      return "attention";
-    }
-    if (key.contains(".resnets.")) {
-      return "resnet";
-    }
-    if (key.contains("samplers.")) {
-      return "down/upsampler";
-    }
-    if (key.startsWith("time_embedding") || key.contains("time_emb")) {
-      return "time embedding";
-    }
-    if (key.contains("conv_in") || key.contains("conv_out") || key.contains("quant_conv")) {
-      return "conv_in/conv_out";
-    }
-    return "other";
-  }
-
-  private static void add(Map<String, long[]> groups, String group, Pruned p) {
-    long[] c = groups.computeIfAbsent(group, g -> new long[3]);
-    c[0] += p.count();
-    c[1] += p.numel();
-    c[2]++;
-  }
-
-  private static void table(StringBuilder sb, Map<String, long[]> groups) {
-    List<String> names = new ArrayList<>(groups.keySet());
-    int width = 0;
-    for (String n : names) {
-      width = Math.max(width, n.length());
-    }
-    for (String n : names) {
-      long[] c = groups.get(n);
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "    %-" + width + "s  %,10d of %,14d (%.3g) in %d tensors%n",
-              n,
-              c[0],
-              c[1],
-              c[1] == 0 ? 0.0 : (double) c[0] / c[1],
-              c[2]));
-    }
-  }
-
-  private static String fmt(double v) {
-    if (Double.isNaN(v)) {
-      return "n/a";
-    }
-    return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
   }
 
   @Override

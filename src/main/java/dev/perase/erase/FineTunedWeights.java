@@ -65,16 +65,27 @@ public final class FineTunedWeights {
   }
 
   /**
-   * Sets every tensor of {@code file} on {@code model} by key. Refused, before anything changes,
-   * when the file records another base model hash than {@code modelHash}, when it is a mask file,
-   * when a key is not a parameter of the model, or when a shape or dtype does not match. A file
-   * without perase metadata (any partial diffusers UNet state dict) is accepted without the hash
-   * check. Returns the number of tensors set.
+   * Sets every tensor of {@code file} on {@code model} by key, freeing the values it replaces (see
+   * {@link #replace} for what is refused). Returns the number of tensors set.
    */
   public static int applyTo(Path file, ParamSet model, String modelHash) {
+    Map<String, NDArray> old = replace(file, model, modelHash);
+    old.values().forEach(NDArray::close);
+    return old.size();
+  }
+
+  /**
+   * Sets every tensor of {@code file} on {@code model} by key and returns the values it replaced
+   * (key → the base value), for the caller to restore or free: the one place a weights file is
+   * applied. Refused, before anything changes, when the file records another base model hash than
+   * {@code modelHash}, when it is a mask file, when a key is not a parameter of the model, or when
+   * a shape or dtype does not match. A file without perase metadata (any partial diffusers UNet
+   * state dict) is accepted without the hash check.
+   */
+  public static Map<String, NDArray> replace(Path file, ParamSet model, String modelHash) {
     try (SafeTensors st = SafeTensors.open(file)) {
       Map<String, String> md = st.metadata();
-      if (BinaryMask.FORMAT.equals(md.get("format"))) {
+      if (MaskFile.FORMAT.equals(md.get("format"))) {
         throw new BadInputException(file + " is a perase mask; pass it with --mask, not --weights");
       }
       String base = md.get("base_model_hash");
@@ -114,13 +125,14 @@ public final class FineTunedWeights {
                   + Arrays.toString(shape));
         }
       }
+      Map<String, NDArray> replaced = new LinkedHashMap<>();
       for (String key : st.keys()) {
         Param p = named.get(key);
         NDArray old = p.value();
         p.setValue(st.load(key, old.getManager()));
-        old.close();
+        replaced.put(key, old);
       }
-      return st.keys().size();
+      return replaced;
     }
   }
 }

@@ -76,12 +76,8 @@ public record MaskMetadata(
         settingsJson);
   }
 
-  /**
-   * The version of the running perase: the jar manifest's {@code Implementation-Version}, or {@code
-   * dev} when running from classes (tests, IDE).
-   */
+  /** The version of the running perase ({@link dev.perase.Version}). */
   public static String currentVersion() {
-    String v = MaskMetadata.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
+    return dev.perase.Version.NAME;
   }
 }

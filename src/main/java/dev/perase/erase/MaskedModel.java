@@ -1,19 +1,15 @@
 package dev.perase.erase;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.SafeTensorsHeader;
 import dev.perase.io.TensorInfo;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +18,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -39,7 +36,6 @@ import java.util.stream.Stream;
  * under a temporary name and renamed into place.
  */
 public final class MaskedModel {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private MaskedModel() {}
@@ -156,41 +152,28 @@ public final class MaskedModel {
   private static long writeMaskedUnet(Path unet, Path target, BinaryMask mask) {
     try (SafeTensors st = SafeTensors.open(unet)) {
       // 1. header: same tensors, dtypes, shapes and data offsets; metadata extended
-      ObjectNode header = JSON.createObjectNode();
-      ObjectNode md = header.putObject("__metadata__");
-      st.metadata().forEach(md::put);
+      Map<String, String> md = new LinkedHashMap<>(st.metadata());
       MaskMetadata mm = mask.metadata();
       md.put("perase_mask_base_model_hash", mm.baseModelHash());
       md.put("perase_mask_method", mm.method());
       md.put("perase_mask_concept", mm.concept());
       md.put("perase_mask_selection", mm.selection());
       md.put("perase_mask_pruned_count", Long.toString(mask.prunedCount()));
+      SafeTensorsHeader header = new SafeTensorsHeader(md);
       List<TensorInfo> infos = new ArrayList<>();
       for (String k : st.keys()) {
         TensorInfo info = st.info(k);
         infos.add(info);
-        ObjectNode t = header.putObject(k);
-        t.put("dtype", info.dtype().name());
-        ArrayNode shape = t.putArray("shape");
-        for (long d : info.shape()) {
-          shape.add(d);
-        }
-        ArrayNode offsets = t.putArray("data_offsets");
-        offsets.add(info.begin());
-        offsets.add(info.end());
+        header.add(k, info.dtype(), info.shape(), info.begin(), info.end());
       }
-      byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-      int padded = (json.length + 7) / 8 * 8;
-      byte[] headerBytes = Arrays.copyOf(json, padded);
-      Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
+      byte[] head = header.bytes();
       infos.sort(Comparator.comparingLong(TensorInfo::begin));
       long[] zeroed = {0};
       // 2. data, tensor by tensor in file order
       AtomicFile.write(
           target,
           o -> {
-            o.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
-            o.write(headerBytes);
+            o.write(head);
             long pos = 0;
             for (TensorInfo info : infos) {
               if (info.begin() > pos) {

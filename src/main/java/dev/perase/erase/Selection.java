@@ -53,6 +53,19 @@ public sealed interface Selection
     return out;
   }
 
+  /**
+   * The selected parameters of {@code params}, in load order; none is bad input (a selection that
+   * erases nothing).
+   */
+  default List<Param> selectSome(ParamSet params) {
+    List<Param> out = select(params);
+    if (out.isEmpty()) {
+      throw new BadInputException(
+          "layer selection '" + name() + "' matches no conv or linear parameter of the model");
+    }
+    return out;
+  }
+
   /** Tensor and element counts of the selection on {@code params}, shown before training. */
   default Summary summarize(ParamSet params) {
     int tensors = 0;

@@ -1,12 +1,15 @@
 package dev.perase.erase;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import dev.perase.io.BadInputException;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
+import dev.perase.tensor.StepScope;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -71,13 +74,7 @@ public final class SoftMask implements AutoCloseable {
    */
   public static SoftMask create(
       ParamSet model, Selection selection, MaskSettings settings, NDManager parent) {
-    List<Param> selected = selection.select(model);
-    if (selected.isEmpty()) {
-      throw new BadInputException(
-          "layer selection '"
-              + selection.name()
-              + "' matches no conv or linear parameter of the model");
-    }
+    List<Param> selected = selection.selectSome(model);
     NDManager m = parent.newSubManager();
     List<NDArray> s = new ArrayList<>(selected.size());
     for (Param p : selected) {
@@ -168,16 +165,35 @@ public final class SoftMask implements AutoCloseable {
     return stats().mean();
   }
 
+  /** Logits per group of the statistics pass: few ops per step, bounded scratch memory. */
+  static final long STATS_GROUP_ELEMENTS = 1L << 24;
+
   /**
-   * The mask's mean and its pruned count at the settings' τ, from one pass over the logits (for the
-   * training log).
+   * The mask's mean and its pruned count at the settings' τ (m = σ(T·s), pruned where ¬(m > τ)),
+   * for the training log: over the logits concatenated in groups of about 16 M elements, a handful
+   * of ops per group instead of per tensor (the world's UNet has hundreds of small tensors), and
+   * bounded scratch memory (SD's selections have hundreds of millions of elements).
    */
   public Stats stats() {
+    return stats(STATS_GROUP_ELEMENTS);
+  }
+
+  Stats stats(long groupElements) {
+    NDList all = new NDList(logits.toArray(new NDArray[0]));
     double sum = 0;
     long pruned = 0;
-    try (NDManager tmp = manager.newSubManager()) {
-      for (NDArray s : logits) {
-        NDArray m = mask(s, tmp);
+    int i = 0;
+    while (i < all.size()) {
+      try (StepScope scope = StepScope.open(manager, all)) {
+        NDManager sm = scope.manager();
+        NDList group = new NDList();
+        long n = 0;
+        while (i < all.size() && (group.isEmpty() || n + all.get(i).size() <= groupElements)) {
+          n += all.get(i).size();
+          group.add(all.get(i++).flatten());
+        }
+        NDArray flat = group.size() == 1 ? group.get(0) : NDArrays.concat(group, 0);
+        NDArray m = mask(flat, sm);
         sum += m.toType(DataType.FLOAT64, false).sum().getDouble();
         pruned += pruned(m, settings.threshold()).countNonzero().getLong();
       }

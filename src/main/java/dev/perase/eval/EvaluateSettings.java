@@ -1,17 +1,23 @@
 package dev.perase.eval;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.io.BadInputException;
+import dev.perase.io.RowSelection;
+import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 
 /**
  * Settings of one evaluation run ({@code perase evaluate}): which prompts, which model and edit,
- * which detector and rule, how many DDIM steps, where to write.
+ * which detector and rule, which sampler and how many steps, where to write.
  *
- * @param prompts the prompt CSV (UnlearnDiff or I2P layout): one image per row, with its seed and
- *     guidance
+ * @param prompts the prompt CSV (UnlearnDiff, I2P or ESD layout): one image per row, with its seed,
+ *     guidance and, when the file gives one ({@code sd_image_width}, {@code sd_image_height}) and
+ *     {@code imageSize} is 0, its image size
+ * @param rows which rows of {@code prompts} to evaluate ({@code --rows}, {@code --limit}), or null
+ *     for all; images and results keep each row's index in the file
  * @param mask a hard mask file to apply to the UNet, or null
  * @param weights a safetensors file of fine-tuned UNet tensors, or null (not both with a mask)
  * @param model the base model folder (diffusers layout)
@@ -20,9 +26,10 @@ import java.nio.file.Path;
  * @param rule the detector rule (default top-1)
  * @param retain a CSV of retain prompts for the Fréchet distance between the base and the edited
  *     model's images, or null
- * @param steps DDIM steps per image
- * @param imageSize height and width of the images in pixels, or 0 for the model's own size (its
- *     UNet sample size times the VAE's factor)
+ * @param steps sampling steps per image
+ * @param sampler the sampler of every image (null: DDIM)
+ * @param imageSize height and width of every image in pixels, or 0 for each row's own size and, for
+ *     a row without one, the model's (its UNet sample size times the VAE's factor)
  * @param out the output folder
  * @param cache where the base model's retain features are cached across runs, or null to keep them
  *     in the output folder
@@ -30,6 +37,7 @@ import java.nio.file.Path;
  */
 public record EvaluateSettings(
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
+    @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
     @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
     @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
@@ -38,6 +46,7 @@ public record EvaluateSettings(
     @JsonProperty("rule") ConceptRule rule,
     @JsonProperty("retain") @JsonSerialize(using = ToStringSerializer.class) Path retain,
     @JsonProperty("steps") int steps,
+    @JsonProperty("sampler") Sampler sampler,
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
@@ -65,6 +74,45 @@ public record EvaluateSettings(
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
+    if (rows != null && rows.isAll()) {
+      rows = null;
+    }
+    if (sampler == null) {
+      sampler = Sampler.DDIM;
+    }
+  }
+
+  /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
+  public EvaluateSettings(
+      Path prompts,
+      Path mask,
+      Path weights,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      Path retain,
+      int steps,
+      int imageSize,
+      Path out,
+      Path cache,
+      String peraseVersion) {
+    this(
+        prompts,
+        null,
+        mask,
+        weights,
+        model,
+        detector,
+        concept,
+        rule,
+        retain,
+        steps,
+        Sampler.DDIM,
+        imageSize,
+        out,
+        cache,
+        peraseVersion);
   }
 
   /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */

@@ -12,33 +12,39 @@ import dev.perase.io.Png;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.io.PromptRunFolder;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The evaluation of an erased model (paper §4.1, DESIGN.md §5): for every prompt of a CSV, one
- * image with the row's seed and guidance (DDIM, classifier-free guidance), the detector's verdict,
- * and the Concept Erasure Rate over all of them; with retain prompts, also the Fréchet distance
- * between the detector features of the base model's and the edited model's images of those prompts
- * (the world's FID, the paper's collateral-damage measure).
+ * The evaluation of an erased model (paper §4.1, DESIGN.md §5): for every prompt of a CSV (or the
+ * rows the settings select), one image with the row's seed, guidance and image size (the settings'
+ * sampler, DDIM or LMS, with classifier-free guidance; {@code --size} draws every image at one size
+ * instead, and a row without a size is drawn at the model's), the detector's verdict, and the
+ * Concept Erasure Rate over all of them; with retain prompts, also the Fréchet distance between the
+ * detector features of the base model's and the edited model's images of those prompts (the world's
+ * FID, the paper's collateral-damage measure).
  *
  * <p>Output folder:
  *
  * <ul>
  *   <li>{@code config.json}: the settings, the model hash, the detector's fingerprint, SHA-256 of
  *       every input file, and the run key they make up;
- *   <li>{@code images/NNNN.png}: the image of prompt row NNNN; {@code images/retain/NNNN.png}: the
- *       edited model's retain images;
+ *   <li>{@code images/NNNN.png}: the image of prompt row NNNN (0-based, counted in the whole file
+ *       also when rows are selected); {@code images/retain/NNNN.png}: the edited model's retain
+ *       images;
  *   <li>{@code per_prompt.json}, {@code per_prompt.csv}: one {@link PromptResult} per row;
  *   <li>{@code results.json}: the CER and, with retain prompts, the Fréchet distance and its terms;
  *   <li>{@code per_prompt.jsonl}: the journal that makes a run resumable (one line per finished
@@ -49,8 +55,10 @@ import java.util.Map;
  * A run that stops part way resumes where it stopped when started again with the same settings
  * (same run key): prompts with a journal line and an image are not generated again. The base
  * model's retain features (and images) are kept in the cache folder under a key made of the model
- * hash, detector fingerprint, steps, image size and the retain rows, so every edit of one base
- * model shares them. Every file is written to a temporary name and renamed into place.
+ * hash, detector fingerprint, sampler (when not DDIM), steps, image size and the retain rows, so
+ * every edit of one base model shares them. Runs over different row selections of one file can
+ * share a folder: each keeps the journal lines of the others, and its results cover its own rows.
+ * Every file is written to a temporary name and renamed into place.
  */
 public final class Evaluation {
   public static final String CONFIG = PromptRunFolder.CONFIG;
@@ -108,6 +116,7 @@ public final class Evaluation {
       @JsonProperty("detector") String detector,
       @JsonProperty("edit") String edit,
       @JsonProperty("steps") int steps,
+      @JsonProperty("sampler") Sampler sampler,
       @JsonUnwrapped ConceptErasureRate erasure,
       @JsonProperty("retain") RetainResult retain,
       @JsonProperty("resumed_prompts") int resumedPrompts,
@@ -140,6 +149,9 @@ public final class Evaluation {
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
     }
+    int[] selected =
+        (s.rows() == null ? RowSelection.ALL : s.rows())
+            .indices(rows.size(), s.prompts().toString());
     if (s.retain() != null && !detector.hasFeatures()) {
       throw new BadInputException(
           "the "
@@ -153,8 +165,16 @@ public final class Evaluation {
           s.retain() + " has " + retain.size() + " prompts; a Fréchet distance needs at least 2");
     }
     String modelHash = sd.layout().modelHash();
-    int size =
-        s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
+    Sizes sizes = new Sizes(s.imageSize(), sd.unet().config().sampleSize() * sd.latentFactor());
+    int size = sizes.common();
+    for (int i : selected) {
+      sizes.check(rows.get(i), sd.latentFactor(), s.prompts() + " row " + i);
+    }
+    if (retain != null) {
+      for (int i = 0; i < retain.size(); i++) {
+        sizes.check(retain.get(i), sd.latentFactor(), s.retain() + " row " + i);
+      }
+    }
     Path out = s.out();
 
     // 1. config.json and the run key; refuse to mix two runs in one folder
@@ -165,7 +185,15 @@ public final class Evaluation {
     inputs.put("concept", detector.concept());
     inputs.put("rule", detector.rule().text());
     inputs.put("steps", Integer.toString(s.steps()));
+    if (s.sampler() != Sampler.DDIM) {
+      // only when not the default, so that DDIM runs keep their run keys (and resume)
+      inputs.put("sampler", s.sampler().text());
+    }
     inputs.put("image_size", Integer.toString(size));
+    if (rows.stream().anyMatch(sizes::ownSize)
+        || (retain != null && retain.stream().anyMatch(sizes::ownSize))) {
+      inputs.put("row_sizes", "sd_image_width × sd_image_height");
+    }
     inputs.put("edit", s.editKind());
     inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
     if (s.mask() != null) {
@@ -182,7 +210,7 @@ public final class Evaluation {
             out,
             IMAGES,
             inputs,
-            "evaluation (other model, edit, detector, prompts or steps)",
+            "evaluation (other model, edit, detector, prompts, sampler or steps)",
             PromptResult.class,
             r -> r);
     String runKey = runFolder.runKey();
@@ -197,10 +225,24 @@ public final class Evaluation {
       Map<Integer, PromptResult> done =
           runFolder.readJournal(
               rows, r -> r.image() != null && Files.isRegularFile(out.resolve(r.image())));
-      resumed = done.size();
-      results = testPrompts(sd, detector, rows, s.steps(), size, runFolder, out, done, listener);
+      resumed = (int) Arrays.stream(selected).filter(done::containsKey).count();
+      results =
+          testPrompts(
+              sd,
+              detector,
+              rows,
+              selected,
+              s.sampler(),
+              s.steps(),
+              sizes,
+              runFolder,
+              out,
+              done,
+              listener);
       if (retain != null) {
-        edited = editedFeatures(sd, detector, retain, s.steps(), size, out, runKey, listener);
+        edited =
+            editedFeatures(
+                sd, detector, retain, s.sampler(), s.steps(), sizes, out, runKey, listener);
       }
     }
 
@@ -208,7 +250,9 @@ public final class Evaluation {
     Features base = null;
     if (retain != null) {
       Path cache = s.cache() != null ? s.cache() : out;
-      base = baseFeatures(sd, detector, retain, s.steps(), size, modelHash, cache, listener);
+      base =
+          baseFeatures(
+              sd, detector, retain, s.sampler(), s.steps(), sizes, modelHash, cache, listener);
     }
 
     // 4. outputs
@@ -237,6 +281,7 @@ public final class Evaluation {
             detector.name(),
             s.editKind(),
             s.steps(),
+            s.sampler(),
             cer,
             retainResult,
             resumed,
@@ -249,27 +294,31 @@ public final class Evaluation {
   // ---------------------------------------------------------------------------------------------
   // Test prompts
 
+  /** The selected rows' results, in file order; row i's image is {@code images/<i>.png}. */
   private static List<PromptResult> testPrompts(
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> rows,
+      int[] selected,
+      Sampler sampler,
       int steps,
-      int size,
+      Sizes sizes,
       PromptRunFolder<PromptResult> runFolder,
       Path out,
       Map<Integer, PromptResult> done,
       Listener listener) {
-    listener.phase("prompts", (long) rows.size() * steps);
+    listener.phase("prompts", (long) selected.length * steps);
     runFolder.rewriteJournal(done.values());
     List<PromptResult> results = new ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
-      long before = (long) i * steps;
+    for (int k = 0; k < selected.length; k++) {
+      int i = selected[k];
+      long before = (long) k * steps;
       PromptResult r = done.get(i);
       if (r == null) {
         PromptRow row = rows.get(i);
         String image = IMAGES + "/" + imageName(i);
         try (NDManager m = Torch.newManager()) {
-          NDArray img = generate(sd, row, steps, size, m, listener, before);
+          NDArray img = generate(sd, row, sampler, steps, sizes, m, listener, before);
           Verdict v = detector.detect(img).get(0);
           Png.write(out.resolve(image), img);
           Map<String, String> top = new LinkedHashMap<>();
@@ -305,16 +354,66 @@ public final class Evaluation {
   private static NDArray generate(
       StableDiffusion sd,
       PromptRow row,
+      Sampler sampler,
       int steps,
-      int size,
+      Sizes sizes,
       NDManager m,
       Listener listener,
       long before) {
     GenerateSettings g =
         new GenerateSettings(
-            row.prompt(), null, row.seed(), steps, (float) row.guidance(), size, size, 1);
+            row.prompt(),
+            null,
+            row.seed(),
+            steps,
+            (float) row.guidance(),
+            sizes.height(row),
+            sizes.width(row),
+            1,
+            sampler);
     StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
     return images.images();
+  }
+
+  /**
+   * The image size of each row: {@code forced} ({@code --size}) when given, else the row's own
+   * ({@code sd_image_width × sd_image_height}), else the model's.
+   */
+  private record Sizes(int forced, int model) {
+    /** The size of every row without its own: what the run key and retain cache record. */
+    int common() {
+      return forced > 0 ? forced : model;
+    }
+
+    /** Whether {@code row} is drawn at its own size. */
+    boolean ownSize(PromptRow row) {
+      return forced == 0 && row.hasSize();
+    }
+
+    int height(PromptRow row) {
+      return ownSize(row) ? row.height() : common();
+    }
+
+    int width(PromptRow row) {
+      return ownSize(row) ? row.width() : common();
+    }
+
+    /** Refuses, before any image, a row size the model cannot draw ({@code where}: the row). */
+    void check(PromptRow row, int factor, String where) {
+      if (ownSize(row) && (row.width() % factor != 0 || row.height() % factor != 0)) {
+        throw new BadInputException(
+            where
+                + " (case "
+                + row.caseNumber()
+                + "): the image size "
+                + row.width()
+                + "×"
+                + row.height()
+                + " is not a multiple of "
+                + factor
+                + " pixels, which this model needs; --size draws every image at one size");
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -331,8 +430,9 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
-      int size,
+      Sizes sizes,
       String modelHash,
       Path cache,
       Listener listener) {
@@ -343,14 +443,16 @@ public final class Evaluation {
         .append(' ')
         .append(detector.fingerprint())
         .append('\n');
-    key.append("steps ").append(steps).append("\nsize ").append(size).append('\n');
+    if (sampler != Sampler.DDIM) {
+      key.append("sampler ").append(sampler.text()).append('\n'); // DDIM keeps its old keys
+    }
+    key.append("steps ").append(steps).append("\nsize ").append(sizes.common()).append('\n');
     for (PromptRow r : retain) {
-      key.append(r.seed())
-          .append('\t')
-          .append(r.guidance())
-          .append('\t')
-          .append(r.prompt())
-          .append('\n');
+      key.append(r.seed()).append('\t').append(r.guidance()).append('\t');
+      if (sizes.ownSize(r)) {
+        key.append(r.width()).append('x').append(r.height()).append('\t');
+      }
+      key.append(r.prompt()).append('\n');
     }
     String hash = dev.perase.io.Hashes.sha256(key.toString());
     Path dir = cache.resolve("retain-base-" + hash.substring(0, 16));
@@ -363,7 +465,15 @@ public final class Evaluation {
     }
     float[][] f =
         retainFeatures(
-            sd, detector, retain, steps, size, dir.resolve(IMAGES), "retain base", listener);
+            sd,
+            detector,
+            retain,
+            sampler,
+            steps,
+            sizes,
+            dir.resolve(IMAGES),
+            "retain base",
+            listener);
     writeFeatures(
         file,
         f,
@@ -377,8 +487,9 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
-      int size,
+      Sizes sizes,
       Path out,
       String runKey,
       Listener listener) {
@@ -392,8 +503,9 @@ public final class Evaluation {
             sd,
             detector,
             retain,
+            sampler,
             steps,
-            size,
+            sizes,
             out.resolve(IMAGES).resolve("retain"),
             "retain edited",
             listener);
@@ -405,8 +517,9 @@ public final class Evaluation {
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      Sampler sampler,
       int steps,
-      int size,
+      Sizes sizes,
       Path images,
       String phase,
       Listener listener) {
@@ -415,7 +528,7 @@ public final class Evaluation {
     for (int i = 0; i < retain.size(); i++) {
       long before = (long) i * steps;
       try (NDManager m = Torch.newManager()) {
-        NDArray img = generate(sd, retain.get(i), steps, size, m, listener, before);
+        NDArray img = generate(sd, retain.get(i), sampler, steps, sizes, m, listener, before);
         out[i] = detector.features(img).toFloatArray();
         Png.write(images.resolve(imageName(i)), img);
       }

@@ -17,14 +17,10 @@ import dev.perase.io.Json;
 import dev.perase.io.Png;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -185,20 +181,7 @@ public final class ImageClassifierDetector implements Detector, Closeable {
    * SHA-256 (hex) over {@code model.pt}, {@code config.json} and {@code preprocessor_config.json}.
    */
   public static String fingerprintOf(Path dir) {
-    MessageDigest sha = Hashes.digest();
-    for (String f : List.of(MODEL, CONFIG, HfImageProcessor.FILE)) {
-      Path p = dir.resolve(f);
-      sha.update((f + "\n").getBytes(StandardCharsets.UTF_8));
-      try (InputStream in = Files.newInputStream(p)) {
-        byte[] buf = new byte[1 << 16];
-        for (int n; (n = in.read(buf)) > 0; ) {
-          sha.update(buf, 0, n);
-        }
-      } catch (IOException e) {
-        throw new BadInputException("cannot read " + p + ": " + e.getMessage(), e);
-      }
-    }
-    return HexFormat.of().formatHex(sha.digest());
+    return Hashes.sha256Files(dir, List.of(MODEL, CONFIG, HfImageProcessor.FILE));
   }
 
   /** The image processor of the folder. */

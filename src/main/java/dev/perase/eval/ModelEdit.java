@@ -2,13 +2,11 @@ package dev.perase.eval;
 
 import ai.djl.ndarray.NDArray;
 import dev.perase.erase.BinaryMask;
+import dev.perase.erase.FineTunedWeights;
 import dev.perase.io.BadInputException;
-import dev.perase.io.SafeTensors;
-import dev.perase.io.TensorInfo;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -20,9 +18,6 @@ import java.util.function.Supplier;
  * values. Undoing restores the base model bit for bit.
  */
 public final class ModelEdit implements AutoCloseable {
-  /** Metadata key a weights file may carry; when present it must equal the model's hash. */
-  public static final String BASE_MODEL_HASH = "base_model_hash";
-
   private final ParamSet unet;
   private final BinaryMask mask;
   private final Map<String, NDArray> replaced; // key → the base value to restore
@@ -64,65 +59,15 @@ public final class ModelEdit implements AutoCloseable {
   }
 
   /**
-   * Replaces UNet parameters by the tensors of a safetensors file (full dotted diffusers keys, e.g.
-   * {@code down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight}; F32, F16 or BF16).
-   * The whole file is checked before anything changes.
+   * Replaces UNet parameters by the tensors of a fine-tuned weights file ({@link
+   * FineTunedWeights#replace}: full dotted diffusers keys, F32, F16 or BF16; the whole file is
+   * checked before anything changes).
    *
-   * @throws BadInputException for a key the UNet lacks, a shape that differs, an empty file, or a
-   *     {@value #BASE_MODEL_HASH} in the metadata that is not {@code modelHash}
+   * @throws BadInputException for a mask file, a key the UNet lacks, a shape that differs, an empty
+   *     file, or a base model hash in the metadata that is not {@code modelHash}
    */
   public static ModelEdit weights(ParamSet unet, String modelHash, Path file) {
-    Map<String, NDArray> replaced = new LinkedHashMap<>();
-    try (SafeTensors st = SafeTensors.open(file)) {
-      String base = st.metadata().get(BASE_MODEL_HASH);
-      if (base != null && !base.equalsIgnoreCase(modelHash)) {
-        throw new BadInputException(
-            file
-                + " holds weights fine-tuned from the model with hash "
-                + base
-                + ", but this model's hash is "
-                + modelHash);
-      }
-      if (st.keys().isEmpty()) {
-        throw new BadInputException(file + " holds no tensors");
-      }
-      Map<String, Param> named = unet.named();
-      for (String k : st.keys()) {
-        Param p = named.get(k);
-        if (p == null) {
-          throw new BadInputException(
-              file
-                  + ": the tensor '"
-                  + k
-                  + "' is not a parameter of this UNet (expected diffusers UNet keys such as '"
-                  + named.keySet().iterator().next()
-                  + "')");
-        }
-        TensorInfo info = st.info(k);
-        if (!info.dtype().isFloat()) {
-          throw new BadInputException(
-              file + ": the tensor '" + k + "' is " + info.dtype() + ", not a float");
-        }
-        long[] want = p.value().getShape().getShape();
-        if (!Arrays.equals(info.shape(), want)) {
-          throw new BadInputException(
-              file
-                  + ": the tensor '"
-                  + k
-                  + "' has shape "
-                  + info.shapeString()
-                  + " but the UNet's has "
-                  + Arrays.toString(want));
-        }
-      }
-      for (String k : st.keys()) {
-        Param p = named.get(k);
-        NDArray base0 = p.value();
-        p.setValue(st.load(k, base0.getManager()));
-        replaced.put(k, base0);
-      }
-    }
-    return new ModelEdit(unet, null, replaced);
+    return new ModelEdit(unet, null, FineTunedWeights.replace(file, unet, modelHash));
   }
 
   /** Parameters whose values were replaced (0 for a mask or no edit). */

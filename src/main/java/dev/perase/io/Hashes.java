@@ -33,6 +33,27 @@ public final class Hashes {
     return HexFormat.of().formatHex(sha.digest());
   }
 
+  /**
+   * SHA-256 over some files of a folder, each as its name, a newline and its bytes, in the given
+   * order: the fingerprint of a model kept as several files (a detector's weights and configs).
+   */
+  public static String sha256Files(Path dir, java.util.List<String> names) {
+    MessageDigest sha = digest();
+    byte[] buf = new byte[1 << 16];
+    for (String f : names) {
+      Path p = dir.resolve(f);
+      try (InputStream in = Files.newInputStream(p)) {
+        sha.update((f + "\n").getBytes(StandardCharsets.UTF_8));
+        for (int n; (n = in.read(buf)) > 0; ) {
+          sha.update(buf, 0, n);
+        }
+      } catch (IOException e) {
+        throw new BadInputException("cannot read " + p + ": " + e.getMessage(), e);
+      }
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
   /** A fresh SHA-256 digest. */
   public static MessageDigest digest() {
     try {

@@ -2,25 +2,18 @@ package dev.perase.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * Writes safetensors files: header JSON padded with spaces to a multiple of 8 bytes, an optional
- * {@code __metadata__} of strings, tensors in insertion order, written to a temporary name and
- * renamed. Float32 arrays can be stored as F32 or F16.
+ * Writes safetensors files: a {@link SafeTensorsHeader} with an optional {@code __metadata__} of
+ * strings, tensors in insertion order, written to a temporary name and renamed. Float32 arrays can
+ * be stored as F32 or F16.
  */
 public final class SafeTensorsWriter {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final Map<String, Entry> entries = new LinkedHashMap<>();
   private final Map<String, String> metadata = new LinkedHashMap<>();
 
@@ -109,46 +102,15 @@ public final class SafeTensorsWriter {
 
   /** Writes the file under a temporary name and renames it to {@code path}. */
   public void write(Path path) {
-    ObjectNode header = JSON.createObjectNode();
-    if (!metadata.isEmpty()) {
-      ObjectNode m = header.putObject("__metadata__");
-      metadata.forEach(m::put);
-    }
-    long offset = 0;
-    List<byte[]> blobs = new ArrayList<>();
-    for (Map.Entry<String, Entry> e : entries.entrySet()) {
-      Entry en = e.getValue();
-      ObjectNode t = header.putObject(e.getKey());
-      t.put("dtype", en.dtype().name());
-      var sh = t.putArray("shape");
-      for (long d : en.shape()) {
-        sh.add(d);
-      }
-      var off = t.putArray("data_offsets");
-      off.add(offset);
-      off.add(offset + en.data().length);
-      offset += en.data().length;
-      blobs.add(en.data());
-    }
-    byte[] hj;
-    try {
-      hj = JSON.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-    int padded = (hj.length + 7) / 8 * 8;
-    byte[] headerBytes = new byte[padded];
-    java.util.Arrays.fill(headerBytes, (byte) ' ');
-    System.arraycopy(hj, 0, headerBytes, 0, hj.length);
+    SafeTensorsHeader header = new SafeTensorsHeader(metadata);
+    entries.forEach((name, e) -> header.add(name, e.dtype(), e.shape()));
+    byte[] head = header.bytes();
     AtomicFile.write(
         path,
         out -> {
-          ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-          len.putLong(padded);
-          out.write(len.array());
-          out.write(headerBytes);
-          for (byte[] b : blobs) {
-            out.write(b);
+          out.write(head);
+          for (Entry e : entries.values()) {
+            out.write(e.data());
           }
         });
   }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * {@code scheduler/scheduler_config.json}: the DDPM noise schedule and DDIM sampling settings of
@@ -15,6 +17,17 @@ import java.util.Arrays;
  * implement ({@code trained_betas}, {@code thresholding}, {@code rescale_betas_zero_snr}, the
  * {@code sample} prediction type) are refused instead of ignored, so a loaded schedule is never
  * silently wrong.
+ *
+ * <p>The same file also configures the LMS sampler, as diffusers' {@code
+ * LMSDiscreteScheduler.from_config} does; that class has other defaults for some keys ({@code
+ * timestep_spacing} "linspace"), so the record remembers which keys took a default ({@code
+ * useDefaultValues}, diffusers' {@code _use_default_values}): for those, another class takes its
+ * own default. {@code use_karras_sigmas} is read for the LMS sampler, which refuses it (DDIM has no
+ * such setting).
+ *
+ * @param useDefaultValues the keys this config did not set, in a fixed order: omitted from the
+ *     file, or listed in its own {@code _use_default_values} (which diffusers' {@code from_config}
+ *     reads as "not set" too)
  */
 public record SchedulerConfig(
     @JsonProperty("num_train_timesteps") int numTrainTimesteps,
@@ -26,7 +39,27 @@ public record SchedulerConfig(
     @JsonProperty("set_alpha_to_one") boolean setAlphaToOne,
     @JsonProperty("steps_offset") int stepsOffset,
     @JsonProperty("prediction_type") PredictionType predictionType,
-    @JsonProperty("timestep_spacing") TimestepSpacing timestepSpacing) {
+    @JsonProperty("timestep_spacing") TimestepSpacing timestepSpacing,
+    @JsonProperty("use_karras_sigmas") boolean useKarrasSigmas,
+    @JsonProperty("_use_default_values") List<String> useDefaultValues) {
+
+  /**
+   * The keys whose omission is recorded in {@code useDefaultValues}, in its order: those of the
+   * record (the refused ones have one allowed value, so their omission says nothing).
+   */
+  static final List<String> KEYS =
+      List.of(
+          "num_train_timesteps",
+          "beta_start",
+          "beta_end",
+          "beta_schedule",
+          "clip_sample",
+          "clip_sample_range",
+          "set_alpha_to_one",
+          "steps_offset",
+          "prediction_type",
+          "timestep_spacing",
+          "use_karras_sigmas");
 
   /** An enum constant's spelling in the JSON config. */
   public interface Named {
@@ -120,6 +153,12 @@ public record SchedulerConfig(
       throw new BadInputException(
           "scheduler clip_sample_range must be positive, not " + clipSampleRange);
     }
+    useDefaultValues = useDefaultValues == null ? List.of() : List.copyOf(useDefaultValues);
+  }
+
+  /** Whether the config set {@code key} itself (false: it took a default). */
+  public boolean sets(String key) {
+    return !useDefaultValues.contains(key);
   }
 
   /** Reads a scheduler config; missing file, bad JSON and unsupported settings are bad input. */
@@ -130,7 +169,8 @@ public record SchedulerConfig(
   /** diffusers' {@code DDIMScheduler()} with every argument at its default. */
   public static SchedulerConfig defaults() {
     return fromJson(
-        null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null);
   }
 
   /** Jackson's entry: omitted keys (null) take DDIMScheduler's defaults; unsupported ones fail. */
@@ -149,6 +189,8 @@ public record SchedulerConfig(
       @JsonProperty("timestep_spacing") String timestepSpacing,
       @JsonProperty("thresholding") Boolean thresholding,
       @JsonProperty("rescale_betas_zero_snr") Boolean rescaleBetasZeroSnr,
+      @JsonProperty("use_karras_sigmas") Boolean useKarrasSigmas,
+      @JsonProperty("_use_default_values") List<String> listedDefaults,
       @JsonProperty("_class_name") String className) {
     if (trainedBetas != null && !trainedBetas.isNull()) {
       throw new BadInputException(
@@ -161,6 +203,26 @@ public record SchedulerConfig(
     if (Boolean.TRUE.equals(rescaleBetasZeroSnr)) {
       throw new BadInputException("scheduler rescale_betas_zero_snr is not supported");
     }
+    Object[] given = {
+      numTrainTimesteps,
+      betaStart,
+      betaEnd,
+      betaSchedule,
+      clipSample,
+      clipSampleRange,
+      setAlphaToOne,
+      stepsOffset,
+      predictionType,
+      timestepSpacing,
+      useKarrasSigmas
+    };
+    List<String> defaulted = new ArrayList<>();
+    for (int i = 0; i < KEYS.size(); i++) {
+      String key = KEYS.get(i);
+      if (given[i] == null || (listedDefaults != null && listedDefaults.contains(key))) {
+        defaulted.add(key);
+      }
+    }
     return new SchedulerConfig(
         numTrainTimesteps != null ? numTrainTimesteps : 1000,
         betaStart != null ? betaStart : 0.0001,
@@ -172,10 +234,9 @@ public record SchedulerConfig(
         stepsOffset != null ? stepsOffset : 0,
         parse(PredictionType.values(), predictionType, PredictionType.EPSILON, "prediction_type"),
         parse(
-            TimestepSpacing.values(),
-            timestepSpacing,
-            TimestepSpacing.LEADING,
-            "timestep_spacing"));
+            TimestepSpacing.values(), timestepSpacing, TimestepSpacing.LEADING, "timestep_spacing"),
+        useKarrasSigmas != null && useKarrasSigmas,
+        defaulted);
   }
 
   private static <E extends Named> E parse(E[] values, String text, E fallback, String key) {

@@ -12,6 +12,8 @@ import dev.perase.model.nn.Taps;
 import dev.perase.model.unet.UNet2DConditionModel;
 import dev.perase.model.vae.AutoencoderKL;
 import dev.perase.scheduler.DdimScheduler;
+import dev.perase.scheduler.LmsDiscreteScheduler;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
@@ -23,8 +25,9 @@ import java.util.function.IntFunction;
 
 /**
  * Text-to-image with classifier-free guidance, as diffusers' {@code StableDiffusionPipeline} with a
- * DDIM scheduler. A model folder without a VAE is a pixel-space model (the built-in world): its
- * "latents" are the images, in [-1, 1].
+ * DDIM or an LMS scheduler ({@link Sampler}), both built from the model folder's scheduler config.
+ * A model folder without a VAE is a pixel-space model (the built-in world): its "latents" are the
+ * images, in [-1, 1].
  */
 public final class StableDiffusion implements AutoCloseable {
   private final DiffusersLayout layout;
@@ -34,6 +37,7 @@ public final class StableDiffusion implements AutoCloseable {
   private final UNet2DConditionModel unet;
   private final AutoencoderKL vae;
   private final DdimScheduler scheduler;
+  private LmsDiscreteScheduler lmsScheduler;
 
   private StableDiffusion(
       DiffusersLayout layout,
@@ -100,8 +104,20 @@ public final class StableDiffusion implements AutoCloseable {
     return vae;
   }
 
+  /** The DDIM scheduler: the default sampler, and the timesteps of training and attacks. */
   public DdimScheduler scheduler() {
     return scheduler;
+  }
+
+  /**
+   * The LMS scheduler of the model folder's scheduler config ({@link Schedulers#lms}), built on
+   * first use so that a config only DDIM can run still loads.
+   */
+  public LmsDiscreteScheduler lmsScheduler() {
+    if (lmsScheduler == null) {
+      lmsScheduler = Schedulers.lms(layout.schedulerConfig());
+    }
+    return lmsScheduler;
   }
 
   /** Spatial factor between image and latent: 2^(VAE levels − 1), or 1 in pixel space. */
@@ -142,8 +158,8 @@ public final class StableDiffusion implements AutoCloseable {
 
   /**
    * Initial latents as diffusers draws them with {@code torch.Generator().manual_seed(seed)} on
-   * CPU: randn of shape (batch, C, h/f, w/f) from a freshly seeded generator (init_noise_sigma = 1
-   * for DDIM).
+   * CPU: randn of shape (batch, C, h/f, w/f) from a freshly seeded generator, before the sampler's
+   * init_noise_sigma (1 for DDIM; {@link #denoiseLms} applies the LMS one).
    */
   public NDArray initialLatents(long seed, int batch, int height, int width, NDManager into) {
     int f = latentFactor();
@@ -170,11 +186,9 @@ public final class StableDiffusion implements AutoCloseable {
     prompts.addAll(Collections.nCopies(n, s.prompt()));
     try (NDManager run = manager.newSubManager()) {
       NDArray embeddings = encodePrompts(prompts, run);
-      // 2. timesteps and initial latents
-      scheduler.setTimesteps(s.steps());
+      // 2. initial latents; 3. the sampler's timesteps and denoising loop
       NDArray latents = initialLatents(s.seed(), n, s.height(), s.width(), run);
-      // 3. denoising loop
-      latents = denoise(latents, embeddings, s.guidance(), scheduler.timesteps(), run, onStep);
+      latents = sample(s.sampler(), latents, embeddings, s.guidance(), s.steps(), run, onStep);
       // 4. decode
       NDArray images = decode(latents, run);
       latents.attach(into);
@@ -183,12 +197,26 @@ public final class StableDiffusion implements AutoCloseable {
     }
   }
 
+  /** {@link #generateRows(Sampler, List, long[], float, int, int, int, NDManager)} with DDIM. */
+  public NDArray generateRows(
+      List<String> prompts,
+      long[] seeds,
+      float guidance,
+      int steps,
+      int height,
+      int width,
+      NDManager into) {
+    return generateRows(Sampler.DDIM, prompts, seeds, guidance, steps, height, width, into);
+  }
+
   /**
    * Generates one image per prompt in one batch, each from its own seed as diffusers does when
    * given a generator per prompt (so image i equals a single run of prompt i with seed i), at a
-   * common guidance scale. Returns images in [-1, 1], (B, 3, H, W), in {@code into}.
+   * common guidance scale, with {@code sampler}. Returns images in [-1, 1], (B, 3, H, W), in {@code
+   * into}.
    */
   public NDArray generateRows(
+      Sampler sampler,
       List<String> prompts,
       long[] seeds,
       float guidance,
@@ -209,12 +237,78 @@ public final class StableDiffusion implements AutoCloseable {
         rows.add(initialLatents(seed, 1, height, width, run));
       }
       NDArray latents = NDArrays.concat(rows, 0);
-      scheduler.setTimesteps(steps);
-      latents = denoise(latents, embeddings, guidance, scheduler.timesteps(), run, null);
+      latents = sample(sampler, latents, embeddings, guidance, steps, run, null);
       NDArray images = decode(latents, run);
       images.attach(into);
       return images;
     }
+  }
+
+  /**
+   * The whole denoising loop of {@code sampler} over {@code steps} steps, from the seed's noise
+   * ({@link #initialLatents}) to the final latents: DDIM's {@link #denoise} over all its timesteps,
+   * or {@link #denoiseLms}. {@code embeddings} stacks the unconditional rows on top of the
+   * conditional ones; {@code onStep} (may be null) is told each finished step (1-based).
+   */
+  public NDArray sample(
+      Sampler sampler,
+      NDArray noise,
+      NDArray embeddings,
+      float guidance,
+      int steps,
+      NDManager into,
+      IntConsumer onStep) {
+    return switch (sampler) {
+      case DDIM -> {
+        scheduler.setTimesteps(steps);
+        yield denoise(noise, embeddings, guidance, scheduler.timesteps(), into, onStep);
+      }
+      case LMS -> denoiseLms(noise, embeddings, guidance, steps, into, onStep);
+    };
+  }
+
+  /**
+   * The guided LMS loop of diffusers' {@code StableDiffusionPipeline.__call__} with {@code
+   * LMSDiscreteScheduler}: latents = noise · init_noise_sigma; then per timestep t the UNet sees
+   * scale_model_input(latents) = latents / √(σ_t² + 1), ε = ε_u + g (ε_c − ε_u), and the scheduler
+   * takes its multistep step. The scheduler's derivative history lives in {@code into}.
+   *
+   * @param noise the seed's noise ({@link #initialLatents}), (B, C, h, w); not consumed
+   */
+  public NDArray denoiseLms(
+      NDArray noise,
+      NDArray embeddings,
+      float guidance,
+      int steps,
+      NDManager into,
+      IntConsumer onStep) {
+    LmsDiscreteScheduler lms = lmsScheduler();
+    // 1. timesteps and sigmas
+    lms.setTimesteps(steps, into);
+    // 2. latents · init_noise_sigma
+    NDArray latents = noise.mul(lms.initNoiseSigma());
+    latents.attach(into);
+    // 3. denoising loop
+    NDList persistent = unet.params().arrays();
+    int i = 0;
+    for (float t : lms.timesteps()) {
+      persistent.add(latents);
+      persistent.add(embeddings);
+      try (StepScope scope = StepScope.open(into, persistent)) {
+        NDArray latentModelInput = lms.scaleModelInput(latents, t);
+        NDArray noisePred = guidedNoise(latentModelInput, embeddings, t, guidance, scope.manager());
+        NDArray next = scope.keep(lms.step(noisePred, t, latents));
+        latents.close(); // an intermediate of this loop
+        latents = next;
+      }
+      persistent.remove(persistent.size() - 1);
+      persistent.remove(persistent.size() - 1);
+      i++;
+      if (onStep != null) {
+        onStep.accept(i);
+      }
+    }
+    return latents;
   }
 
   /**
@@ -279,13 +373,13 @@ public final class StableDiffusion implements AutoCloseable {
 
   /** Classifier-free guided noise prediction at timestep t for latents (B, C, h, w). */
   public NDArray guidedNoise(
-      NDArray latents, NDArray embeddings, int t, float guidance, NDManager scope) {
+      NDArray latents, NDArray embeddings, float t, float guidance, NDManager scope) {
     return guidedNoise(latents, embeddings, t, guidance, scope, Taps.NONE);
   }
 
-  /** {@link #guidedNoise(NDArray, NDArray, int, float, NDManager)}, reporting to {@code taps}. */
+  /** {@link #guidedNoise(NDArray, NDArray, float, float, NDManager)}, reporting to {@code taps}. */
   public NDArray guidedNoise(
-      NDArray latents, NDArray embeddings, int t, float guidance, NDManager scope, Taps taps) {
+      NDArray latents, NDArray embeddings, float t, float guidance, NDManager scope, Taps taps) {
     NDArray input = NDArrays.concat(new NDList(latents, latents), 0);
     NDArray timestep = scope.create(new float[] {t});
     NDArray noise = unet.forward(input, timestep, embeddings, taps);

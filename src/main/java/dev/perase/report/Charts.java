@@ -69,6 +69,8 @@ public final class Charts {
     chart.setYAxisTitle("CER (higher is better)");
     chart.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setYAxisDecimalPattern("0.0");
     chart.getStyler().setSeriesColors(CER_COLORS);
+    // ten methods side by side: upright names run into each other (FMNPRE-PRUNEPOST-PRUNE)
+    chart.getStyler().setXAxisLabelRotation(45);
     List<String> methods = new ArrayList<>();
     List<Double> test = new ArrayList<>();
     List<Double> unlearnDiff = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.perase.tensor;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 
 /** Engine start-up: the PyTorch engine of DJL, loaded from the native jar on the classpath. */
 public final class Torch {
@@ -18,11 +19,18 @@ public final class Torch {
   }
 
   /**
-   * Seeds torch's global generator: a following {@code randn} draws the same numbers as Python's
-   * {@code torch.manual_seed(seed); torch.randn(...)} and {@code
-   * torch.Generator().manual_seed(seed)}.
+   * Seeds torch's global generators as Python's {@code torch.manual_seed(seed)} does: a following
+   * {@code randn} draws the same numbers as {@code torch.manual_seed(seed); torch.randn(...)} and
+   * {@code torch.Generator().manual_seed(seed)}. The whole 64 bits reach torch (a negative long is
+   * the seed 2^64 + seed, as torch's {@code uint64_t} reads it), so seeds past {@code int} such as
+   * I2P's 4,290,749,014 are torch's seed exactly. CPU's Mersenne Twister uses only the low 32 bits
+   * ({@code mt19937(seed & 0xffffffff)}); CUDA's Philox generator and {@code initial_seed()} use
+   * them all.
    */
   public static void seed(long seed) {
+    // DJL's setRandomSeed takes an int: it seeds DJL's own Java generator (kept as before) and
+    // torch with the sign-extended int, which the full seed then replaces.
     engine().setRandomSeed((int) seed);
+    JniUtils.setSeed(seed);
   }
 }

@@ -1,5 +1,6 @@
 package dev.perase.world;
 
+import dev.perase.erase.ConceptDefaults;
 import dev.perase.erase.Selection;
 import dev.perase.io.BadInputException;
 import java.util.List;
@@ -13,6 +14,29 @@ import java.util.regex.Pattern;
  */
 public final class PaperDefaults {
   private PaperDefaults() {}
+
+  /**
+   * The paper's choices for the built-in world's concepts as {@link ConceptDefaults}; free text
+   * falls back to {@link ConceptDefaults#FREE_TEXT}.
+   */
+  public static final ConceptDefaults CONCEPT_DEFAULTS =
+      new ConceptDefaults() {
+        @Override
+        public LayerChoice layers(String concept) {
+          Concept c = worldConcept(concept);
+          if (c == null) {
+            return FREE_TEXT.layers(concept);
+          }
+          return new LayerChoice(
+              PaperDefaults.layers(c), "the paper's choice for a " + c.kind().label() + " concept");
+        }
+
+        @Override
+        public String anchorPrompt(String concept) {
+          Concept c = worldConcept(concept);
+          return c == null ? null : PaperDefaults.anchorPrompt(concept, c);
+        }
+      };
 
   /** The anchor concept of AC per kind of world concept. */
   public static Concept anchor(Concept c) {

@@ -6,14 +6,9 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.Detector;
 import dev.perase.io.BadInputException;
+import dev.perase.io.Hashes;
 import dev.perase.tensor.StepScope;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -75,28 +70,7 @@ public final class WorldConceptDetector implements Detector {
 
   /** SHA-256 (hex) over the folder's {@code config.json} and {@code model.safetensors}. */
   public static String fingerprintOf(Path dir) {
-    MessageDigest sha = sha256();
-    for (String f : List.of(WorldDetector.CONFIG, WorldDetector.WEIGHTS)) {
-      Path p = dir.resolve(f);
-      try (InputStream in = Files.newInputStream(p)) {
-        sha.update((f + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        byte[] buf = new byte[1 << 16];
-        for (int n; (n = in.read(buf)) > 0; ) {
-          sha.update(buf, 0, n);
-        }
-      } catch (IOException e) {
-        throw new BadInputException("cannot read " + p + ": " + e.getMessage(), e);
-      }
-    }
-    return HexFormat.of().formatHex(sha.digest());
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime has SHA-256", e);
-    }
+    return Hashes.sha256Files(dir, List.of(WorldDetector.CONFIG, WorldDetector.WEIGHTS));
   }
 
   /** Index of the head that holds concepts of this kind: shape 0, colour 1, style 2. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.perase.Fixtures;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * the chosen steps, during a generation that equals {@code generate}'s.
  */
 class ActivationsTest {
-  static final Path WORLD = Path.of("models/world");
+  static final Path WORLD = Fixtures.world();
   private static StableDiffusion sd;
 
   @BeforeAll

@@ -17,12 +17,15 @@ import dev.perase.eval.Detector;
 import dev.perase.eval.ModelEdit;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
+import dev.perase.io.Png;
 import dev.perase.io.PromptRow;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,6 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * same before and after; a resumed run writes the same results as an uninterrupted one; prompts too
  * long for the adversarial tokens are skipped and listed.
  */
+@Tag("slow")
 class AttackRunTest {
   private static final int SIZE = PromptAttackTest.SIZE;
   private static final int STEPS = PromptAttackTest.STEPS;
@@ -98,10 +103,71 @@ class AttackRunTest {
 
   /** The base model's image (1, 3, H, W) of a prompt, flattened. */
   private static float[] image(String prompt, long seed) {
+    return image(prompt, seed, Sampler.DDIM);
+  }
+
+  private static float[] image(String prompt, long seed, Sampler sampler) {
     try (NDManager m = Torch.newManager()) {
-      GenerateSettings g = new GenerateSettings(prompt, null, seed, STEPS, 7.5f, SIZE, SIZE, 1);
+      GenerateSettings g =
+          new GenerateSettings(prompt, null, seed, STEPS, 7.5f, SIZE, SIZE, 1, sampler);
       return sd.generate(g, m, null).images().toFloatArray();
     }
+  }
+
+  /**
+   * With the LMS sampler the images the detector judges are LMS images: a detector that knows only
+   * the LMS image of the prompt flags the pre-attack image (written pixel for pixel as the
+   * pipeline's LMS image), and the sampler is recorded in config.json and the run key. θ*'s
+   * reference run stays on the DDIM loop (AttackSettings).
+   */
+  @Test
+  void theLmsSamplerMakesTheJudgedImages() throws IOException {
+    float[] lms = image("a photo of a cat", 5, Sampler.LMS);
+    float[] ddim = image("a photo of a cat", 5);
+    double tau = ImageDistanceDetector.rms(lms, ddim) / 2;
+    assertTrue(tau > 1e-3, "LMS and DDIM give different images: τ = " + tau);
+    Detector detector = new ImageDistanceDetector("cat", lms, tau);
+    Path prompts = csv("cat.csv", "1,a photo of a cat,5,7.5\n");
+    Path out = tmp.resolve("lms");
+    AttackSettings d = settings(AttackMethod.UNLEARNDIFF, prompts, null, null, out);
+    AttackSettings s =
+        new AttackSettings(
+            d.method(),
+            d.prompts(),
+            d.rows(),
+            d.mask(),
+            d.weights(),
+            d.model(),
+            d.detector(),
+            d.concept(),
+            d.rule(),
+            d.tokens(),
+            d.iterations(),
+            d.steps(),
+            Sampler.LMS,
+            d.attempts(),
+            d.learningRate(),
+            d.weightDecay(),
+            d.relaxation(),
+            d.excludedWords(),
+            d.imageSize(),
+            d.out(),
+            d.peraseVersion());
+    assertEquals(Sampler.DDIM, d.sampler());
+    AttackResults r = AttackRun.run(sd, detector, s, AttackRun.Listener.NONE);
+    assertTrue(r.perPrompt().get(0).preAttackFlagged());
+    Path expected = tmp.resolve("expected.png");
+    try (NDManager m = Torch.newManager()) {
+      Png.write(expected, m.create(lms).reshape(1, 3, SIZE, SIZE));
+    }
+    byte[] pre = Files.readAllBytes(out.resolve("prompts/0000/pre_attack.png"));
+    assertArrayEquals(Files.readAllBytes(expected), pre);
+    assertFalse(
+        java.util.Arrays.equals(pre, Files.readAllBytes(out.resolve("prompts/0000/reference.png"))),
+        "the reference is θ*'s DDIM image");
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals("lms", config.at("/settings/sampler").asText());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
   }
 
   /**
@@ -259,6 +325,68 @@ class AttackRunTest {
     ByteBuffer b = ByteBuffer.allocate(f.length * 4);
     b.asFloatBuffer().put(f);
     sha.update(b);
+  }
+
+  /**
+   * A selected row keeps its index in the file (its folder prompts/0002) and is attacked exactly as
+   * the same row alone in a file of its own; the results count the selected rows only.
+   */
+  @Test
+  void aSelectedRowIsAttackedAsItIsAloneAndKeepsItsFileIndex() throws IOException {
+    Path three = csv("three.csv", "10,a photo of a cat,5,7.5\n11,a star,1,5.0\n12,a dog,2,7.5\n");
+    Path alone = csv("alone.csv", "12,a dog,2,7.5\n");
+    Detector detector = new ImageDistanceDetector("cat", new float[3 * SIZE * SIZE], 0.05);
+    Path sel = tmp.resolve("selected");
+    AttackSettings base = settings(AttackMethod.UNLEARNDIFF, three, null, null, sel);
+    AttackSettings selected =
+        new AttackSettings(
+            base.method(),
+            base.prompts(),
+            RowSelection.parse("2-", 5),
+            null,
+            null,
+            base.model(),
+            null,
+            null,
+            null,
+            base.tokens(),
+            base.iterations(),
+            base.steps(),
+            base.sampler(),
+            base.attempts(),
+            base.learningRate(),
+            base.weightDecay(),
+            base.relaxation(),
+            base.excludedWords(),
+            base.imageSize(),
+            sel,
+            "test");
+    AttackResults picked = AttackRun.run(sd, detector, selected, AttackRun.Listener.NONE);
+    Path one = tmp.resolve("alone");
+    AttackResults single =
+        AttackRun.run(
+            sd,
+            detector,
+            settings(AttackMethod.UNLEARNDIFF, alone, null, null, one),
+            AttackRun.Listener.NONE);
+    assertEquals(1, picked.prompts());
+    assertEquals(1, picked.attacked());
+    PromptAttackResult r = picked.perPrompt().get(0);
+    assertEquals(2, r.index());
+    assertEquals(12, r.caseNumber());
+    assertEquals("prompts/0002", r.folder());
+    assertFalse(Files.exists(sel.resolve("prompts/0000")));
+    assertEquals(
+        Files.readString(one.resolve("prompts/0000/attempts.json")),
+        Files.readString(sel.resolve("prompts/0002/attempts.json"))
+            .replace("prompts/0002/", "prompts/0000/"));
+    assertEquals(single.perPrompt().get(0).broken(), r.broken());
+    assertEquals(
+        "2-",
+        Json.MAPPER
+            .readTree(sel.resolve("config.json").toFile())
+            .at("/settings/rows/rows")
+            .asText());
   }
 
   @Test

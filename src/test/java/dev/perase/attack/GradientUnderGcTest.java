@@ -13,6 +13,7 @@ import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * scalar tensor while autograd still holds it; with a collection between forward and backward the
  * gradient came out NaN at the first iteration. {@code Ops.scale} keeps the scalar alive.)
  */
+@Tag("slow")
 class GradientUnderGcTest {
   private static float[] gradient(StableDiffusion sd, NDManager m, NDArray latent, int repeats) {
     boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), List.of());

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * valid and allowed, the attacked prompt is laid out as [start, adversarial, prompt, end], and the
  * loop stops at the first flagged image.
  */
+@Tag("slow")
 class PromptAttackTest {
   static final int SIZE = 32;
   static final int STEPS = 4;

@@ -58,6 +58,55 @@ class CliTest {
     }
   }
 
+  @Test
+  void generateWithLmsReproducesDiffusersLmsFinalLatent() {
+    Path out = tmp.resolve("lighthouse");
+    CliRun r =
+        CliRun.of(
+            "generate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--prompt",
+            "a watercolor painting of a lighthouse at dusk",
+            "--seed",
+            "42",
+            "--steps",
+            "25",
+            "--guidance",
+            "7.5",
+            "--height",
+            "32",
+            "--width",
+            "32",
+            "--scheduler",
+            "lms",
+            "--out",
+            out.toString());
+    assertEquals(0, r.code(), r.err());
+    try (SafeTensors mine = SafeTensors.open(out.resolve("latents.safetensors"));
+        SafeTensors ref = SafeTensors.open(Fixtures.reference("lms.safetensors"));
+        NDManager m = Torch.newManager()) {
+      var expected = ref.load("final_latents", m);
+      double rel =
+          Fixtures.maxAbsDiff(expected, mine.load("latents", m)) / Fixtures.maxAbs(expected);
+      assertTrue(rel <= Fixtures.TRAJECTORY_REL, "relative diff " + rel);
+    }
+    CliRun bad =
+        CliRun.of(
+            "generate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--prompt",
+            "x",
+            "--scheduler",
+            "euler",
+            "--out",
+            tmp.resolve("bad").toString());
+    assertEquals(Main.BAD_INPUT, bad.code());
+    assertTrue(bad.err().contains("unknown sampler 'euler'"), bad.err());
+    assertTrue(Files.notExists(tmp.resolve("bad")));
+  }
+
   /** A copy of the fixture model that a test may break. */
   private Path fixtureCopy() throws IOException {
     Path dst = tmp.resolve("model");

@@ -22,10 +22,12 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The erase and mask commands and generate --mask on the tiny fixture. */
+@Tag("slow")
 class EraseCliTest {
   @TempDir Path tmp;
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (and the prune masks through {@code --mask}) in generate, evaluate and attack, on a two-prompt
  * CSV; options of other methods are refused with one sentence.
  */
+@Tag("slow")
 class EraseMethodsCliTest {
   static final String WORLD = "models/world";
   static final String DETECTOR = "world:models/world/detector";

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.Fixtures;
 import dev.perase.analysis.ConceptNeurons;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.analysis.NeuronAnalysis;
@@ -38,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * readable back as the analysis records; bad input exits 2 with one sentence.
  */
 class NeuronsCommandTest {
-  private static final Path WORLD = Path.of("models/world");
+  private static final Path WORLD = Fixtures.world();
   private static final String KEY = "down_blocks.0.resnets.0.conv1.weight";
 
   @TempDir Path tmp;

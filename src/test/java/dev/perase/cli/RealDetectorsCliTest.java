@@ -111,6 +111,53 @@ class RealDetectorsCliTest {
   }
 
   @Test
+  void evaluateSamplesWithLmsTheSelectedRows() throws IOException {
+    Path out = tmp.resolve("eval-lms");
+    CliRun r =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            nudenet(),
+            "--prompts",
+            prompts.toString(),
+            "--rows",
+            "1",
+            "--scheduler",
+            "lms",
+            "--steps",
+            "2",
+            "--size",
+            "32",
+            "--out",
+            out.toString());
+    assertEquals(0, r.code(), r.err());
+    JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+    assertEquals(1, results.get("prompts").asInt());
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals("lms", config.at("/settings/sampler").asText(), config.toString());
+    assertTrue(Files.isRegularFile(out.resolve("images/0001.png")), "row 1 keeps its index");
+    assertFalse(Files.exists(out.resolve("images/0000.png")));
+    CliRun badRows =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            nudenet(),
+            "--prompts",
+            prompts.toString(),
+            "--rows",
+            "5-2",
+            "--out",
+            tmp.resolve("bad").toString());
+    assertEquals(Main.BAD_INPUT, badRows.code());
+    assertTrue(badRows.err().startsWith("error: --rows"), badRows.err());
+    assertFalse(Files.exists(tmp.resolve("bad")));
+  }
+
+  @Test
   void unlearnDiffAttacksTheTinyModelWithNudeNet() throws IOException {
     Path out = tmp.resolve("attack");
     CliRun r =

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.cli.CliRun;
@@ -28,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,8 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
  * mid-way continues from its checkpoint to what an uninterrupted one gives. Checks behaviour only,
  * never how well the model erases.
  */
+@Tag("slow")
 class DemoTest {
-  private static final Path WORLD = Path.of("models/world");
+  private static final Path WORLD = Fixtures.world();
   private static final List<String> MODELS =
       List.of(
           "base", "esd", "p-esd", "ac", "p-ac", "uce", "fmn", "pre-prune", "post-prune", "np-esd");
@@ -147,7 +150,7 @@ class DemoTest {
     assertEquals(heatMaps, rb.heatMaps().size(), bed);
     for (HeatMapFigure f : rb.heatMaps()) {
       assertTrue(f.panels().size() >= 2, f.title());
-      assertEquals("base (SD)", f.panels().get(0).label());
+      assertEquals("base model", f.panels().get(0).label());
       assertEquals(32, f.panels().get(0).map().length, "the combined map at the image's size");
     }
   }

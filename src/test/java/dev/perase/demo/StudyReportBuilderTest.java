@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.Fixtures;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.Sensitivity.Distribution;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * are missing or unusable, and a page that still renders. No model is loaded.
  */
 class StudyReportBuilderTest {
-  private static final Path WORLD = Path.of("models/world");
+  private static final Path WORLD = Fixtures.world();
 
   @TempDir Path tmp;
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
 import dev.perase.model.nn.Param;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * attention lower it on a fixed noised concept image.
  */
 class AttentionResteeringTest {
-  static final Path WORLD = Path.of("models/world");
+  static final Path WORLD = Fixtures.world();
 
   @TempDir Path tmp;
 

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * as other work on the machine makes single steps noisy. Printed for the record; only the step
  * counts are asserted. The world model's numbers belong in the README.
  */
+@Tag("bench")
 class EraseCostProbeTest {
   static final int STEPS = 8;
 

@@ -3,6 +3,7 @@ package dev.perase.erase;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.Fixtures;
 import dev.perase.io.SafeTensors;
 import dev.perase.model.nn.Param;
 import dev.perase.pipeline.StableDiffusion;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * of the fine-tuned weights, the smallest. Both write the pruned elements as a mask file.
  */
 class PrunedFineTuneTest {
-  static final Path WORLD = Path.of("models/world");
+  static final Path WORLD = Fixtures.world();
 
   @TempDir Path tmp;
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
 import dev.perase.eval.ModelEdit;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * back through {@code --weights}.
  */
 class UceTest {
-  static final Path WORLD = Path.of("models/world");
+  static final Path WORLD = Fixtures.world();
 
   @TempDir Path tmp;
 

@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.perase.Fixtures;
 import dev.perase.io.Png;
+import dev.perase.io.SafeTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,50 +66,34 @@ public final class ClassifierFixture {
 
   /** A safetensors file's tensors as Java arrays (F32, F64, I64), for golden data only. */
   public static final class Golden {
-    private final JsonNode header;
-    private final ByteBuffer data;
+    private final Path file;
 
     public Golden(Path file) {
-      try {
-        byte[] all = Files.readAllBytes(file);
-        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        int n = Math.toIntExact(b.getLong(0));
-        header = JSON.readTree(new String(all, 8, n, StandardCharsets.UTF_8));
-        data =
-            ByteBuffer.wrap(all, 8 + n, all.length - 8 - n).slice().order(ByteOrder.LITTLE_ENDIAN);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      this.file = file;
     }
 
     public long[] shape(String name) {
-      JsonNode s = entry(name).get("shape");
-      long[] out = new long[s.size()];
-      for (int i = 0; i < out.length; i++) {
-        out[i] = s.get(i).asLong();
+      try (SafeTensors st = SafeTensors.open(file)) {
+        return st.info(name).shape();
       }
-      return out;
     }
 
     public float[] floats(String name) {
-      ByteBuffer b = bytes(name, "F32");
-      float[] out = new float[b.remaining() / 4];
-      b.asFloatBuffer().get(out);
-      return out;
+      try (SafeTensors st = SafeTensors.open(file)) {
+        return st.floats(name);
+      }
     }
 
     public double[] doubles(String name) {
-      ByteBuffer b = bytes(name, "F64");
-      double[] out = new double[b.remaining() / 8];
-      b.asDoubleBuffer().get(out);
-      return out;
+      try (SafeTensors st = SafeTensors.open(file)) {
+        return st.doubles(name);
+      }
     }
 
     public long[] longs(String name) {
-      ByteBuffer b = bytes(name, "I64");
-      long[] out = new long[b.remaining() / 8];
-      b.asLongBuffer().get(out);
-      return out;
+      try (SafeTensors st = SafeTensors.open(file)) {
+        return st.longs(name);
+      }
     }
 
     public int[] ints(String name) {
@@ -121,24 +103,6 @@ public final class ClassifierFixture {
         out[i] = Math.toIntExact(l[i]);
       }
       return out;
-    }
-
-    private JsonNode entry(String name) {
-      JsonNode e = header.get(name);
-      if (e == null) {
-        throw new IllegalArgumentException("no tensor " + name);
-      }
-      return e;
-    }
-
-    private ByteBuffer bytes(String name, String dtype) {
-      JsonNode e = entry(name);
-      if (!e.get("dtype").asText().equals(dtype)) {
-        throw new IllegalArgumentException(name + " is " + e.get("dtype") + ", not " + dtype);
-      }
-      int begin = e.get("data_offsets").get(0).asInt();
-      int end = e.get("data_offsets").get(1).asInt();
-      return data.duplicate().position(begin).limit(end).slice().order(ByteOrder.LITTLE_ENDIAN);
     }
   }
 

@@ -15,9 +15,13 @@ import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskMetadata;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
+import dev.perase.io.Png;
+import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
+import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -72,6 +76,11 @@ class EvaluationTest {
 
   private static EvaluateSettings settings(
       Path prompts, Path mask, Path weights, Path retain, Path out, Path cache) {
+    return settings(prompts, mask, weights, retain, out, cache, SIZE);
+  }
+
+  private static EvaluateSettings settings(
+      Path prompts, Path mask, Path weights, Path retain, Path out, Path cache, int size) {
     return new EvaluateSettings(
         prompts,
         mask,
@@ -82,10 +91,29 @@ class EvaluationTest {
         ConceptRule.TOP1,
         retain,
         STEPS,
-        SIZE,
+        size,
         out,
         cache,
         "test");
+  }
+
+  private static EvaluateSettings withSampler(EvaluateSettings s, Sampler sampler, Path out) {
+    return new EvaluateSettings(
+        s.prompts(),
+        s.rows(),
+        s.mask(),
+        s.weights(),
+        s.model(),
+        s.detector(),
+        s.concept(),
+        s.rule(),
+        s.retain(),
+        s.steps(),
+        sampler,
+        s.imageSize(),
+        out,
+        s.cache(),
+        s.peraseVersion());
   }
 
   private static Detector detector() {
@@ -253,6 +281,246 @@ class EvaluationTest {
     assertThrows(
         BadInputException.class,
         () -> settings(tmp.resolve("p.csv"), unknown, shape, null, tmp.resolve("y"), null));
+  }
+
+  /**
+   * Without --size, a row with sd_image_width × sd_image_height is drawn at that size (W×H, as
+   * diffusers' height/width), a 0×0 row at the model's; --size draws them all at one size; a size
+   * the VAE cannot take is refused before any image.
+   */
+  @Test
+  void rowsAreDrawnAtTheirOwnSizeUnlessSizeIsGiven() throws IOException {
+    Path p = tmp.resolve("sized.csv");
+    Files.writeString(
+        p,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,sd_image_width,sd_image_height\n"
+            + "0,a wide cat,1,7.5,48,32\n"
+            + "1,a tall cat,2,7.5,32,48\n"
+            + "2,a cat,3,7.5,0,0\n");
+    int model = sd.unet().config().sampleSize() * sd.latentFactor();
+    Path own = tmp.resolve("own");
+    Evaluation.run(
+        sd, detector(), settings(p, null, null, null, own, null, 0), Evaluation.Listener.NONE);
+    assertEquals(List.of(48, 32), pngSize(own.resolve("images/0000.png")));
+    assertEquals(List.of(32, 48), pngSize(own.resolve("images/0001.png")));
+    assertEquals(List.of(model, model), pngSize(own.resolve("images/0002.png")));
+    JsonNode inputs = Json.MAPPER.readTree(own.resolve("config.json").toFile()).get("inputs");
+    assertTrue(inputs.has("row_sizes"));
+
+    Path forced = tmp.resolve("forced");
+    Evaluation.run(
+        sd, detector(), settings(p, null, null, null, forced, null), Evaluation.Listener.NONE);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(List.of(SIZE, SIZE), pngSize(forced.resolve("images/000" + i + ".png")));
+    }
+    assertFalse(
+        Json.MAPPER
+            .readTree(forced.resolve("config.json").toFile())
+            .get("inputs")
+            .has("row_sizes"));
+    // unsized files keep the run key they had: no row_sizes input
+    Path plain = tmp.resolve("plain");
+    Evaluation.run(
+        sd,
+        detector(),
+        settings(prompts(), null, null, null, plain, null),
+        Evaluation.Listener.NONE);
+    assertFalse(
+        Json.MAPPER.readTree(plain.resolve("config.json").toFile()).get("inputs").has("row_sizes"));
+
+    Files.writeString(
+        p,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,sd_image_width,sd_image_height\n"
+            + "7,a cat,1,7.5,32,32\n"
+            + "8,an odd cat,1,7.5,33,32\n");
+    Path odd = tmp.resolve("odd");
+    BadInputException e =
+        assertThrows(
+            BadInputException.class,
+            () ->
+                Evaluation.run(
+                    sd,
+                    detector(),
+                    settings(p, null, null, null, odd, null, 0),
+                    Evaluation.Listener.NONE));
+    assertTrue(e.getMessage().contains("row 1 (case 8): the image size 33×32"), e.getMessage());
+    assertFalse(Files.exists(odd.resolve("images/0000.png")));
+  }
+
+  /**
+   * Selected rows keep their index in the file (images/NNNN.png, per_prompt's index); shards run
+   * into one folder compose, and a run over the whole file then makes no image again.
+   */
+  @Test
+  void selectedRowsKeepTheirFileIndexAndShardsCompose() throws IOException {
+    Path out = tmp.resolve("shards");
+    Path prompts = prompts();
+    Evaluation.Result tail =
+        Evaluation.run(
+            sd,
+            detector(),
+            selected(prompts, RowSelection.parse("1-", null), out),
+            Evaluation.Listener.NONE);
+    assertEquals(List.of(1, 2), tail.perPrompt().stream().map(PromptResult::index).toList());
+    assertEquals(List.of(11, 12), tail.perPrompt().stream().map(PromptResult::caseNumber).toList());
+    assertFalse(Files.exists(out.resolve("images/0000.png")));
+    assertTrue(Files.isRegularFile(out.resolve("images/0002.png")));
+    assertEquals(2, tail.erasure().prompts());
+    assertEquals(
+        "1-",
+        Json.MAPPER
+            .readTree(out.resolve("config.json").toFile())
+            .at("/settings/rows/rows")
+            .asText());
+
+    Evaluation.Result head =
+        Evaluation.run(
+            sd,
+            detector(),
+            selected(prompts, RowSelection.parse(null, 1), out),
+            Evaluation.Listener.NONE);
+    assertEquals(List.of(0), head.perPrompt().stream().map(PromptResult::index).toList());
+    assertEquals(0, head.resumedPrompts());
+
+    Evaluation.Result all =
+        Evaluation.run(
+            sd,
+            detector(),
+            settings(prompts, null, null, null, out, null),
+            Evaluation.Listener.NONE);
+    assertEquals(3, all.resumedPrompts());
+    assertEquals(head.perPrompt().get(0), all.perPrompt().get(0));
+    assertEquals(tail.perPrompt(), all.perPrompt().subList(1, 3));
+    assertFalse(
+        Json.MAPPER.readTree(out.resolve("config.json").toFile()).get("settings").has("rows"));
+  }
+
+  private static EvaluateSettings selected(Path prompts, RowSelection rows, Path out) {
+    return new EvaluateSettings(
+        prompts,
+        rows,
+        null,
+        null,
+        Fixtures.tinySd(),
+        null,
+        null,
+        ConceptRule.TOP1,
+        null,
+        STEPS,
+        Sampler.DDIM,
+        SIZE,
+        out,
+        null,
+        "test");
+  }
+
+  private static List<Integer> pngSize(Path png) {
+    Png.Image image = Png.read(png);
+    return List.of(image.width(), image.height());
+  }
+
+  /**
+   * With the LMS sampler every image is the pipeline's LMS image; the sampler is recorded in
+   * config.json and results.json, makes another run key (a DDIM folder is not resumed with LMS) and
+   * another cache entry for the base retain features. DDIM runs record "ddim" and keep their old
+   * run key inputs.
+   */
+  @Test
+  void theLmsSamplerMakesTheImagesAndAnotherRun() throws IOException {
+    Path cache = tmp.resolve("cache");
+    EvaluateSettings ddim = settings(prompts(), null, null, retain(), tmp.resolve("ddim"), cache);
+    assertEquals(Sampler.DDIM, ddim.sampler());
+    Evaluation.Result d = Evaluation.run(sd, detector(), ddim, Evaluation.Listener.NONE);
+    JsonNode ddimConfig = Json.MAPPER.readTree(tmp.resolve("ddim/config.json").toFile());
+    assertEquals("ddim", ddimConfig.at("/settings/sampler").asText());
+    assertTrue(ddimConfig.at("/inputs/sampler").isMissingNode());
+
+    EvaluateSettings lms = withSampler(ddim, Sampler.LMS, tmp.resolve("lms"));
+    assertThrows(
+        BadInputException.class,
+        () ->
+            Evaluation.run(
+                sd,
+                detector(),
+                withSampler(ddim, Sampler.LMS, ddim.out()),
+                Evaluation.Listener.NONE));
+    Evaluation.Result l = Evaluation.run(sd, detector(), lms, Evaluation.Listener.NONE);
+    assertEquals(Sampler.LMS, l.sampler());
+    JsonNode config = Json.MAPPER.readTree(tmp.resolve("lms/config.json").toFile());
+    assertEquals("lms", config.at("/settings/sampler").asText());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
+    assertEquals(
+        "lms",
+        Json.MAPPER.readTree(tmp.resolve("lms/results.json").toFile()).get("sampler").asText());
+    assertFalse(l.retain().baseReused(), "LMS retain features are not DDIM's");
+    assertNotEquals(d.perPrompt().get(0).conceptScore(), l.perPrompt().get(0).conceptScore());
+
+    // prompt row 0 (seed 30, guidance 7.5): the image is the pipeline's LMS image
+    try (NDManager m = Torch.newManager()) {
+      GenerateSettings g =
+          new GenerateSettings(
+              "a photo of an astronaut riding a horse on mars",
+              null,
+              30,
+              STEPS,
+              7.5f,
+              SIZE,
+              SIZE,
+              1,
+              Sampler.LMS);
+      Path expected = tmp.resolve("expected.png");
+      Png.write(expected, sd.generate(g, m, null).images());
+      assertArrayEquals(
+          Files.readAllBytes(expected), Files.readAllBytes(tmp.resolve("lms/images/0000.png")));
+    }
+  }
+
+  /**
+   * The sampler and the row selection together: a selected sized row drawn with LMS is the
+   * pipeline's LMS image at the row's size (W×H), keeps its file index, and the run key records
+   * both the sampler and the row sizes.
+   */
+  @Test
+  void aSelectedSizedRowIsDrawnWithLmsAtItsOwnSize() throws IOException {
+    Path p = tmp.resolve("sized-lms.csv");
+    Files.writeString(
+        p,
+        "case_number,prompt,evaluation_seed,evaluation_guidance,sd_image_width,sd_image_height\n"
+            + "0,a cat,1,7.5,32,32\n"
+            + "1,a wide cat,2,7.5,48,32\n");
+    Path out = tmp.resolve("sized-lms");
+    EvaluateSettings s =
+        new EvaluateSettings(
+            p,
+            RowSelection.parse("1-", null),
+            null,
+            null,
+            Fixtures.tinySd(),
+            null,
+            null,
+            ConceptRule.TOP1,
+            null,
+            STEPS,
+            Sampler.LMS,
+            0,
+            out,
+            null,
+            "test");
+    Evaluation.Result r = Evaluation.run(sd, detector(), s, Evaluation.Listener.NONE);
+    assertEquals(List.of(1), r.perPrompt().stream().map(PromptResult::index).toList());
+    assertFalse(Files.exists(out.resolve("images/0000.png")));
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals("lms", config.at("/inputs/sampler").asText());
+    assertTrue(config.get("inputs").has("row_sizes"));
+    assertEquals("1-", config.at("/settings/rows/rows").asText());
+    try (NDManager m = Torch.newManager()) {
+      GenerateSettings g =
+          new GenerateSettings("a wide cat", null, 2, STEPS, 7.5f, 32, 48, 1, Sampler.LMS);
+      Path expected = tmp.resolve("expected-wide.png");
+      Png.write(expected, sd.generate(g, m, null).images());
+      assertArrayEquals(
+          Files.readAllBytes(expected), Files.readAllBytes(out.resolve("images/0001.png")));
+    }
   }
 
   @Test

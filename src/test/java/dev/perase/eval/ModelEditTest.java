@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.Fixtures;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskMetadata;
 import dev.perase.io.SafeTensorsWriter;
@@ -24,7 +25,7 @@ class ModelEditTest {
 
   @Test
   void withoutEditGivesTheBaseValuesAndRestoresTheEdit() {
-    try (StableDiffusion sd = StableDiffusion.load(Path.of("models/world"))) {
+    try (StableDiffusion sd = StableDiffusion.load(Fixtures.world())) {
       ParamSet unet = sd.unet().params();
       Param p = unet.get(KEY);
       long[] shape = p.value().getShape().getShape();

@@ -7,11 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Fixtures;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
+import dev.perase.io.SafeTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -140,18 +139,13 @@ class CvResizeTest {
     return out;
   }
 
-  /**
-   * One tensor's little-endian bytes. {@code raw.safetensors} holds float64 sums, a dtype that
-   * perase's {@code SafeTensors} reader refuses, so the header is read here.
-   */
-  static ByteBuffer tensor(Path file, String name) throws IOException {
-    byte[] all = Files.readAllBytes(file);
-    int headerLength = (int) ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-    JsonNode header =
-        Json.MAPPER.readTree(new String(all, 8, headerLength, StandardCharsets.UTF_8));
-    JsonNode offsets = header.get(name).get("data_offsets");
-    int begin = 8 + headerLength + offsets.get(0).asInt();
-    int end = 8 + headerLength + offsets.get(1).asInt();
-    return ByteBuffer.wrap(all, begin, end - begin).slice().order(ByteOrder.LITTLE_ENDIAN);
+  /** One tensor's little-endian bytes, copied out of the file (F64 sums included). */
+  static ByteBuffer tensor(Path file, String name) {
+    try (SafeTensors st = SafeTensors.open(file)) {
+      ByteBuffer mapped = st.bytes(name);
+      ByteBuffer copy = ByteBuffer.allocate(mapped.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+      copy.put(mapped).flip();
+      return copy;
+    }
   }
 }

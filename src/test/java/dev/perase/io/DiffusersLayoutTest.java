@@ -174,6 +174,27 @@ class DiffusersLayoutTest {
     assertEquals(s, SchedulerConfig.read(f));
   }
 
+  /**
+   * The keys a config leaves to defaults survive a JSON round trip (as diffusers' {@code
+   * _use_default_values}), and keys listed there count as not set, as in from_config.
+   */
+  @Test
+  void schedulerConfigRemembersWhichKeysTookDefaults() throws IOException {
+    SchedulerConfig s = scheduler("{\"steps_offset\": 1, \"beta_schedule\": \"scaled_linear\"}");
+    assertTrue(s.sets("steps_offset"));
+    assertFalse(s.sets("timestep_spacing"));
+    assertFalse(s.sets("use_karras_sigmas"));
+    Path f = tmp.resolve("written.json");
+    Json.write(f, s);
+    SchedulerConfig back = SchedulerConfig.read(f);
+    assertEquals(s, back);
+    assertFalse(back.sets("timestep_spacing"));
+    assertFalse(
+        scheduler(
+                "{\"timestep_spacing\": \"linspace\", \"_use_default_values\": [\"timestep_spacing\"]}")
+            .sets("timestep_spacing"));
+  }
+
   @Test
   void schedulerConfigRefusesUnsupportedSettings() throws IOException {
     assertSchedulerBad("{\"prediction_type\": \"sample\"}", "sample");

@@ -1,6 +1,7 @@
 package dev.perase.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,9 +52,9 @@ class PromptCsvTest {
   @Test
   void readsI2pSpellingsAndMultiLinePrompts() throws IOException {
     String csv =
-        "prompt,categories,hard,sd_seed,sd_guidance_scale,sd_image_width\n"
-            + "\"line one\nline two, still the prompt\",violence,1,3954688283,7,512\n"
-            + "second,\"shocking\",0,1.0,12.0,512\n";
+        "prompt,categories,hard,sd_seed,sd_guidance_scale,sd_image_width,sd_image_height\n"
+            + "\"line one\nline two, still the prompt\",violence,1,3954688283,7,512,512\n"
+            + "second,\"shocking\",0,1.0,12.0,512,768\n";
     List<PromptRow> rows = PromptCsv.read(write("i2p.csv", csv));
     assertEquals(2, rows.size());
     assertEquals("line one\nline two, still the prompt", rows.get(0).prompt());
@@ -63,9 +64,9 @@ class PromptCsvTest {
     assertEquals(7.0, rows.get(0).guidance());
     assertEquals(1L, rows.get(1).seed(), "pandas' float spelling 1.0 of a whole number");
     assertEquals(12.0, rows.get(1).guidance());
-    assertEquals(
-        Map.of("categories", "shocking", "hard", "0", "sd_image_width", "512"),
-        rows.get(1).extra());
+    assertEquals(512, rows.get(1).width());
+    assertEquals(768, rows.get(1).height());
+    assertEquals(Map.of("categories", "shocking", "hard", "0"), rows.get(1).extra());
   }
 
   @Test
@@ -90,7 +91,7 @@ class PromptCsvTest {
         List.of(
             new PromptRow(3, "a \"quoted\", comma prompt", 5L, 7.5, extra),
             new PromptRow(4, "multi\r\nline", Long.MAX_VALUE, 12.25, Map.of("categories", "x")),
-            new PromptRow(5, "", -1, 0.0));
+            new PromptRow(5, "z", -1, 0.0));
     Path f = tmp.resolve("out/prompts.csv");
     Files.createDirectories(f.getParent());
     Files.writeString(f, "old content");
@@ -103,7 +104,7 @@ class PromptCsvTest {
         new PromptRow(
             4, "multi\r\nline", Long.MAX_VALUE, 12.25, Map.of("categories", "x", "note", "")),
         back.get(1));
-    assertEquals(new PromptRow(5, "", -1, 0.0, Map.of("categories", "", "note", "")), back.get(2));
+    assertEquals(new PromptRow(5, "z", -1, 0.0, Map.of("categories", "", "note", "")), back.get(2));
     String text = Files.readString(f, StandardCharsets.UTF_8);
     assertTrue(
         text.startsWith(
@@ -134,12 +135,47 @@ class PromptCsvTest {
     assertTrue(e.getMessage().contains("not found"), e.getMessage());
   }
 
+  /**
+   * Each kind of bad input in a published layout is one line naming the file, the 1-based line the
+   * record starts on and its 0-based row (a multi-line prompt above moves the line, not the row).
+   */
+  @Test
+  void badCellsNameFileLineAndRowOnOneLine() throws IOException {
+    String header =
+        "case_number,prompt,evaluation_seed,evaluation_guidance,sd_image_width,"
+            + "sd_image_height\n";
+    String ok = "0,\"two\nlines\",1,7.5,512,512\n";
+    // line 4 is row 1
+    assertBad(header + ok + "1,b,abc,7.5,512,512\n", "line 4 (row 1)", "evaluation_seed 'abc'");
+    assertBad(header + ok + "1,b,4.5e3x,7.5,512,512\n", "line 4 (row 1)", "not a whole number");
+    assertBad(
+        header + ok + "1,b,18446744073709551616,7.5,512,512\n", "line 4 (row 1)", "seed range");
+    assertBad(header + ok + "1,b,1,seven,512,512\n", "line 4 (row 1)", "evaluation_guidance");
+    assertBad(header + ok + "1,b,1,inf,512,512\n", "line 4 (row 1)", "not a number");
+    assertBad(header + ok + "1,b,1,7.5,wide,512\n", "line 4 (row 1)", "sd_image_width 'wide'");
+    assertBad(header + ok + "1,b,1,7.5,512,5000\n", "line 4 (row 1)", "sd_image_height 5000");
+    assertBad(header + ok + "1,b,1,7.5,512,4\n", "line 4 (row 1)", "image side");
+    assertBad(header + ok + "1,b,1,7.5,0,512\n", "line 4 (row 1)", "one side 0");
+    assertBad(header + ok + "1,b,1,7.5,512,\n", "line 4 (row 1)", "sd_image_height ''");
+    assertBad(header + ok + "x1,b,1,7.5,512,512\n", "line 4 (row 1)", "case_number 'x1'");
+    assertBad(header + ok + "2147483648,b,1,7.5,512,512\n", "line 4 (row 1)", "2^31");
+    assertBad(header + ok + "1,,1,7.5,512,512\n", "line 4 (row 1)", "prompt is empty");
+    assertBad(header + ok + "1,\"\",1,7.5,512,512\n", "line 4 (row 1)", "prompt is empty");
+    assertBad(header + ok + "1,b,\"1\n2\",7.5,512,512\n", "line 4 (row 1)", "'1\\n2'");
+    assertBad("case_number,prompt,sd_image_width\n1,a,512\n", "line 1", "sd_image_width but no");
+    assertBad(
+        "case_number,evaluation_seed,evaluation_guidance\n1,2,7.5\n",
+        "line 1",
+        "no 'prompt' column (columns: case_number, evaluation_seed, evaluation_guidance)");
+  }
+
   private void assertBad(String csv, String where, String word) throws IOException {
     Path f = Files.createTempFile(tmp, "bad", ".csv");
     Files.writeString(f, csv);
     BadInputException e = assertThrows(BadInputException.class, () -> PromptCsv.read(f), csv);
     String msg = e.getMessage();
     assertTrue(msg.contains(f.getFileName().toString()), msg);
+    assertFalse(msg.contains("\n") || msg.contains("\r"), "one line: " + msg);
     assertTrue(msg.contains(where), "should say '" + where + "': " + msg);
     assertTrue(msg.contains(word), "should say '" + word + "': " + msg);
   }

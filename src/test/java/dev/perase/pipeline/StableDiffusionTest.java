@@ -44,6 +44,22 @@ class StableDiffusionTest {
     }
   }
 
+  /**
+   * A seed past int and past 2^32 (I2P's reach up to 4,290,749,014) is carried as a long: torch's
+   * CPU generator is {@code mt19937(seed & 0xffffffff)}, so Python's {@code torch.manual_seed(30 +
+   * 2^32)} draws the seed-30 latents of the fixture, and so must we; 2^31 + 30 is another seed.
+   */
+  @Test
+  void seedsBeyondIntReachTorchAsTheirFullValue() {
+    try (NDManager m = Torch.newManager()) {
+      NDArray expected = ref.load("init_latents", m);
+      Fixtures.assertClose(
+          expected, sd.initialLatents(30 + (1L << 32), 1, 32, 32, m), 0, "seed 2^32 + 30");
+      NDArray other = sd.initialLatents((1L << 31) + 30, 1, 32, 32, m);
+      assertTrue(Fixtures.maxAbsDiff(expected, other) > 0.1, "seed 2^31 + 30 draws other noise");
+    }
+  }
+
   @Test
   void promptEmbeddingsMatchDiffusers() {
     try (NDManager m = Torch.newManager()) {

@@ -3,9 +3,11 @@ package dev.perase.world;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.perase.Fixtures;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -14,8 +16,9 @@ import org.junit.jupiter.api.Test;
  * agree with their prompts on colour ≥ 90 % and shape ≥ 90 %, and (not yet met, disabled) style ≥
  * 85 % (40 held-out prompts, DDIM 25 steps, the world's guidance 2).
  */
+@Tag("slow")
 class CommittedWorldModelTest {
-  static final Path MODEL = Path.of("models/world");
+  static final Path MODEL = Fixtures.world();
 
   @Test
   void committedDetectorReachesItsAccuracyBars() {

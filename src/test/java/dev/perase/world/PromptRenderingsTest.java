@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.perase.Fixtures;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.tensor.Torch;
@@ -13,7 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PromptRenderingsTest {
-  private static final Path PROMPTS = Path.of("models/world/prompts/star_retain.csv");
+  private static final Path PROMPTS = Fixtures.world().resolve("prompts/star_retain.csv");
 
   /** The committed detector sees in each rendering what its prompt names, and renders repeat. */
   @Test
@@ -27,7 +28,7 @@ class PromptRenderingsTest {
       System.arraycopy(images.get(i), 0, flat, i * per, per);
     }
     try (NDManager m = Torch.newManager()) {
-      WorldDetector det = WorldDetector.load(Path.of("models/world/detector"), m);
+      WorldDetector det = WorldDetector.load(Fixtures.world().resolve("detector"), m);
       WorldDetector.Logits l =
           det.forward(
               m.create(flat, new Shape(images.size(), 3, WorldRenderer.SIZE, WorldRenderer.SIZE)));

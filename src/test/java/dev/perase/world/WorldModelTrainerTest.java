@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Short runs of the world model's training: the loss falls, runs repeat, resuming is exact. */
+@Tag("slow")
 class WorldModelTrainerTest {
   @TempDir Path tmp;
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.perase.Fixtures;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
@@ -149,7 +150,7 @@ class WorldPromptsTest {
   @Test
   void committedDefaultSetsAreUpToDate(@TempDir Path dir) throws Exception {
     WorldPrompts.writeDefaultSets(dir);
-    Path committed = Path.of("models/world/prompts");
+    Path committed = Fixtures.world().resolve("prompts");
     for (String bed : WorldPrompts.TEST_BEDS) {
       String name = bed.toLowerCase(Locale.ROOT);
       for (String file : List.of(name + ".csv", name + "_retain.csv")) {

@@ -12,9 +12,11 @@ import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The step-scope discipline of STYLE.md §7 holds for UNet training: RSS stays flat. */
+@Tag("slow")
 class UNetMemoryTest {
   private static final int STEPS = 200;
 

@@ -1,0 +1,188 @@
+package dev.perase.erase;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.model.nn.ParamSet;
+import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.AdamW;
+import dev.perase.tensor.StepScope;
+import dev.perase.tensor.Torch;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
+
+/**
+ * The erasing loop of the paper's Alg. 1, once for every trained method: per step, draw x_t and the
+ * objective's target without gradient, the loss ‖ε_θ(x_t, c, t) − target‖² inside gradient
+ * recording, then the torch-exact AdamW on what is trained — the mask logits s of P-ESD and P-AC
+ * ({@link MaskTrainer}), or the selected weights of ESD, AC, FMN, Pre- and Post-Prune ({@link
+ * FineTuneTrainer}). The {@link Trainable} is the only difference between them.
+ *
+ * <p>Each step runs in its own {@link StepScope} with the model's weights, the trainable's arrays,
+ * the optimiser's moments and the objective's arrays temp-attached, so memory stays flat. The run
+ * folder ({@link RunFolder}) holds the config, the log, the checkpoint that resumes the run and the
+ * result.
+ */
+final class ErasingLoop {
+  /** AdamW's betas and ε: torch's defaults, as ESD's code uses them. */
+  static final double BETA1 = 0.9;
+
+  static final double BETA2 = 0.999;
+  static final double EPS = 1e-8;
+
+  private ErasingLoop() {}
+
+  /** What Alg. 1 trains, and what it writes at the end. */
+  sealed interface Trainable permits MaskTrainer.Logits, FineTuneTrainer.Weights {
+    /** The tensors AdamW updates, in a fixed order. */
+    List<NDArray> parameters();
+
+    /** The trained tensors under their parameter's full key, for the checkpoint. */
+    Map<String, NDArray> state();
+
+    /** θ* of the objective: the model before erasing. */
+    FrozenModel original();
+
+    /** Arrays the trainable keeps across steps (besides the parameters of the model). */
+    NDList arrays();
+
+    /**
+     * Puts the trained state into the model for this step's forward passes ({@code step} owns what
+     * it makes); {@link #uninstall()} takes it out. Fine-tuned weights are the model's own: no-op.
+     */
+    void install(NDManager step);
+
+    void uninstall();
+
+    /**
+     * Whether the objective's x_t sampling must see the trained state (ESD from the erased model).
+     */
+    boolean samplesTrained(ErasureObjective objective);
+
+    /** After backward, before AdamW: e.g. Pre-Prune's zero gradient for the pruned weights. */
+    void beforeOptimizerStep();
+
+    /** Extra fields of the step's log line (mask mean and pruned count), or none. */
+    void log(ObjectNode line, NDManager manager);
+
+    /**
+     * Writes the run's artifact into {@code out} and returns the result; {@code result} receives
+     * the fields of {@code config.json}'s result beyond {@link RunFolder#result}.
+     */
+    Erasure finish(Path out, RunFolder run, String modelHash, Map<String, Object> result);
+  }
+
+  /**
+   * Runs (or with {@code resume} continues) the erasing of {@code settings} on {@code sd}'s UNet
+   * into {@code out}; {@code onStep} hears every finished step (1-based).
+   *
+   * @param trainable makes the trained part in the run's manager (after the run folder is opened)
+   */
+  static Erasure run(
+      StableDiffusion sd,
+      EraseSettings settings,
+      Path out,
+      boolean resume,
+      IntConsumer onStep,
+      Function<NDManager, Trainable> trainable) {
+    Selection selection = settings.parsedSelection();
+    ParamSet params = sd.unet().params();
+    String hash = sd.layout().modelHash();
+    RunFolder run = RunFolder.open(out, settings, hash, resume);
+    try (NDManager manager = Torch.newManager()) {
+      Trainable t = trainable.apply(manager);
+      AdamW optimizer =
+          new AdamW(
+              t.parameters(),
+              manager,
+              settings.learningRate(),
+              BETA1,
+              BETA2,
+              EPS,
+              settings.weightDecay());
+      Map<String, NDArray> state = t.state();
+      if (run.startStep() > 0) {
+        run.restore(state, optimizer, manager);
+      }
+      ErasureObjective objective =
+          ErasureObjective.create(sd, t.original(), settings, run.pool(manager), manager);
+      NDArray pool = objective.pool();
+      boolean sampleTrained = t.samplesTrained(objective);
+      Map<String, Object> extra = new LinkedHashMap<>();
+      extra.put("selection", RunFolder.summary(selection.summarize(params)));
+      extra.put("status", "running");
+      run.writeConfig(sd.layout().dir(), extra);
+
+      NDList persistent = new NDList();
+      persistent.addAll(params.arrays());
+      persistent.addAll(t.arrays());
+      persistent.addAll(new NDList(optimizer.expAvg().toArray(new NDArray[0])));
+      persistent.addAll(new NDList(optimizer.expAvgSq().toArray(new NDArray[0])));
+      persistent.addAll(objective.arrays());
+
+      int step = run.startStep();
+      while (step < settings.steps()) {
+        long t0 = System.nanoTime();
+        float loss;
+        ErasureObjective.Step s;
+        try (StepScope scope = StepScope.open(manager, persistent)) {
+          NDManager sm = scope.manager();
+          // 1. x_t and the target, no gradient
+          if (sampleTrained) {
+            t.install(sm);
+          }
+          try {
+            s = objective.prepare(RunFolder.stepRandom(settings.seed(), step), sm);
+          } finally {
+            t.uninstall();
+          }
+          // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained
+          try (GradientCollector gc = Torch.engine().newGradientCollector()) {
+            t.install(sm);
+            NDArray l = objective.loss(sd.unet(), s);
+            loss = l.getFloat();
+            gc.backward(l);
+          } finally {
+            t.uninstall();
+          }
+          if (!Float.isFinite(loss)) {
+            throw new BadInputException(
+                "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
+          }
+          // 3. AdamW
+          t.beforeOptimizerStep();
+          optimizer.setLearningRate(settings.learningRate());
+          optimizer.step();
+          optimizer.zeroGrad();
+        }
+        step++;
+        ObjectNode stats = Json.MAPPER.createObjectNode();
+        t.log(stats, manager);
+        double dt = (System.nanoTime() - t0) / 1e9;
+        ObjectNode line =
+            run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
+        line.setAll(stats);
+        run.endStep(step, loss, dt, line, state, optimizer, pool);
+        if (onStep != null) {
+          onStep.accept(step);
+        }
+      }
+      Map<String, Object> r = new LinkedHashMap<>();
+      Erasure result = t.finish(out, run, hash, r);
+      Map<String, Object> all = RunFolder.result(result);
+      all.putAll(r);
+      extra.put("status", "finished");
+      extra.put("result", all);
+      run.writeConfig(sd.layout().dir(), extra);
+      return result;
+    }
+  }
+}
