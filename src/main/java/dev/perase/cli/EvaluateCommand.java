@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.eval.Detector;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
+import dev.perase.eval.InceptionFeatures;
+import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.tensor.Torch;
@@ -60,6 +62,22 @@ final class EvaluateCommand implements Callable<Integer> {
   int steps = EvaluateSettings.DEFAULT_STEPS;
 
   @Option(
+      names = "--fid-reference",
+      description =
+          "Folder of real images (e.g. COCO): the FID of the retain images against them, as"
+              + " clean-fid computes it (needs --retain and --inception; features cached beside"
+              + " the folder).")
+  Path fidReference;
+
+  @Option(
+      names = "--inception",
+      description = "clean-fid's TorchScript Inception (inception-2015-12-05.pt), for the FID.")
+  Path inception;
+
+  @Option(names = "--kid", description = "With the FID, also KID (clean-fid's kernel distance).")
+  boolean kid;
+
+  @Option(
       names = "--cache",
       description =
           "Folder that keeps the base model's retain features for reuse by later evaluations"
@@ -69,6 +87,7 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     edit.checkOneEdit("an evaluation measures");
+    retainFid(); // an incomplete FID request fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
     Path out = run.out;
@@ -109,6 +128,7 @@ final class EvaluateCommand implements Callable<Integer> {
           Evaluation.run(
               s,
               detector,
+              retainFid(),
               new Evaluation.Listener() {
                 @Override
                 public void phase(String name, long totalSteps) {
@@ -136,7 +156,33 @@ final class EvaluateCommand implements Callable<Integer> {
           r.retain().prompts(),
           r.retain().frechetDistance());
     }
+    if (r.retainFid() != null) {
+      System.out.printf(
+          Locale.ROOT,
+          "FID of the %d retain images against %s: %.4f%s%n",
+          r.retainFid().images().images(),
+          r.retainFid().reference().dir(),
+          r.retainFid().fid(),
+          r.retainFid().kid() == null
+              ? ""
+              : String.format(Locale.ROOT, ", KID %.6f", r.retainFid().kid().kid()));
+    }
     System.out.println("wrote " + out.resolve(Evaluation.RESULTS));
     return 0;
+  }
+
+  /** The FID request of {@code --fid-reference} and {@code --inception}, or null. */
+  private Evaluation.RetainFid retainFid() {
+    if (fidReference == null && inception == null) {
+      if (kid) {
+        throw new BadInputException(
+            "--kid comes with the FID: give --fid-reference and --inception");
+      }
+      return null;
+    }
+    if (fidReference == null || inception == null) {
+      throw new BadInputException("the FID needs both --fid-reference DIR and --inception FILE");
+    }
+    return new Evaluation.RetainFid(fidReference, inception, kid, InceptionFeatures.DEFAULT_BATCH);
   }
 }

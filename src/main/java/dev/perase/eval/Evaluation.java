@@ -3,6 +3,7 @@ package dev.perase.eval;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.perase.io.AtomicFile;
@@ -119,20 +120,39 @@ public final class Evaluation {
       @JsonProperty("sampler") Sampler sampler,
       @JsonUnwrapped ConceptErasureRate erasure,
       @JsonProperty("retain") RetainResult retain,
+      @JsonProperty("retain_fid") @JsonInclude(JsonInclude.Include.NON_NULL)
+          CleanFid.Result retainFid,
       @JsonProperty("resumed_prompts") int resumedPrompts,
       @JsonProperty("seconds") double seconds,
       @JsonIgnore List<PromptResult> perPrompt) {}
+
+  /**
+   * The paper's collateral-damage measure at real scale: FID (and KID) of the edited model's retain
+   * images against a folder of real images, as clean-fid computes them ({@link CleanFid}).
+   *
+   * @param reference the real images (e.g. COCO); their features are cached beside them
+   * @param inception clean-fid's {@code inception-2015-12-05.pt}
+   * @param kid whether KID is computed too
+   * @param batch Inception's batch size
+   */
+  public record RetainFid(Path reference, Path inception, boolean kid, int batch) {}
 
   /**
    * Loads the model named by the settings and runs the evaluation with {@code detector} (made by
    * the caller: the world's, NudeNet, an image classifier).
    */
   public static Result run(EvaluateSettings s, Detector detector, Listener listener) {
+    return run(s, detector, null, listener);
+  }
+
+  /** As {@link #run(EvaluateSettings, Detector, Listener)}, with the retain images' FID. */
+  public static Result run(
+      EvaluateSettings s, Detector detector, RetainFid fid, Listener listener) {
     if (s.model() == null) {
       throw new BadInputException("an evaluation needs a model folder");
     }
     try (StableDiffusion sd = StableDiffusion.load(s.model())) {
-      return run(sd, detector, s, listener);
+      return run(sd, detector, s, fid, listener);
     }
   }
 
@@ -143,6 +163,16 @@ public final class Evaluation {
    */
   public static Result run(
       StableDiffusion sd, Detector detector, EvaluateSettings s, Listener listener) {
+    return run(sd, detector, s, null, listener);
+  }
+
+  /**
+   * As {@link #run(StableDiffusion, Detector, EvaluateSettings, Listener)}; with {@code fid}, also
+   * the FID (and KID) of the edited model's retain images against real images. A detector without
+   * features (NudeNet, the classifiers) then still draws the retain images, for the FID alone.
+   */
+  public static Result run(
+      StableDiffusion sd, Detector detector, EvaluateSettings s, RetainFid fid, Listener listener) {
     long start = System.nanoTime();
     detector.rule().check(detector.heads(), detector.concept());
     List<PromptRow> rows = PromptCsv.read(s.prompts());
@@ -152,12 +182,23 @@ public final class Evaluation {
     int[] selected =
         (s.rows() == null ? RowSelection.ALL : s.rows())
             .indices(rows.size(), s.prompts().toString());
-    if (s.retain() != null && !detector.hasFeatures()) {
+    boolean detectorFrechet = s.retain() != null && detector.hasFeatures();
+    if (s.retain() != null && !detector.hasFeatures() && fid == null) {
       throw new BadInputException(
           "the "
               + detector.name()
-              + " detector gives no features for a Fréchet distance: --retain needs the world's"
-              + " detector (FID on an Inception network is not supported yet)");
+              + " detector gives no features for a Fréchet distance: with --retain, give"
+              + " --fid-reference DIR --inception FILE for the FID against real images");
+    }
+    if (fid != null) {
+      if (s.retain() == null) {
+        throw new BadInputException(
+            "the FID is measured on the retain images: --fid-reference needs --retain");
+      }
+      ImageFolderDetection.imageFiles(fid.reference()); // a missing or empty folder fails now
+      if (!Files.isRegularFile(fid.inception())) {
+        throw new BadInputException("Inception model not found: " + fid.inception());
+      }
     }
     List<PromptRow> retain = s.retain() == null ? null : PromptCsv.read(s.retain());
     if (retain != null && retain.size() < 2) {
@@ -202,6 +243,9 @@ public final class Evaluation {
     if (s.weights() != null) {
       inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
     }
+    if (fid != null) {
+      inputs.put("inception_sha256", dev.perase.io.Hashes.sha256File(fid.inception()));
+    }
     if (retain != null) {
       inputs.put("retain_sha256", dev.perase.io.Hashes.sha256File(s.retain()));
     }
@@ -239,16 +283,18 @@ public final class Evaluation {
               out,
               done,
               listener);
-      if (retain != null) {
+      if (detectorFrechet) {
         edited =
             editedFeatures(
                 sd, detector, retain, s.sampler(), s.steps(), sizes, out, runKey, listener);
+      } else if (retain != null) {
+        retainImages(sd, retain, s.sampler(), s.steps(), sizes, out, listener);
       }
     }
 
     // 3. the base model's retain features, the edit removed
     Features base = null;
-    if (retain != null) {
+    if (detectorFrechet) {
       Path cache = s.cache() != null ? s.cache() : out;
       base =
           baseFeatures(
@@ -258,7 +304,7 @@ public final class Evaluation {
     // 4. outputs
     ConceptErasureRate cer = ConceptErasureRate.of(results);
     RetainResult retainResult = null;
-    if (retain != null) {
+    if (detectorFrechet) {
       FrechetDistance.Result fd = FrechetDistance.of(toDouble(base.values()), toDouble(edited));
       retainResult =
           new RetainResult(
@@ -272,6 +318,23 @@ public final class Evaluation {
               base.file().toString(),
               base.reused());
     }
+    CleanFid.Result retainFid = null;
+    if (fid != null) {
+      Path images = out.resolve(IMAGES).resolve("retain");
+      FidSettings fs =
+          new FidSettings(
+              images, fid.reference(), fid.inception(), fid.kid(), null, fid.batch(), null);
+      try (NDManager m = Torch.newManager()) {
+        retainFid =
+            CleanFid.run(
+                fs,
+                m,
+                (role, n) -> {
+                  listener.phase("fid " + role, n);
+                  return done -> listener.progress(done);
+                });
+      }
+    }
     Json.write(out.resolve(PER_PROMPT_JSON), results);
     AtomicFile.writeString(out.resolve(PER_PROMPT_CSV), csv(results, detector.heads()));
     Result result =
@@ -284,6 +347,7 @@ public final class Evaluation {
             s.sampler(),
             cer,
             retainResult,
+            retainFid,
             resumed,
             (System.nanoTime() - start) / 1e9,
             results);
@@ -511,6 +575,32 @@ public final class Evaluation {
             listener);
     writeFeatures(file, f, runKey, Map.of());
     return f;
+  }
+
+  /**
+   * The edited model's retain images alone (for the FID with a detector that has no features);
+   * images already in the folder are kept, so a resumed run draws only the missing ones.
+   */
+  private static void retainImages(
+      StableDiffusion sd,
+      List<PromptRow> retain,
+      Sampler sampler,
+      int steps,
+      Sizes sizes,
+      Path out,
+      Listener listener) {
+    Path images = out.resolve(IMAGES).resolve("retain");
+    listener.phase("retain edited", (long) retain.size() * steps);
+    for (int i = 0; i < retain.size(); i++) {
+      long before = (long) i * steps;
+      Path png = images.resolve(imageName(i));
+      if (!Files.isRegularFile(png)) {
+        try (NDManager m = Torch.newManager()) {
+          Png.write(png, generate(sd, retain.get(i), sampler, steps, sizes, m, listener, before));
+        }
+      }
+      listener.progress(before + steps);
+    }
   }
 
   private static float[][] retainFeatures(

@@ -158,6 +158,73 @@ class RealDetectorsCliTest {
   }
 
   @Test
+  void evaluateMeasuresTheRetainImagesFidAgainstRealImages() throws IOException {
+    Path reference = tmp.resolve("reference");
+    Files.createDirectories(reference);
+    try (var files = Files.list(Fixtures.detectors().resolve("images-b"))) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.copy(f, reference.resolve(f.getFileName()));
+      }
+    }
+    Path out = tmp.resolve("eval-fid");
+    String[] args = {
+      "evaluate",
+      "--model",
+      Fixtures.tinySd().toString(),
+      "--detector",
+      nudenet(),
+      "--prompts",
+      prompts.toString(),
+      "--retain",
+      prompts.toString(),
+      "--fid-reference",
+      reference.toString(),
+      "--inception",
+      Fixtures.detectors().resolve("inception/fake-inception.pt").toString(),
+      "--kid",
+      "--steps",
+      "2",
+      "--size",
+      "32",
+      "--out",
+      out.toString()
+    };
+    CliRun r = CliRun.of(args);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("FID of the 2 retain images against"), r.out());
+    JsonNode fid = Json.MAPPER.readTree(out.resolve("results.json").toFile()).get("retain_fid");
+    assertTrue(fid.get("fid").asDouble() > 0, fid.toString());
+    assertTrue(fid.has("kid"), fid.toString());
+    assertEquals(7, fid.at("/reference/images").asInt());
+    assertTrue(Files.isRegularFile(out.resolve("images/retain/0001.png")));
+    assertTrue(Files.isRegularFile(reference.resolve(".perase-fid-features.safetensors")));
+    CliRun again = CliRun.of(args);
+    assertEquals(0, again.code(), again.err());
+    JsonNode fid2 = Json.MAPPER.readTree(out.resolve("results.json").toFile()).get("retain_fid");
+    assertEquals(fid.get("fid").asDouble(), fid2.get("fid").asDouble(), 0, "a resumed run");
+    assertTrue(
+        fid2.at("/reference/reused").asBoolean(), "the reference features come from the cache");
+    CliRun half =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            nudenet(),
+            "--prompts",
+            prompts.toString(),
+            "--retain",
+            prompts.toString(),
+            "--fid-reference",
+            reference.toString(),
+            "--out",
+            tmp.resolve("half").toString());
+    assertEquals(Main.BAD_INPUT, half.code());
+    assertTrue(half.err().contains("--inception"), half.err());
+    assertFalse(Files.exists(tmp.resolve("half")));
+  }
+
+  @Test
   void unlearnDiffAttacksTheTinyModelWithNudeNet() throws IOException {
     Path out = tmp.resolve("attack");
     CliRun r =
