@@ -2,12 +2,10 @@ package dev.perase.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.analysis.HeatMaps;
-import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackRun;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
-import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
@@ -54,7 +52,7 @@ final class StudyReportBuilder {
       String name = s.beds().get(b);
       List<MethodRow> rows = new ArrayList<>();
       for (StudyResults.Row r : bed.rows()) {
-        boolean base = r.model().equals(Demo.BASE);
+        boolean base = r.model().equals(StudyLayout.BASE);
         Double seconds =
             base ? null : results.timings().get(bed.concept() + ": erase " + r.model());
         rows.add(
@@ -118,11 +116,12 @@ final class StudyReportBuilder {
    * than the first one found is left out.
    */
   static Sensitivity sensitivity(DemoSettings s, String bed) {
+    StudyLayout layout = StudyLayout.of(s);
     List<Integer> steps = null;
     List<SensitivitySeries> series = new ArrayList<>();
     List<String> parts = new ArrayList<>();
     for (EraseMethod m : Demo.neuronMethods(s)) {
-      Path file = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.SENSITIVITY);
+      Path file = layout.sensitivity(bed, m);
       if (!Files.isRegularFile(file)) {
         continue;
       }
@@ -186,10 +185,11 @@ final class StudyReportBuilder {
    * with the combined map of the model's concept neurons. Empty when no analysis has heat maps.
    */
   static List<HeatMapFigure> heatMaps(DemoSettings s, String bed) {
+    StudyLayout layout = StudyLayout.of(s);
     List<HeatMapFigure> figures = new ArrayList<>();
     for (EraseMethod m : Demo.neuronMethods(s)) {
-      Path dir = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.HEATMAPS);
-      Path index = dir.resolve(NeuronAnalysis.HEATMAP_INDEX);
+      Path dir = layout.heatMaps(bed, m);
+      Path index = layout.heatMapIndex(bed, m);
       if (!Files.isRegularFile(index)) {
         continue;
       }
@@ -222,7 +222,7 @@ final class StudyReportBuilder {
         }
         String panel =
             switch (condition) {
-              case "original" -> label(Demo.BASE);
+              case "original" -> label(StudyLayout.BASE);
               case "erased" -> method;
               default -> method + " + UnlearnDiff";
             };
@@ -280,7 +280,7 @@ final class StudyReportBuilder {
   static List<PrunedWeights> prunedWeights(DemoSettings s, String bed) {
     List<PrunedWeights> figures = new ArrayList<>();
     for (EraseMethod m : s.methods()) {
-      Path mask = Demo.artifact(s, bed, m);
+      Path mask = StudyLayout.of(s).artifact(bed, m);
       if (!m.pruning() || !Files.isRegularFile(mask)) {
         continue;
       }
@@ -313,7 +313,7 @@ final class StudyReportBuilder {
 
   /** The method's name as the paper writes it; the study's base model is the world's, not SD. */
   static String label(String model) {
-    return model.equals(Demo.BASE) ? "base model" : model.toUpperCase(Locale.ROOT);
+    return model.equals(StudyLayout.BASE) ? "base model" : model.toUpperCase(Locale.ROOT);
   }
 
   private static String note(StudyResults.Bed bed) {
@@ -377,8 +377,8 @@ final class StudyReportBuilder {
       String bed = colon < 0 ? null : name.substring(0, colon);
       Path folder = colon < 0 ? null : folderOf(s, bed, name.substring(colon + 2));
       List<Setting> settings = List.of();
-      if (folder != null && Files.exists(folder.resolve("config.json"))) {
-        settings = Setting.flatten(readJson(folder.resolve("config.json")));
+      if (folder != null && Files.exists(folder.resolve(StudyLayout.CONFIG))) {
+        settings = Setting.flatten(readJson(folder.resolve(StudyLayout.CONFIG)));
       }
       steps.add(
           new Step(
@@ -393,26 +393,28 @@ final class StudyReportBuilder {
 
   /** The folder of a plan step named "erase p-esd", "evaluate base", "unlearndiff on esd". */
   private static Path folderOf(DemoSettings s, String bed, String what) {
+    StudyLayout layout = StudyLayout.of(s);
     if (what.startsWith("erase ")) {
-      return Demo.eraseDir(s, bed, EraseMethod.parse(what.substring(6)));
+      return layout.eraseDir(bed, EraseMethod.parse(what.substring(6)));
     }
     if (what.startsWith("evaluate ")) {
-      return Demo.evaluateDir(s, bed, what.substring(9));
+      return layout.evaluateDir(bed, what.substring(9));
     }
     if (what.startsWith("neurons ")) {
-      return Demo.neuronsDir(s, bed, EraseMethod.parse(what.substring(8)));
+      return layout.neuronsDir(bed, EraseMethod.parse(what.substring(8)));
     }
     int on = what.indexOf(" on ");
     if (on > 0) {
-      return Demo.attackDir(
-          s, bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
+      return layout.attackDir(
+          bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
     }
     return null;
   }
 
   /** Rows: models; columns: the first test prompts; cells: each model's image (same seed). */
   private static GridFigure testGrid(DemoSettings s, String bed) {
-    Path prompts = Demo.promptFile(s, bed, "test");
+    StudyLayout layout = StudyLayout.of(s);
+    Path prompts = layout.prompts(bed, StudyLayout.Prompts.TEST);
     if (!Files.exists(prompts)) {
       return null;
     }
@@ -424,10 +426,7 @@ final class StudyReportBuilder {
     for (String model : Demo.models(s)) {
       List<String> line = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Path img =
-            Demo.evaluateDir(s, bed, model)
-                .resolve(Evaluation.IMAGES)
-                .resolve(String.format(Locale.ROOT, "%04d.png", i));
+        Path img = layout.testImage(bed, model, i);
         line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
         any |= Files.exists(img);
       }
@@ -449,6 +448,7 @@ final class StudyReportBuilder {
 
   /** Rows: models; columns: attacked prompts; cells: the breaking attempt's image, or the last. */
   private static GridFigure attackGrid(DemoSettings s, String bed, AttackMethod a) {
+    StudyLayout layout = StudyLayout.of(s);
     List<String> rowLabels = new ArrayList<>();
     List<List<String>> cells = new ArrayList<>();
     int columns = Math.min(GRID_COLUMNS, s.attackPrompts());
@@ -458,8 +458,8 @@ final class StudyReportBuilder {
     boolean any = false;
     List<String> adversarial = new ArrayList<>();
     for (String model : Demo.models(s)) {
-      Path dir = Demo.attackDir(s, bed, model, a);
-      Path results = dir.resolve(AttackRun.RESULTS);
+      Path dir = layout.attackDir(bed, model, a);
+      Path results = layout.attack(bed, model, a);
       List<String> line = new ArrayList<>();
       JsonNode perPrompt = Files.exists(results) ? readJson(results).get("per_prompt") : null;
       for (int i = 0; i < columns; i++) {

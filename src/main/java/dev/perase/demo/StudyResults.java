@@ -3,11 +3,8 @@ package dev.perase.demo;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.attack.AttackMethod;
-import dev.perase.attack.AttackRun;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
-import dev.perase.erase.MagnitudePruning;
-import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import java.io.IOException;
@@ -75,32 +72,22 @@ public record StudyResults(
 
   /** Reads every finished step's results of the study {@code s}. */
   public static StudyResults gather(DemoSettings s, Map<String, Double> timings) {
+    StudyLayout layout = StudyLayout.of(s);
     List<Bed> beds = new ArrayList<>();
     for (String bed : s.beds()) {
       List<Row> rows = new ArrayList<>();
       for (String model : Demo.models(s)) {
-        JsonNode eval = readJson(Demo.evaluateDir(s, bed, model).resolve(Evaluation.RESULTS));
-        JsonNode ud =
-            readJson(
-                Demo.attackDir(s, bed, model, AttackMethod.UNLEARNDIFF).resolve(AttackRun.RESULTS));
-        JsonNode p4d =
-            readJson(Demo.attackDir(s, bed, model, AttackMethod.P4D).resolve(AttackRun.RESULTS));
+        JsonNode eval = readJson(layout.evaluation(bed, model));
+        JsonNode ud = readJson(layout.attack(bed, model, AttackMethod.UNLEARNDIFF));
+        JsonNode p4d = readJson(layout.attack(bed, model, AttackMethod.P4D));
         Double ratio = null;
         Long pruned = null;
-        if (!model.equals(Demo.BASE)) {
-          EraseMethod m = EraseMethod.parse(model);
-          Path a = Demo.artifact(s, bed, m);
-          Path maskFile =
-              m.pruning()
-                  ? a
-                  : m.magnitudePruning() != MagnitudePruning.When.NEVER
-                      ? Demo.eraseDir(s, bed, m).resolve(MagnitudePruning.MASK_OUTPUT)
-                      : null;
-          if (maskFile != null && Files.exists(maskFile)) {
-            BinaryMask mask = BinaryMask.read(maskFile);
-            ratio = mask.ratio();
-            pruned = mask.prunedCount();
-          }
+        Path maskFile =
+            model.equals(StudyLayout.BASE) ? null : layout.mask(bed, EraseMethod.parse(model));
+        if (maskFile != null && Files.exists(maskFile)) {
+          BinaryMask mask = BinaryMask.read(maskFile);
+          ratio = mask.ratio();
+          pruned = mask.prunedCount();
         }
         rows.add(
             new Row(
@@ -112,9 +99,7 @@ public record StudyResults(
                 eval == null ? null : number(eval.get("retain"), "frechet_distance"),
                 ratio,
                 pruned,
-                number(
-                    readJson(Demo.evaluateDir(s, bed, model).resolve(RenderedFrechet.FILE)),
-                    "frechet_distance")));
+                number(readJson(layout.renderedFrechet(bed, model)), "frechet_distance")));
       }
       dev.perase.world.Concept c = dev.perase.world.Concept.of(bed);
       beds.add(
