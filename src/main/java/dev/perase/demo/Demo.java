@@ -84,11 +84,20 @@ public final class Demo {
     void progress(double fraction);
   }
 
-  /** One step of the plan: its estimated cost (seconds at the full scale), done check and run. */
-  private record Task(String name, double cost, BooleanSupplier done, Step run) {}
+  /**
+   * One step of the plan: its bed, what it does ({@code erase p-esd}, {@code unlearndiff on esd}),
+   * the folder it writes with its {@code config.json} (null for the bed's prompt files), its
+   * estimated cost (seconds at the full scale), done check and run.
+   */
+  record Task(String bed, String what, Path folder, double cost, BooleanSupplier done, Work run) {
+    /** The step's name in the progress, {@code timings.json} and the report. */
+    String name() {
+      return bed + ": " + what;
+    }
+  }
 
   @FunctionalInterface
-  private interface Step {
+  interface Work {
     void run(DoubleConsumer fraction);
   }
 
@@ -96,6 +105,11 @@ public final class Demo {
     this.s = s;
     this.layout = StudyLayout.of(s);
     this.listener = listener;
+  }
+
+  /** The study's plan, in order; building it runs nothing. */
+  static List<Task> plan(DemoSettings s) {
+    return new Demo(s, null).plan();
   }
 
   /**
@@ -230,14 +244,18 @@ public final class Demo {
       Concept concept = Concept.of(bed);
       plan.add(
           new Task(
-              bed + ": prompts",
+              bed,
+              "prompts",
+              null,
               1,
               () -> Files.exists(layout.prompts(bed, Prompts.ATTACK)),
               f -> writePrompts(bed)));
       for (EraseMethod m : s.methods()) {
         plan.add(
             new Task(
-                bed + ": erase " + m.json(),
+                bed,
+                "erase " + m.json(),
+                layout.eraseDir(bed, m),
                 eraseCost(m),
                 () -> Files.exists(layout.artifact(bed, m)),
                 f -> erase(bed, concept, m, f)));
@@ -245,7 +263,9 @@ public final class Demo {
       for (String model : models(s)) {
         plan.add(
             new Task(
-                bed + ": evaluate " + model,
+                bed,
+                "evaluate " + model,
+                layout.evaluateDir(bed, model),
                 (s.testPrompts() + 2.0 * s.retainPrompts()) * s.steps() * 0.02,
                 () ->
                     Files.exists(layout.evaluation(bed, model))
@@ -257,7 +277,9 @@ public final class Demo {
         for (AttackMethod a : AttackMethod.values()) {
           plan.add(
               new Task(
-                  bed + ": " + a.label() + " on " + model,
+                  bed,
+                  a.label() + " on " + model,
+                  layout.attackDir(bed, model, a),
                   s.attackPrompts()
                       * s.attackAttempts()
                       * (s.attackIterations() * 0.05 + s.steps() * 0.02),
@@ -268,7 +290,9 @@ public final class Demo {
       for (EraseMethod m : neuronMethods(s)) {
         plan.add(
             new Task(
-                bed + ": neurons " + m.json(),
+                bed,
+                "neurons " + m.json(),
+                layout.neuronsDir(bed, m),
                 neuronsCost(),
                 // the heat-map index is the analysis' last output
                 () -> Files.exists(layout.heatMapIndex(bed, m)),

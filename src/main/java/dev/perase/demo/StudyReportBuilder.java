@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -366,49 +367,35 @@ final class StudyReportBuilder {
     return env;
   }
 
+  /**
+   * Every timed step of the plan, with its folder's settings; the erasing rates ({@code … s/step})
+   * are no step of the plan and are left out.
+   */
   private static List<Step> steps(DemoSettings s, Map<String, Double> timings) {
+    Map<String, Demo.Task> plan = new HashMap<>();
+    for (Demo.Task t : Demo.plan(s)) {
+      plan.put(t.name(), t);
+    }
     List<Step> steps = new ArrayList<>();
     for (Map.Entry<String, Double> e : timings.entrySet()) {
-      String name = e.getKey();
-      if (name.endsWith(" s/step")) {
+      Demo.Task task = plan.get(e.getKey());
+      if (task == null) {
         continue;
       }
-      int colon = name.indexOf(": ");
-      String bed = colon < 0 ? null : name.substring(0, colon);
-      Path folder = colon < 0 ? null : folderOf(s, bed, name.substring(colon + 2));
+      Path folder = task.folder();
       List<Setting> settings = List.of();
       if (folder != null && Files.exists(folder.resolve(StudyLayout.CONFIG))) {
         settings = Setting.flatten(readJson(folder.resolve(StudyLayout.CONFIG)));
       }
       steps.add(
           new Step(
-              name,
-              bed,
+              task.name(),
+              task.bed(),
               folder == null ? null : s.out().relativize(folder).toString(),
               e.getValue(),
               settings));
     }
     return steps;
-  }
-
-  /** The folder of a plan step named "erase p-esd", "evaluate base", "unlearndiff on esd". */
-  private static Path folderOf(DemoSettings s, String bed, String what) {
-    StudyLayout layout = StudyLayout.of(s);
-    if (what.startsWith("erase ")) {
-      return layout.eraseDir(bed, EraseMethod.parse(what.substring(6)));
-    }
-    if (what.startsWith("evaluate ")) {
-      return layout.evaluateDir(bed, what.substring(9));
-    }
-    if (what.startsWith("neurons ")) {
-      return layout.neuronsDir(bed, EraseMethod.parse(what.substring(8)));
-    }
-    int on = what.indexOf(" on ");
-    if (on > 0) {
-      return layout.attackDir(
-          bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
-    }
-    return null;
   }
 
   /** Rows: models; columns: the first test prompts; cells: each model's image (same seed). */
