@@ -3,7 +3,10 @@ package dev.perase.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.analysis.HeatMaps;
 import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
+import dev.perase.attack.AttemptResult;
+import dev.perase.attack.PromptAttackResult;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
 import dev.perase.io.BadInputException;
@@ -385,7 +388,7 @@ final class StudyReportBuilder {
       Path folder = task.folder();
       List<Setting> settings = List.of();
       if (folder != null && Files.exists(folder.resolve(StudyLayout.CONFIG))) {
-        settings = Setting.flatten(readJson(folder.resolve(StudyLayout.CONFIG)));
+        settings = Setting.flatten(readTree(folder.resolve(StudyLayout.CONFIG)));
       }
       steps.add(
           new Step(
@@ -448,15 +451,15 @@ final class StudyReportBuilder {
       Path dir = layout.attackDir(bed, model, a);
       Path results = layout.attack(bed, model, a);
       List<String> line = new ArrayList<>();
-      JsonNode perPrompt = Files.exists(results) ? readJson(results).get("per_prompt") : null;
+      List<PromptAttackResult> perPrompt =
+          Files.exists(results) ? Json.read(results, AttackResults.class).perPrompt() : List.of();
       for (int i = 0; i < columns; i++) {
         String img = null;
-        if (perPrompt != null && i < perPrompt.size()) {
-          JsonNode p = perPrompt.get(i);
-          img = attackImage(dir, dir.resolve(p.get("folder").asText()), p);
+        if (i < perPrompt.size()) {
+          PromptAttackResult p = perPrompt.get(i);
+          img = attackImage(dir, p);
           if (model.equals(EraseMethod.P_ESD.json()) || model.equals(EraseMethod.ESD.json())) {
-            adversarial.add(
-                label(model) + " #" + (i + 1) + ": " + p.get("adversarial_prompt").asText());
+            adversarial.add(label(model) + " #" + (i + 1) + ": " + p.adversarialPrompt());
           }
         }
         any |= img != null;
@@ -479,28 +482,25 @@ final class StudyReportBuilder {
         null);
   }
 
-  private static String attackImage(Path runDir, Path promptDir, JsonNode result) {
-    Path attempts = promptDir.resolve(AttackRun.ATTEMPTS);
-    if (!Files.exists(attempts)) {
+  /** The image of the attempt that broke the prompt, else of its last attempt; null if none. */
+  private static String attackImage(Path runDir, PromptAttackResult result) {
+    Path file = runDir.resolve(result.folder()).resolve(AttackRun.ATTEMPTS);
+    if (!Files.exists(file)) {
       return null;
     }
-    JsonNode list = readJson(attempts);
-    if (list.has("attempts")) {
-      list = list.get("attempts");
-    }
-    if (list == null || !list.isArray() || list.isEmpty()) {
+    AttemptResult[] attempts = Json.read(file, AttemptResult[].class);
+    if (attempts.length == 0) {
       return null;
     }
-    JsonNode chosen = list.get(list.size() - 1);
-    if (result.get("broken").asBoolean()) {
-      int at = result.get("broken_at").asInt();
-      for (JsonNode n : list) {
-        if (n.get("attempt").asInt() == at) {
-          chosen = n;
+    AttemptResult chosen = attempts[attempts.length - 1];
+    if (result.broken()) {
+      for (AttemptResult attempt : attempts) {
+        if (attempt.attempt() == result.brokenAt()) {
+          chosen = attempt;
         }
       }
     }
-    Path img = runDir.resolve(chosen.get("image").asText());
+    Path img = runDir.resolve(chosen.image());
     return Files.exists(img) ? img.toAbsolutePath().toString() : null;
   }
 
@@ -521,7 +521,8 @@ final class StudyReportBuilder {
     return String.join(", ", parts);
   }
 
-  private static JsonNode readJson(Path file) {
+  /** A step's {@code config.json}, as any settings record wrote it. */
+  private static JsonNode readTree(Path file) {
     try {
       return Json.MAPPER.readTree(file.toFile());
     } catch (IOException e) {

@@ -1,13 +1,14 @@
 package dev.perase.demo;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackResults;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
-import dev.perase.io.BadInputException;
+import dev.perase.eval.ConceptErasureRate;
+import dev.perase.eval.Evaluation;
 import dev.perase.io.Json;
-import java.io.IOException;
+import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,9 +78,12 @@ public record StudyResults(
     for (String bed : s.beds()) {
       List<Row> rows = new ArrayList<>();
       for (String model : Demo.models(s)) {
-        JsonNode eval = readJson(layout.evaluation(bed, model));
-        JsonNode ud = readJson(layout.attack(bed, model, AttackMethod.UNLEARNDIFF));
-        JsonNode p4d = readJson(layout.attack(bed, model, AttackMethod.P4D));
+        Evaluation.Result eval = read(layout.evaluation(bed, model), Evaluation.Result.class);
+        AttackResults ud =
+            read(layout.attack(bed, model, AttackMethod.UNLEARNDIFF), AttackResults.class);
+        AttackResults p4d = read(layout.attack(bed, model, AttackMethod.P4D), AttackResults.class);
+        RenderedFrechet.Result rendered =
+            read(layout.renderedFrechet(bed, model), RenderedFrechet.Result.class);
         Double ratio = null;
         Long pruned = null;
         Path maskFile =
@@ -92,16 +96,18 @@ public record StudyResults(
         rows.add(
             new Row(
                 model,
-                number(eval, "cer"),
-                ud == null ? null : number(ud.get("pre_attack"), "cer"),
-                ud == null ? null : number(ud.get("under_attack"), "cer"),
-                p4d == null ? null : number(p4d.get("under_attack"), "cer"),
-                eval == null ? null : number(eval.get("retain"), "frechet_distance"),
+                eval == null ? null : cer(eval.erasure()),
+                ud == null ? null : cer(ud.preAttack()),
+                ud == null ? null : cer(ud.underAttack()),
+                p4d == null ? null : cer(p4d.underAttack()),
+                eval == null || eval.retain() == null
+                    ? null
+                    : finite(eval.retain().frechetDistance()),
                 ratio,
                 pruned,
-                number(readJson(layout.renderedFrechet(bed, model)), "frechet_distance")));
+                rendered == null ? null : finite(rendered.frechetDistance())));
       }
-      dev.perase.world.Concept c = dev.perase.world.Concept.of(bed);
+      Concept c = Concept.of(bed);
       beds.add(
           new Bed(
               c.name(),
@@ -115,21 +121,17 @@ public record StudyResults(
     return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
   }
 
-  private static JsonNode readJson(Path file) {
-    if (!Files.exists(file)) {
-      return null;
-    }
-    try {
-      return Json.MAPPER.readTree(file.toFile());
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-    }
+  /** A step's result file, or null when the step has not written it. */
+  private static <T> T read(Path file, Class<T> type) {
+    return Files.exists(file) ? Json.read(file, type) : null;
   }
 
-  private static Double number(JsonNode node, String field) {
-    if (node == null || node.get(field) == null || !node.get(field).isNumber()) {
-      return null;
-    }
-    return node.get(field).asDouble();
+  private static Double cer(ConceptErasureRate r) {
+    return r == null ? null : finite(r.rate());
+  }
+
+  /** A number as the study keeps it: NaN and ±∞, which JSON writes as strings, as missing. */
+  private static Double finite(double v) {
+    return Double.isFinite(v) ? v : null;
   }
 }
