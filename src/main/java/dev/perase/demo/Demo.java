@@ -10,15 +10,14 @@ import dev.perase.attack.AttackMethod;
 import dev.perase.attack.AttackRun;
 import dev.perase.attack.AttackSettings;
 import dev.perase.attack.Relaxation;
+import dev.perase.demo.StudyLayout.Prompts;
 import dev.perase.erase.AcSettings;
 import dev.perase.erase.EraseMethod;
 import dev.perase.erase.EraseRequest;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
-import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.FmnSettings;
-import dev.perase.erase.MaskTrainer;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
 import dev.perase.eval.ConceptRule;
@@ -45,6 +44,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -56,17 +56,9 @@ import java.util.function.DoubleConsumer;
  * StudyResults}. Every step writes its own folder and is skipped when its output exists, so an
  * interrupted demo resumes where it stopped; an interrupted erasure continues from its checkpoint.
  *
- * <p>Layout: {@code OUT/<bed>/prompts/{test,retain,attack}.csv}, {@code OUT/<bed>/<method>/erase}
- * (the mask or weights), {@code OUT/<bed>/<model>/evaluate}, {@code
- * OUT/<bed>/<model>/attack-{unlearndiff,p4d}}, {@code OUT/<bed>/{esd,p-esd}/neurons}, {@code
- * OUT/timings.json}, {@code OUT/study.json}.
+ * <p>Where each step writes: {@link StudyLayout}.
  */
 public final class Demo {
-  public static final String BASE = "base";
-  public static final String TIMINGS = "timings.json";
-  public static final String STUDY = "study.json";
-  public static final String CONFIG = "config.json";
-
   /** The erased models whose concept neurons are analysed: the paper's §4.5 compares these two. */
   static final List<EraseMethod> NEURON_METHODS = List.of(EraseMethod.ESD, EraseMethod.P_ESD);
 
@@ -77,6 +69,7 @@ public final class Demo {
   private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
 
   private final DemoSettings s;
+  private final StudyLayout layout;
   private final Listener listener;
   private final Map<String, Double> timings = new LinkedHashMap<>();
 
@@ -91,18 +84,32 @@ public final class Demo {
     void progress(double fraction);
   }
 
-  /** One step of the plan: its estimated cost (seconds at the full scale), done check and run. */
-  private record Task(
-      String name, double cost, java.util.function.BooleanSupplier done, Step run) {}
+  /**
+   * One step of the plan: its bed, what it does ({@code erase p-esd}, {@code unlearndiff on esd}),
+   * the folder it writes with its {@code config.json} (null for the bed's prompt files), its
+   * estimated cost (seconds at the full scale), done check and run.
+   */
+  record Task(String bed, String what, Path folder, double cost, BooleanSupplier done, Work run) {
+    /** The step's name in the progress, {@code timings.json} and the report. */
+    String name() {
+      return bed + ": " + what;
+    }
+  }
 
   @FunctionalInterface
-  private interface Step {
+  interface Work {
     void run(DoubleConsumer fraction);
   }
 
   private Demo(DemoSettings s, Listener listener) {
     this.s = s;
+    this.layout = StudyLayout.of(s);
     this.listener = listener;
+  }
+
+  /** The study's plan, in order; building it runs nothing. */
+  static List<Task> plan(DemoSettings s) {
+    return new Demo(s, null).plan();
   }
 
   /**
@@ -115,7 +122,7 @@ public final class Demo {
   private StudyResults run() {
     try {
       Files.createDirectories(s.out());
-      Path timingsFile = s.out().resolve(TIMINGS);
+      Path timingsFile = layout.timings();
       if (Files.exists(timingsFile)) {
         Map<String, Double> earlier =
             Json.MAPPER.readValue(
@@ -128,7 +135,7 @@ public final class Demo {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    Path config = s.out().resolve(CONFIG);
+    Path config = layout.config();
     if (Files.exists(config)) {
       refuseOtherStudy(config);
     }
@@ -145,13 +152,13 @@ public final class Demo {
         long t0 = System.nanoTime();
         t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
         timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
-        Json.write(s.out().resolve(TIMINGS), timings);
+        Json.write(layout.timings(), timings);
       }
       done += t.cost();
       listener.progress(done / total);
     }
     StudyResults results = StudyResults.gather(s, timings);
-    Json.write(s.out().resolve(STUDY), results);
+    Json.write(layout.study(), results);
     return results;
   }
 
@@ -209,35 +216,11 @@ public final class Demo {
   /** The models of a bed: the base model, then one per method. */
   static List<String> models(DemoSettings s) {
     List<String> m = new ArrayList<>();
-    m.add(BASE);
+    m.add(StudyLayout.BASE);
     for (EraseMethod e : s.methods()) {
       m.add(e.json());
     }
     return m;
-  }
-
-  static Path bedDir(DemoSettings s, String bed) {
-    return s.out().resolve(bed.toLowerCase(Locale.ROOT));
-  }
-
-  static Path promptFile(DemoSettings s, String bed, String set) {
-    return bedDir(s, bed).resolve("prompts").resolve(set + ".csv");
-  }
-
-  static Path eraseDir(DemoSettings s, String bed, EraseMethod m) {
-    return bedDir(s, bed).resolve(m.json()).resolve("erase");
-  }
-
-  static Path evaluateDir(DemoSettings s, String bed, String model) {
-    return bedDir(s, bed).resolve(model).resolve("evaluate");
-  }
-
-  static Path attackDir(DemoSettings s, String bed, String model, AttackMethod a) {
-    return bedDir(s, bed).resolve(model).resolve("attack-" + a.label());
-  }
-
-  static Path neuronsDir(DemoSettings s, String bed, EraseMethod m) {
-    return bedDir(s, bed).resolve(m.json()).resolve("neurons");
   }
 
   /**
@@ -251,13 +234,8 @@ public final class Demo {
    * The prompts of a bed's neuron analyses: the attacked prompts, whose UnlearnDiff versions give
    * Eq. 5's pairs; the test prompts when no prompt is attacked.
    */
-  static Path neuronPrompts(DemoSettings s, String bed) {
-    return promptFile(s, bed, s.attackPrompts() > 0 ? "attack" : "test");
-  }
-
-  /** The mask or weights file a method's erase step writes. */
-  static Path artifact(DemoSettings s, String bed, EraseMethod m) {
-    return eraseDir(s, bed, m).resolve(m.pruning() ? MaskTrainer.OUTPUT : FineTuneTrainer.OUTPUT);
+  private Path neuronPrompts(String bed) {
+    return layout.prompts(bed, s.attackPrompts() > 0 ? Prompts.ATTACK : Prompts.TEST);
   }
 
   private List<Task> plan() {
@@ -266,53 +244,58 @@ public final class Demo {
       Concept concept = Concept.of(bed);
       plan.add(
           new Task(
-              bed + ": prompts",
+              bed,
+              "prompts",
+              null,
               1,
-              () -> Files.exists(promptFile(s, bed, "attack")),
+              () -> Files.exists(layout.prompts(bed, Prompts.ATTACK)),
               f -> writePrompts(bed)));
       for (EraseMethod m : s.methods()) {
         plan.add(
             new Task(
-                bed + ": erase " + m.json(),
+                bed,
+                "erase " + m.json(),
+                layout.eraseDir(bed, m),
                 eraseCost(m),
-                () -> Files.exists(artifact(s, bed, m)),
+                () -> Files.exists(layout.artifact(bed, m)),
                 f -> erase(bed, concept, m, f)));
       }
       for (String model : models(s)) {
         plan.add(
             new Task(
-                bed + ": evaluate " + model,
+                bed,
+                "evaluate " + model,
+                layout.evaluateDir(bed, model),
                 (s.testPrompts() + 2.0 * s.retainPrompts()) * s.steps() * 0.02,
                 () ->
-                    Files.exists(evaluateDir(s, bed, model).resolve(Evaluation.RESULTS))
+                    Files.exists(layout.evaluation(bed, model))
                         && (s.retainPrompts() < 2
-                            || Files.exists(
-                                evaluateDir(s, bed, model).resolve(RenderedFrechet.FILE))),
+                            || Files.exists(layout.renderedFrechet(bed, model))),
                 f -> evaluate(bed, concept, model, f)));
       }
       for (String model : models(s)) {
         for (AttackMethod a : AttackMethod.values()) {
           plan.add(
               new Task(
-                  bed + ": " + a.label() + " on " + model,
+                  bed,
+                  a.label() + " on " + model,
+                  layout.attackDir(bed, model, a),
                   s.attackPrompts()
                       * s.attackAttempts()
                       * (s.attackIterations() * 0.05 + s.steps() * 0.02),
-                  () -> Files.exists(attackDir(s, bed, model, a).resolve(AttackRun.RESULTS)),
+                  () -> Files.exists(layout.attack(bed, model, a)),
                   f -> attack(bed, concept, model, a, f)));
         }
       }
       for (EraseMethod m : neuronMethods(s)) {
         plan.add(
             new Task(
-                bed + ": neurons " + m.json(),
+                bed,
+                "neurons " + m.json(),
+                layout.neuronsDir(bed, m),
                 neuronsCost(),
                 // the heat-map index is the analysis' last output
-                () ->
-                    Files.exists(
-                        neuronsDir(s, bed, m)
-                            .resolve(NeuronAnalysis.HEATMAPS)
-                            .resolve(NeuronAnalysis.HEATMAP_INDEX)),
+                () -> Files.exists(layout.heatMapIndex(bed, m)),
                 f -> neurons(bed, m, f)));
       }
     }
@@ -352,14 +335,15 @@ public final class Demo {
               + s.promptSets()
               + " have fewer rows than the demo asks for");
     }
-    PromptCsv.write(promptFile(s, bed, "test"), test.subList(0, s.testPrompts()));
-    PromptCsv.write(promptFile(s, bed, "retain"), retain.subList(0, s.retainPrompts()));
+    PromptCsv.write(layout.prompts(bed, Prompts.TEST), test.subList(0, s.testPrompts()));
+    PromptCsv.write(layout.prompts(bed, Prompts.RETAIN), retain.subList(0, s.retainPrompts()));
     PromptCsv.write(
-        promptFile(s, bed, "attack"), test.subList(0, Math.min(s.attackPrompts(), test.size())));
+        layout.prompts(bed, Prompts.ATTACK),
+        test.subList(0, Math.min(s.attackPrompts(), test.size())));
   }
 
   private void erase(String bed, Concept concept, EraseMethod m, DoubleConsumer fraction) {
-    Path out = eraseDir(s, bed, m);
+    Path out = layout.eraseDir(bed, m);
     boolean resume = Files.exists(out.resolve("checkpoint.safetensors"));
     try (StableDiffusion sd = StableDiffusion.load(s.model())) {
       if (m == EraseMethod.UCE) {
@@ -369,7 +353,12 @@ public final class Demo {
       if (m == EraseMethod.NP_ESD) {
         // the top-1 concept neurons of the bed's ESD model, measured on its test prompts
         NeuronPruning.run(
-            sd, artifact(s, bed, EraseMethod.ESD), promptFile(s, bed, "test"), 1, s.steps(), out);
+            sd,
+            layout.artifact(bed, EraseMethod.ESD),
+            layout.prompts(bed, Prompts.TEST),
+            1,
+            s.steps(),
+            out);
         return;
       }
       // the paper's layers and anchor per concept kind (FMN: cross-attention), the study's steps;
@@ -431,11 +420,11 @@ public final class Demo {
   }
 
   private Path[] edit(String bed, String model) {
-    if (model.equals(BASE)) {
+    if (model.equals(StudyLayout.BASE)) {
       return new Path[] {null, null};
     }
     EraseMethod m = EraseMethod.parse(model);
-    Path a = artifact(s, bed, m);
+    Path a = layout.artifact(bed, m);
     return m.pruning() ? new Path[] {a, null} : new Path[] {null, a};
   }
 
@@ -443,18 +432,18 @@ public final class Demo {
     Path[] e = edit(bed, model);
     EvaluateSettings es =
         new EvaluateSettings(
-            promptFile(s, bed, "test"),
+            layout.prompts(bed, Prompts.TEST),
             e[0],
             e[1],
             s.model(),
             new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
             concept.name(),
             ConceptRule.TOP1,
-            s.retainPrompts() > 0 ? promptFile(s, bed, "retain") : null,
+            s.retainPrompts() > 0 ? layout.prompts(bed, Prompts.RETAIN) : null,
             s.steps(),
             0,
-            evaluateDir(s, bed, model),
-            bedDir(s, bed).resolve("retain-cache"),
+            layout.evaluateDir(bed, model),
+            layout.retainCache(bed),
             Version.NAME);
     long[] phaseTotal = {1};
     try (NDManager manager = Torch.newManager();
@@ -475,7 +464,8 @@ public final class Demo {
           });
     }
     if (s.retainPrompts() > 1) {
-      RenderedFrechet.write(evaluateDir(s, bed, model), promptFile(s, bed, "retain"), s.detector());
+      RenderedFrechet.write(
+          layout.evaluateDir(bed, model), layout.prompts(bed, Prompts.RETAIN), s.detector());
     }
   }
 
@@ -488,10 +478,10 @@ public final class Demo {
     Path[] e = edit(bed, m.json());
     NeuronSettings ns =
         new NeuronSettings(
-            neuronPrompts(s, bed),
+            neuronPrompts(bed),
             e[0],
             e[1],
-            attackDir(s, bed, m.json(), AttackMethod.UNLEARNDIFF),
+            layout.attackDir(bed, m.json(), AttackMethod.UNLEARNDIFF),
             s.model(),
             s.steps(),
             null,
@@ -499,7 +489,7 @@ public final class Demo {
             0,
             NEURON_HEATMAPS,
             0,
-            neuronsDir(s, bed, m),
+            layout.neuronsDir(bed, m),
             Version.NAME);
     long[] total = {1};
     NeuronAnalysis.run(
@@ -523,7 +513,7 @@ public final class Demo {
     AttackSettings as =
         new AttackSettings(
             a,
-            promptFile(s, bed, "attack"),
+            layout.prompts(bed, Prompts.ATTACK),
             e[0],
             e[1],
             s.model(),
@@ -539,7 +529,7 @@ public final class Demo {
             Relaxation.SAMPLED,
             List.of(),
             0,
-            attackDir(s, bed, model, a),
+            layout.attackDir(bed, model, a),
             Version.NAME);
     long[] phaseTotal = {1};
     try (NDManager manager = Torch.newManager();

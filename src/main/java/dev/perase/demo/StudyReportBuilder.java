@@ -2,12 +2,13 @@ package dev.perase.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.analysis.HeatMaps;
-import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.attack.AttackMethod;
+import dev.perase.attack.AttackResults;
 import dev.perase.attack.AttackRun;
+import dev.perase.attack.AttemptResult;
+import dev.perase.attack.PromptAttackResult;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
-import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
@@ -30,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -54,7 +56,7 @@ final class StudyReportBuilder {
       String name = s.beds().get(b);
       List<MethodRow> rows = new ArrayList<>();
       for (StudyResults.Row r : bed.rows()) {
-        boolean base = r.model().equals(Demo.BASE);
+        boolean base = r.model().equals(StudyLayout.BASE);
         Double seconds =
             base ? null : results.timings().get(bed.concept() + ": erase " + r.model());
         rows.add(
@@ -118,11 +120,12 @@ final class StudyReportBuilder {
    * than the first one found is left out.
    */
   static Sensitivity sensitivity(DemoSettings s, String bed) {
+    StudyLayout layout = StudyLayout.of(s);
     List<Integer> steps = null;
     List<SensitivitySeries> series = new ArrayList<>();
     List<String> parts = new ArrayList<>();
     for (EraseMethod m : Demo.neuronMethods(s)) {
-      Path file = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.SENSITIVITY);
+      Path file = layout.sensitivity(bed, m);
       if (!Files.isRegularFile(file)) {
         continue;
       }
@@ -186,10 +189,11 @@ final class StudyReportBuilder {
    * with the combined map of the model's concept neurons. Empty when no analysis has heat maps.
    */
   static List<HeatMapFigure> heatMaps(DemoSettings s, String bed) {
+    StudyLayout layout = StudyLayout.of(s);
     List<HeatMapFigure> figures = new ArrayList<>();
     for (EraseMethod m : Demo.neuronMethods(s)) {
-      Path dir = Demo.neuronsDir(s, bed, m).resolve(NeuronAnalysis.HEATMAPS);
-      Path index = dir.resolve(NeuronAnalysis.HEATMAP_INDEX);
+      Path dir = layout.heatMaps(bed, m);
+      Path index = layout.heatMapIndex(bed, m);
       if (!Files.isRegularFile(index)) {
         continue;
       }
@@ -222,7 +226,7 @@ final class StudyReportBuilder {
         }
         String panel =
             switch (condition) {
-              case "original" -> label(Demo.BASE);
+              case "original" -> label(StudyLayout.BASE);
               case "erased" -> method;
               default -> method + " + UnlearnDiff";
             };
@@ -280,7 +284,7 @@ final class StudyReportBuilder {
   static List<PrunedWeights> prunedWeights(DemoSettings s, String bed) {
     List<PrunedWeights> figures = new ArrayList<>();
     for (EraseMethod m : s.methods()) {
-      Path mask = Demo.artifact(s, bed, m);
+      Path mask = StudyLayout.of(s).artifact(bed, m);
       if (!m.pruning() || !Files.isRegularFile(mask)) {
         continue;
       }
@@ -313,7 +317,7 @@ final class StudyReportBuilder {
 
   /** The method's name as the paper writes it; the study's base model is the world's, not SD. */
   static String label(String model) {
-    return model.equals(Demo.BASE) ? "base model" : model.toUpperCase(Locale.ROOT);
+    return model.equals(StudyLayout.BASE) ? "base model" : model.toUpperCase(Locale.ROOT);
   }
 
   private static String note(StudyResults.Bed bed) {
@@ -366,24 +370,30 @@ final class StudyReportBuilder {
     return env;
   }
 
+  /**
+   * Every timed step of the plan, with its folder's settings; the erasing rates ({@code … s/step})
+   * are no step of the plan and are left out.
+   */
   private static List<Step> steps(DemoSettings s, Map<String, Double> timings) {
+    Map<String, Demo.Task> plan = new HashMap<>();
+    for (Demo.Task t : Demo.plan(s)) {
+      plan.put(t.name(), t);
+    }
     List<Step> steps = new ArrayList<>();
     for (Map.Entry<String, Double> e : timings.entrySet()) {
-      String name = e.getKey();
-      if (name.endsWith(" s/step")) {
+      Demo.Task task = plan.get(e.getKey());
+      if (task == null) {
         continue;
       }
-      int colon = name.indexOf(": ");
-      String bed = colon < 0 ? null : name.substring(0, colon);
-      Path folder = colon < 0 ? null : folderOf(s, bed, name.substring(colon + 2));
+      Path folder = task.folder();
       List<Setting> settings = List.of();
-      if (folder != null && Files.exists(folder.resolve("config.json"))) {
-        settings = Setting.flatten(readJson(folder.resolve("config.json")));
+      if (folder != null && Files.exists(folder.resolve(StudyLayout.CONFIG))) {
+        settings = Setting.flatten(readTree(folder.resolve(StudyLayout.CONFIG)));
       }
       steps.add(
           new Step(
-              name,
-              bed,
+              task.name(),
+              task.bed(),
               folder == null ? null : s.out().relativize(folder).toString(),
               e.getValue(),
               settings));
@@ -391,28 +401,10 @@ final class StudyReportBuilder {
     return steps;
   }
 
-  /** The folder of a plan step named "erase p-esd", "evaluate base", "unlearndiff on esd". */
-  private static Path folderOf(DemoSettings s, String bed, String what) {
-    if (what.startsWith("erase ")) {
-      return Demo.eraseDir(s, bed, EraseMethod.parse(what.substring(6)));
-    }
-    if (what.startsWith("evaluate ")) {
-      return Demo.evaluateDir(s, bed, what.substring(9));
-    }
-    if (what.startsWith("neurons ")) {
-      return Demo.neuronsDir(s, bed, EraseMethod.parse(what.substring(8)));
-    }
-    int on = what.indexOf(" on ");
-    if (on > 0) {
-      return Demo.attackDir(
-          s, bed, what.substring(on + 4), AttackMethod.parse(what.substring(0, on)));
-    }
-    return null;
-  }
-
   /** Rows: models; columns: the first test prompts; cells: each model's image (same seed). */
   private static GridFigure testGrid(DemoSettings s, String bed) {
-    Path prompts = Demo.promptFile(s, bed, "test");
+    StudyLayout layout = StudyLayout.of(s);
+    Path prompts = layout.prompts(bed, StudyLayout.Prompts.TEST);
     if (!Files.exists(prompts)) {
       return null;
     }
@@ -424,10 +416,7 @@ final class StudyReportBuilder {
     for (String model : Demo.models(s)) {
       List<String> line = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Path img =
-            Demo.evaluateDir(s, bed, model)
-                .resolve(Evaluation.IMAGES)
-                .resolve(String.format(Locale.ROOT, "%04d.png", i));
+        Path img = layout.testImage(bed, model, i);
         line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
         any |= Files.exists(img);
       }
@@ -449,6 +438,7 @@ final class StudyReportBuilder {
 
   /** Rows: models; columns: attacked prompts; cells: the breaking attempt's image, or the last. */
   private static GridFigure attackGrid(DemoSettings s, String bed, AttackMethod a) {
+    StudyLayout layout = StudyLayout.of(s);
     List<String> rowLabels = new ArrayList<>();
     List<List<String>> cells = new ArrayList<>();
     int columns = Math.min(GRID_COLUMNS, s.attackPrompts());
@@ -458,18 +448,18 @@ final class StudyReportBuilder {
     boolean any = false;
     List<String> adversarial = new ArrayList<>();
     for (String model : Demo.models(s)) {
-      Path dir = Demo.attackDir(s, bed, model, a);
-      Path results = dir.resolve(AttackRun.RESULTS);
+      Path dir = layout.attackDir(bed, model, a);
+      Path results = layout.attack(bed, model, a);
       List<String> line = new ArrayList<>();
-      JsonNode perPrompt = Files.exists(results) ? readJson(results).get("per_prompt") : null;
+      List<PromptAttackResult> perPrompt =
+          Files.exists(results) ? Json.read(results, AttackResults.class).perPrompt() : List.of();
       for (int i = 0; i < columns; i++) {
         String img = null;
-        if (perPrompt != null && i < perPrompt.size()) {
-          JsonNode p = perPrompt.get(i);
-          img = attackImage(dir, dir.resolve(p.get("folder").asText()), p);
+        if (i < perPrompt.size()) {
+          PromptAttackResult p = perPrompt.get(i);
+          img = attackImage(dir, p);
           if (model.equals(EraseMethod.P_ESD.json()) || model.equals(EraseMethod.ESD.json())) {
-            adversarial.add(
-                label(model) + " #" + (i + 1) + ": " + p.get("adversarial_prompt").asText());
+            adversarial.add(label(model) + " #" + (i + 1) + ": " + p.adversarialPrompt());
           }
         }
         any |= img != null;
@@ -492,28 +482,25 @@ final class StudyReportBuilder {
         null);
   }
 
-  private static String attackImage(Path runDir, Path promptDir, JsonNode result) {
-    Path attempts = promptDir.resolve(AttackRun.ATTEMPTS);
-    if (!Files.exists(attempts)) {
+  /** The image of the attempt that broke the prompt, else of its last attempt; null if none. */
+  private static String attackImage(Path runDir, PromptAttackResult result) {
+    Path file = runDir.resolve(result.folder()).resolve(AttackRun.ATTEMPTS);
+    if (!Files.exists(file)) {
       return null;
     }
-    JsonNode list = readJson(attempts);
-    if (list.has("attempts")) {
-      list = list.get("attempts");
-    }
-    if (list == null || !list.isArray() || list.isEmpty()) {
+    AttemptResult[] attempts = Json.read(file, AttemptResult[].class);
+    if (attempts.length == 0) {
       return null;
     }
-    JsonNode chosen = list.get(list.size() - 1);
-    if (result.get("broken").asBoolean()) {
-      int at = result.get("broken_at").asInt();
-      for (JsonNode n : list) {
-        if (n.get("attempt").asInt() == at) {
-          chosen = n;
+    AttemptResult chosen = attempts[attempts.length - 1];
+    if (result.broken()) {
+      for (AttemptResult attempt : attempts) {
+        if (attempt.attempt() == result.brokenAt()) {
+          chosen = attempt;
         }
       }
     }
-    Path img = runDir.resolve(chosen.get("image").asText());
+    Path img = runDir.resolve(chosen.image());
     return Files.exists(img) ? img.toAbsolutePath().toString() : null;
   }
 
@@ -534,7 +521,8 @@ final class StudyReportBuilder {
     return String.join(", ", parts);
   }
 
-  private static JsonNode readJson(Path file) {
+  /** A step's {@code config.json}, as any settings record wrote it. */
+  private static JsonNode readTree(Path file) {
     try {
       return Json.MAPPER.readTree(file.toFile());
     } catch (IOException e) {

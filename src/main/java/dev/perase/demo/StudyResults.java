@@ -1,16 +1,14 @@
 package dev.perase.demo;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.attack.AttackMethod;
-import dev.perase.attack.AttackRun;
+import dev.perase.attack.AttackResults;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
-import dev.perase.erase.MagnitudePruning;
+import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.Evaluation;
-import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
-import java.io.IOException;
+import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,48 +73,41 @@ public record StudyResults(
 
   /** Reads every finished step's results of the study {@code s}. */
   public static StudyResults gather(DemoSettings s, Map<String, Double> timings) {
+    StudyLayout layout = StudyLayout.of(s);
     List<Bed> beds = new ArrayList<>();
     for (String bed : s.beds()) {
       List<Row> rows = new ArrayList<>();
       for (String model : Demo.models(s)) {
-        JsonNode eval = readJson(Demo.evaluateDir(s, bed, model).resolve(Evaluation.RESULTS));
-        JsonNode ud =
-            readJson(
-                Demo.attackDir(s, bed, model, AttackMethod.UNLEARNDIFF).resolve(AttackRun.RESULTS));
-        JsonNode p4d =
-            readJson(Demo.attackDir(s, bed, model, AttackMethod.P4D).resolve(AttackRun.RESULTS));
+        Evaluation.Result eval = read(layout.evaluation(bed, model), Evaluation.Result.class);
+        AttackResults ud =
+            read(layout.attack(bed, model, AttackMethod.UNLEARNDIFF), AttackResults.class);
+        AttackResults p4d = read(layout.attack(bed, model, AttackMethod.P4D), AttackResults.class);
+        RenderedFrechet.Result rendered =
+            read(layout.renderedFrechet(bed, model), RenderedFrechet.Result.class);
         Double ratio = null;
         Long pruned = null;
-        if (!model.equals(Demo.BASE)) {
-          EraseMethod m = EraseMethod.parse(model);
-          Path a = Demo.artifact(s, bed, m);
-          Path maskFile =
-              m.pruning()
-                  ? a
-                  : m.magnitudePruning() != MagnitudePruning.When.NEVER
-                      ? Demo.eraseDir(s, bed, m).resolve(MagnitudePruning.MASK_OUTPUT)
-                      : null;
-          if (maskFile != null && Files.exists(maskFile)) {
-            BinaryMask mask = BinaryMask.read(maskFile);
-            ratio = mask.ratio();
-            pruned = mask.prunedCount();
-          }
+        Path maskFile =
+            model.equals(StudyLayout.BASE) ? null : layout.mask(bed, EraseMethod.parse(model));
+        if (maskFile != null && Files.exists(maskFile)) {
+          BinaryMask mask = BinaryMask.read(maskFile);
+          ratio = mask.ratio();
+          pruned = mask.prunedCount();
         }
         rows.add(
             new Row(
                 model,
-                number(eval, "cer"),
-                ud == null ? null : number(ud.get("pre_attack"), "cer"),
-                ud == null ? null : number(ud.get("under_attack"), "cer"),
-                p4d == null ? null : number(p4d.get("under_attack"), "cer"),
-                eval == null ? null : number(eval.get("retain"), "frechet_distance"),
+                eval == null ? null : cer(eval.erasure()),
+                ud == null ? null : cer(ud.preAttack()),
+                ud == null ? null : cer(ud.underAttack()),
+                p4d == null ? null : cer(p4d.underAttack()),
+                eval == null || eval.retain() == null
+                    ? null
+                    : finite(eval.retain().frechetDistance()),
                 ratio,
                 pruned,
-                number(
-                    readJson(Demo.evaluateDir(s, bed, model).resolve(RenderedFrechet.FILE)),
-                    "frechet_distance")));
+                rendered == null ? null : finite(rendered.frechetDistance())));
       }
-      dev.perase.world.Concept c = dev.perase.world.Concept.of(bed);
+      Concept c = Concept.of(bed);
       beds.add(
           new Bed(
               c.name(),
@@ -130,21 +121,17 @@ public record StudyResults(
     return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
   }
 
-  private static JsonNode readJson(Path file) {
-    if (!Files.exists(file)) {
-      return null;
-    }
-    try {
-      return Json.MAPPER.readTree(file.toFile());
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-    }
+  /** A step's result file, or null when the step has not written it. */
+  private static <T> T read(Path file, Class<T> type) {
+    return Files.exists(file) ? Json.read(file, type) : null;
   }
 
-  private static Double number(JsonNode node, String field) {
-    if (node == null || node.get(field) == null || !node.get(field).isNumber()) {
-      return null;
-    }
-    return node.get(field).asDouble();
+  private static Double cer(ConceptErasureRate r) {
+    return r == null ? null : finite(r.rate());
+  }
+
+  /** A number as the study keeps it: NaN and ±∞, which JSON writes as strings, as missing. */
+  private static Double finite(double v) {
+    return Double.isFinite(v) ? v : null;
   }
 }

@@ -63,7 +63,8 @@ class DemoTest {
     // 2. the report's tables are the study's numbers
     DemoSettings s =
         DemoSettings.quick(out, WORLD, WORLD.resolve("detector"), WORLD.resolve("prompts"));
-    StudyResults study = Json.read(out.resolve(Demo.STUDY), StudyResults.class);
+    StudyLayout layout = StudyLayout.of(s);
+    StudyResults study = Json.read(layout.study(), StudyResults.class);
     StudyReport report = Json.read(out.resolve(Report.JSON), StudyReport.class);
     assertEquals(s.beds().size(), study.beds().size());
     assertEquals(study.beds().size(), report.testBeds().size());
@@ -97,19 +98,19 @@ class DemoTest {
     }
 
     // 3. a second run skips every step: no step's time is re-recorded, the study reads the same
-    String timings = Files.readString(out.resolve(Demo.TIMINGS));
-    String studyJson = Files.readString(out.resolve(Demo.STUDY));
+    String timings = Files.readString(layout.timings());
+    String studyJson = Files.readString(layout.study());
     CliRun second = CliRun.of("demo", "--quick", "--out", out.toString());
     assertEquals(0, second.code(), second.output());
-    assertEquals(timings, Files.readString(out.resolve(Demo.TIMINGS)));
-    assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
+    assertEquals(timings, Files.readString(layout.timings()));
+    assertEquals(studyJson, Files.readString(layout.study()));
     assertEquals(List.of(), Report.missingReferences(html));
 
     // 4. the folder is not continued at another scale, which would mix two studies
     CliRun full = CliRun.of("demo", "--out", out.toString());
     assertEquals(2, full.code(), full.output());
     assertTrue(full.output().contains("other settings (quick, erase_steps"), full.output());
-    assertEquals(studyJson, Files.readString(out.resolve(Demo.STUDY)));
+    assertEquals(studyJson, Files.readString(layout.study()));
   }
 
   /** Each figure is there exactly when the step behind it wrote its data, and shows those data. */
@@ -119,7 +120,8 @@ class DemoTest {
     assertEquals(List.of("P-ESD", "P-AC"), pruned.stream().map(PrunedWeights::method).toList());
     for (PrunedWeights p : pruned) {
       BinaryMask mask =
-          BinaryMask.read(Demo.artifact(s, bed, EraseMethod.parse(p.method().toLowerCase())));
+          BinaryMask.read(
+              StudyLayout.of(s).artifact(bed, EraseMethod.parse(p.method().toLowerCase())));
       dev.perase.analysis.PrunedWeights a = dev.perase.analysis.PrunedWeights.of(mask);
       assertEquals(
           a.byLayer().stream().map(dev.perase.analysis.PrunedWeights.Group::name).toList(),
@@ -132,7 +134,7 @@ class DemoTest {
     int withPairs = 0;
     int heatMaps = 0;
     for (EraseMethod m : List.of(EraseMethod.ESD, EraseMethod.P_ESD)) {
-      Path dir = Demo.neuronsDir(s, bed, m);
+      Path dir = StudyLayout.of(s).neuronsDir(bed, m);
       assertTrue(Files.isRegularFile(dir.resolve(NeuronAnalysis.CONCEPT_NEURONS)), dir.toString());
       withPairs += Files.isRegularFile(dir.resolve(NeuronAnalysis.SENSITIVITY)) ? 1 : 0;
       Path index = dir.resolve(NeuronAnalysis.HEATMAPS).resolve(NeuronAnalysis.HEATMAP_INDEX);
@@ -165,7 +167,8 @@ class DemoTest {
       if (!rates.containsKey(m.json())) {
         continue;
       }
-      JsonNode c = readJson(Demo.eraseDir(s, bed, m).resolve("config.json")).get("settings");
+      JsonNode c =
+          readJson(StudyLayout.of(s).eraseDir(bed, m).resolve(StudyLayout.CONFIG)).get("settings");
       String where = bed + " " + m.json();
       assertEquals(bed, c.get("concept").asText(), where);
       assertEquals(layers.get(bed), c.get("selection").asText(), where);
@@ -217,12 +220,12 @@ class DemoTest {
       DemoSettings twice = settings(tmp.resolve(m.json() + "-twice"), m);
       assertThrows(Stop.class, () -> Demo.run(once, stopping(erase, 0)));
       assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 3)));
-      Path dir = Demo.eraseDir(twice, "star", m);
-      assertFalse(Files.exists(Demo.artifact(twice, "star", m)));
+      Path dir = StudyLayout.of(twice).eraseDir("star", m);
+      assertFalse(Files.exists(StudyLayout.of(twice).artifact("star", m)));
       assertEquals(List.of(1, 2, 3), loggedSteps(dir));
       assertThrows(Stop.class, () -> Demo.run(twice, stopping(erase, 0)));
 
-      Path reference = Demo.eraseDir(once, "star", m);
+      Path reference = StudyLayout.of(once).eraseDir("star", m);
       assertEquals(List.of(1, 2, 3, 4, 5), loggedSteps(dir), m.json());
       assertEquals(losses(reference), losses(dir), m.json());
       assertArrayEquals(
@@ -230,8 +233,8 @@ class DemoTest {
           Files.readAllBytes(dir.resolve("checkpoint.safetensors")),
           m.json() + ": trained tensors and AdamW moments bit for bit");
       assertArrayEquals(
-          Files.readAllBytes(Demo.artifact(once, "star", m)),
-          Files.readAllBytes(Demo.artifact(twice, "star", m)),
+          Files.readAllBytes(StudyLayout.of(once).artifact("star", m)),
+          Files.readAllBytes(StudyLayout.of(twice).artifact("star", m)),
           m.json());
     }
   }

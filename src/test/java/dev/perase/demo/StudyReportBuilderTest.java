@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.perase.Fixtures;
 import dev.perase.analysis.HeatMaps;
-import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.Sensitivity.Distribution;
 import dev.perase.analysis.Sensitivity.Pair;
 import dev.perase.analysis.Sensitivity.StepSummary;
@@ -63,9 +62,8 @@ class StudyReportBuilderTest {
     writeSensitivity(s, EraseMethod.ESD, steps, some, some);
     writeSensitivity(s, EraseMethod.P_ESD, steps, some, none);
     // ESD: a heat-map index whose arrays and images were never written
-    Path heat = Demo.neuronsDir(s, "star", EraseMethod.ESD).resolve(NeuronAnalysis.HEATMAPS);
     Json.write(
-        heat.resolve(NeuronAnalysis.HEATMAP_INDEX),
+        StudyLayout.of(s).heatMapIndex("star", EraseMethod.ESD),
         List.of(
             new HeatMaps.Entry(
                 0,
@@ -107,7 +105,7 @@ class StudyReportBuilderTest {
             .mapToObj(t -> new StepSummary(t, 1000 - 100 * t, concept, other, Double.NaN))
             .toList();
     Json.write(
-        Demo.neuronsDir(s, "star", m).resolve(NeuronAnalysis.SENSITIVITY),
+        StudyLayout.of(s).sensitivity("star", m),
         new dev.perase.analysis.Sensitivity(
             dev.perase.analysis.Sensitivity.MEASURE,
             List.of(new Pair(0, "a star", "xx a star", 1, 7.5, true)),
