@@ -39,6 +39,7 @@ class ResultFilesTest {
             Sampler.DDIM,
             new ConceptErasureRate(5, 2, 0.6),
             new Evaluation.RetainResult(3, 1.25, 0.5, 2, 3, 1.5, false, "base.safetensors", true),
+            null,
             1,
             7.5,
             null);
@@ -59,6 +60,7 @@ class ResultFilesTest {
             4,
             Sampler.LMS,
             new ConceptErasureRate(1, 0, 1),
+            null,
             null,
             0,
             0.5,
