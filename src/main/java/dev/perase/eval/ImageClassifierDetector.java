@@ -1,6 +1,5 @@
 package dev.perase.eval;
 
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
@@ -16,7 +15,6 @@ import dev.perase.io.Hashes;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
 import java.io.Closeable;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -150,31 +148,10 @@ public final class ImageClassifierDetector implements Detector, Closeable {
       throw new BadInputException("missing " + modelFile);
     }
     String fingerprint = fingerprintOf(dir);
-    Model model = loadTorchScript(modelFile, manager);
+    Model model =
+        TorchScript.load(
+            modelFile, stripExtension(modelFile.getFileName().toString()), NAME, manager);
     return new ImageClassifierDetector(model, processor, labels, target, rule, fingerprint);
-  }
-
-  /**
-   * {@code model.pt} through DJL's PyTorch engine (libtorch's {@code torch::jit::load}), closed
-   * again when it does not load.
-   */
-  private static Model loadTorchScript(Path modelFile, NDManager manager) {
-    Model model = Model.newInstance(NAME, manager.getDevice(), "PyTorch");
-    try {
-      // mapLocation: tensors saved on another device load on this one
-      model.load(
-          modelFile.getParent(),
-          stripExtension(modelFile.getFileName().toString()),
-          Map.of("mapLocation", "true"));
-      return model;
-    } catch (MalformedModelException | IOException | EngineException e) {
-      model.close();
-      throw new BadInputException(
-          modelFile + " is not a TorchScript module libtorch can load: " + firstLine(e), e);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
   }
 
   /**
@@ -240,7 +217,8 @@ public final class ImageClassifierDetector implements Detector, Closeable {
                   false);
     } catch (EngineException e) {
       throw new BadInputException(
-          "the classifier cannot take pixel_values of shape " + s + ": " + reason(e), e);
+          "the classifier cannot take pixel_values of shape " + s + ": " + TorchScript.reason(e),
+          e);
     }
     NDArray logits = out.get(0);
     int labels = heads.get(0).labels().size();
@@ -434,25 +412,5 @@ public final class ImageClassifierDetector implements Detector, Closeable {
   private static String stripExtension(String name) {
     int dot = name.lastIndexOf('.');
     return dot > 0 ? name.substring(0, dot) : name;
-  }
-
-  private static String firstLine(Exception e) {
-    String m = String.valueOf(e.getMessage());
-    int i = m.indexOf('\n');
-    return i < 0 ? m : m.substring(0, i);
-  }
-
-  /**
-   * The error line of a TorchScript interpreter failure (after its traceback: {@code RuntimeError:
-   * The size of tensor a (145) must match ...}), else the message's first line.
-   */
-  private static String reason(Exception e) {
-    String m = String.valueOf(e.getMessage());
-    int i = m.lastIndexOf("\nRuntimeError: ");
-    if (i < 0) {
-      return firstLine(e);
-    }
-    int end = m.indexOf('\n', i + 1);
-    return m.substring(i + 1, end < 0 ? m.length() : end);
   }
 }

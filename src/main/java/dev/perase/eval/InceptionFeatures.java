@@ -1,6 +1,5 @@
 package dev.perase.eval;
 
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
@@ -15,11 +14,9 @@ import dev.perase.io.BadInputException;
 import dev.perase.io.Hashes;
 import dev.perase.io.Png;
 import java.io.Closeable;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
@@ -75,21 +72,7 @@ public final class InceptionFeatures implements Closeable {
       throw new BadInputException("Inception file not found: " + file);
     }
     String fingerprint = Hashes.sha256File(file);
-    Model model = Model.newInstance("inception", manager.getDevice(), "PyTorch");
-    try {
-      // mapLocation: tensors saved on another device load on this one
-      model.load(
-          file.toAbsolutePath().getParent(),
-          file.getFileName().toString(),
-          Map.of("mapLocation", "true"));
-    } catch (MalformedModelException | IOException | EngineException e) {
-      model.close();
-      throw new BadInputException(
-          file + " is not a TorchScript module libtorch can load: " + firstLine(e), e);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
+    Model model = TorchScript.load(file, file.getFileName().toString(), "inception", manager);
     if (!(model.getBlock() instanceof PtSymbolBlock)) {
       model.close();
       throw new BadInputException(file + " did not load as a TorchScript module");
@@ -141,7 +124,7 @@ public final class InceptionFeatures implements Closeable {
           "the Inception module cannot run forward(img, return_features=True) on "
               + s
               + ": "
-              + reason(e),
+              + TorchScript.reason(e),
           e);
     }
     if (!features.getShape().equals(new Shape(s.get(0), DIM))) {
@@ -203,25 +186,5 @@ public final class InceptionFeatures implements Closeable {
   @Override
   public void close() {
     model.close();
-  }
-
-  private static String firstLine(Exception e) {
-    String m = String.valueOf(e.getMessage());
-    int i = m.indexOf('\n');
-    return i < 0 ? m : m.substring(0, i);
-  }
-
-  /**
-   * The error line of a TorchScript interpreter failure (after its traceback: {@code RuntimeError:
-   * ...}), else the message's first line.
-   */
-  private static String reason(Exception e) {
-    String m = String.valueOf(e.getMessage());
-    int i = m.lastIndexOf("\nRuntimeError: ");
-    if (i < 0) {
-      return firstLine(e);
-    }
-    int end = m.indexOf('\n', i + 1);
-    return m.substring(i + 1, end < 0 ? m.length() : end);
   }
 }
