@@ -29,7 +29,7 @@ import java.util.List;
  * @param concept the concept, or null to take it from the CSV (recorded only)
  * @param rule the detector rule (recorded only)
  * @param tokens k, the adversarial tokens prepended to every prompt (paper: 5 for nudity, 3 for
- *     styles and objects; {@link #defaultTokens})
+ *     styles and objects; {@link #IMPLICIT_CONCEPT_TOKENS}, {@link #EXPLICIT_CONCEPT_TOKENS})
  * @param iterations Adam iterations per attempt (paper: 40)
  * @param steps sampling steps of every image (paper: 50); the attempts' timesteps scale with it
  *     ({@link AttemptSchedule})

@@ -71,7 +71,7 @@ final class ErasingLoop {
     void beforeOptimizerStep();
 
     /** Extra fields of the step's log line (mask mean and pruned count), or none. */
-    void log(ObjectNode line, NDManager manager);
+    void log(ObjectNode line);
 
     /**
      * Writes the run's artifact into {@code out} and returns the result; {@code result} receives
@@ -165,7 +165,7 @@ final class ErasingLoop {
         }
         step++;
         ObjectNode stats = Json.MAPPER.createObjectNode();
-        t.log(stats, manager);
+        t.log(stats);
         double dt = (System.nanoTime() - t0) / 1e9;
         ObjectNode line =
             run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);

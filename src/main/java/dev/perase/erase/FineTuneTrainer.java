@@ -145,7 +145,7 @@ public final class FineTuneTrainer {
     }
 
     @Override
-    public void log(ObjectNode line, NDManager manager) {}
+    public void log(ObjectNode line) {}
 
     /**
      * Post-Prune zeroes the fine-tuned weights of smallest |w| (the checkpoint keeps them

@@ -113,7 +113,7 @@ public final class MaskTrainer {
     public void beforeOptimizerStep() {}
 
     @Override
-    public void log(ObjectNode line, NDManager manager) {
+    public void log(ObjectNode line) {
       SoftMask.Stats stats = mask.stats();
       line.put("mask_mean", stats.mean());
       line.put("pruned", stats.pruned());

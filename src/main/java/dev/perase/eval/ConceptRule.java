@@ -206,7 +206,7 @@ public record ConceptRule(Kind kind, int k, double threshold, List<String> label
   }
 
   /** How many scores are strictly greater than {@code v}: the rank of v, ties in its favour. */
-  private static int above(double[] s, double v) {
+  static int above(double[] s, double v) {
     int n = 0;
     for (double x : s) {
       if (x > v) {

@@ -134,11 +134,7 @@ public final class ImageFolderDetection {
         continue;
       }
       double[] s = v.scores()[h];
-      int above = 0;
-      for (double x : s) {
-        above += x > s[at] ? 1 : 0;
-      }
-      rank = above + 1;
+      rank = ConceptRule.above(s, s[at]) + 1;
       Integer[] order = new Integer[s.length];
       for (int i = 0; i < s.length; i++) {
         order[i] = i;
