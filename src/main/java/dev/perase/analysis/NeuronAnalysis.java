@@ -5,6 +5,7 @@ import dev.perase.attack.AttackRun;
 import dev.perase.attack.PromptAttackResult;
 import dev.perase.attack.PromptLayout;
 import dev.perase.erase.BinaryMask;
+import dev.perase.eval.EditFile;
 import dev.perase.eval.ModelEdit;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
@@ -139,7 +140,7 @@ public final class NeuronAnalysis {
     List<Activations[]> heat = new ArrayList<>();
     long[] done = {0};
     // a bad mask or weights file is refused here, before anything is written
-    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
+    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.edit())) {
       try {
         Files.createDirectories(out);
       } catch (IOException e) {
@@ -163,10 +164,9 @@ public final class NeuronAnalysis {
       }
       Map<String, String> inputs = new LinkedHashMap<>();
       inputs.put("model_hash", modelHash);
-      inputs.put("edit", s.editKind());
+      inputs.put("edit", s.edit().kind());
       inputs.put("prompts_sha256", Hashes.sha256File(s.prompts()));
-      inputs.put(
-          s.editKind() + "_sha256", Hashes.sha256File(s.mask() != null ? s.mask() : s.weights()));
+      s.edit().putHash(inputs);
       if (attack != null) {
         inputs.put(
             "attack_results_sha256", Hashes.sha256File(s.attack().resolve(AttackRun.RESULTS)));
@@ -241,8 +241,8 @@ public final class NeuronAnalysis {
       AtomicFile.writeString(out.resolve(SENSITIVITY_CSV), sensitivity.toCsv());
     }
     PrunedWeights pruned = null;
-    if (s.mask() != null) {
-      pruned = PrunedWeights.of(BinaryMask.read(s.mask()));
+    if (s.edit() instanceof EditFile.Mask m) {
+      pruned = PrunedWeights.of(BinaryMask.read(m.file()));
       Json.write(out.resolve(PRUNED), pruned);
       AtomicFile.writeString(out.resolve(PRUNED_CSV), pruned.toCsv());
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.Version;
 import dev.perase.erase.EraseMethod;
 import dev.perase.erase.FineTunedWeights;
+import dev.perase.eval.EditFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
@@ -92,8 +93,7 @@ public final class NeuronPruning {
     NeuronSettings ns =
         new NeuronSettings(
             prompts,
-            null,
-            esdWeights,
+            new EditFile.Weights(esdWeights),
             null,
             null,
             steps,

@@ -1,8 +1,10 @@
 package dev.perase.analysis;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.perase.eval.EditFile;
 import dev.perase.io.BadInputException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -12,8 +14,7 @@ import java.util.Arrays;
  *
  * @param prompts the concept prompts of Eq. 4 (a prompt CSV: one generation per row, with its seed
  *     and guidance)
- * @param mask the erased model's hard mask file, or null
- * @param weights the erased model's fine-tuned UNet tensors, or null (exactly one of the two)
+ * @param edit the edit of the base model's UNet: none, a hard mask file or fine-tuned weights
  * @param attack an attack run's folder, whose {@code results.json} gives the adversarial prompts of
  *     Eq. 5, or null for no sensitivity analysis
  * @param model the base model folder (the original model θ*)
@@ -28,8 +29,7 @@ import java.util.Arrays;
  */
 public record NeuronSettings(
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
-    @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
-    @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
+    @JsonIgnore EditFile edit,
     @JsonProperty("attack") @JsonSerialize(using = ToStringSerializer.class) Path attack,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
     @JsonProperty("steps") int steps,
@@ -53,7 +53,7 @@ public record NeuronSettings(
     if (out == null) {
       throw new BadInputException("an output folder is required (--out DIR)");
     }
-    if ((mask == null) == (weights == null)) {
+    if (edit == null || edit instanceof EditFile.None) {
       throw new BadInputException(
           "give exactly one erased model: --mask FILE or --weights FILE (concept neurons compare"
               + " it with the base model)");
@@ -125,8 +125,17 @@ public record NeuronSettings(
     return stepsAt.clone();
   }
 
-  /** What the erased model is: {@code mask} or {@code weights}. */
-  public String editKind() {
-    return mask != null ? "mask" : "weights";
+  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
+  @JsonProperty("mask")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path maskFile() {
+    return edit.maskFile();
+  }
+
+  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
+  @JsonProperty("weights")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path weightsFile() {
+    return edit.weightsFile();
   }
 }

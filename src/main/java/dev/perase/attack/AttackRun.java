@@ -189,14 +189,9 @@ public final class AttackRun {
     inputs.put("relaxation", s.relaxation().label());
     inputs.put("excluded_tokens", excluded.toString());
     inputs.put("image_size", Integer.toString(size));
-    inputs.put("edit", s.editKind());
+    inputs.put("edit", s.edit().kind());
     inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
-    if (s.mask() != null) {
-      inputs.put("mask_sha256", dev.perase.io.Hashes.sha256File(s.mask()));
-    }
-    if (s.weights() != null) {
-      inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
-    }
+    s.edit().putHash(inputs);
     PromptRunFolder<JournalLine> runFolder =
         PromptRunFolder.open(
             out,
@@ -236,7 +231,7 @@ public final class AttackRun {
     List<PromptTiming> timings = new ArrayList<>();
     listener.phase("attack", layouts.size(), "prompt");
     count = 0;
-    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
+    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.edit())) {
       for (Map.Entry<Integer, PromptLayout> e : layouts.entrySet()) {
         int i = e.getKey();
         JournalLine line = done.get(i);
@@ -283,7 +278,7 @@ public final class AttackRun {
             detector.concept(),
             detector.name(),
             detector.rule(),
-            s.editKind(),
+            s.edit().kind(),
             s.tokens(),
             s.iterations(),
             s.steps(),

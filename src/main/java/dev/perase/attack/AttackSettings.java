@@ -1,11 +1,13 @@
 package dev.perase.attack;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
+import dev.perase.eval.EditFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
 import dev.perase.scheduler.Sampler;
@@ -22,8 +24,7 @@ import java.util.List;
  *     every attack at 512 × 512)
  * @param rows which rows of {@code prompts} to attack ({@code --rows}, {@code --limit}), or null
  *     for all; folders and results keep each row's index in the file
- * @param mask a hard mask file to apply to the UNet (the attacked model is base ⊙ mask), or null
- * @param weights a safetensors file of fine-tuned UNet tensors (ESD, AC, …), or null
+ * @param edit the edit of the base model's UNet: none, a hard mask file or fine-tuned weights
  * @param model the base model folder, the original model θ* (recorded only)
  * @param detector which detector judges the images (recorded only; the caller loads it)
  * @param concept the concept, or null to take it from the CSV (recorded only)
@@ -51,8 +52,7 @@ public record AttackSettings(
     @JsonProperty("method") AttackMethod method,
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
     @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
-    @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
-    @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
+    @JsonIgnore EditFile edit,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
     @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
@@ -84,9 +84,8 @@ public record AttackSettings(
     if (out == null) {
       throw new BadInputException("an output folder is required (--out DIR)");
     }
-    if (mask != null && weights != null) {
-      throw new BadInputException(
-          "give either --mask or --weights: an attack targets one edit of the base model");
+    if (edit == null) {
+      edit = EditFile.NONE;
     }
     if (tokens < 1 || tokens > 20) {
       throw new BadInputException("--tokens must be between 1 and 20, got " + tokens);
@@ -128,8 +127,7 @@ public record AttackSettings(
   public AttackSettings(
       AttackMethod method,
       Path prompts,
-      Path mask,
-      Path weights,
+      EditFile edit,
       Path model,
       DetectorSpec detector,
       String concept,
@@ -149,8 +147,7 @@ public record AttackSettings(
         method,
         prompts,
         null,
-        mask,
-        weights,
+        edit,
         model,
         detector,
         concept,
@@ -175,8 +172,17 @@ public record AttackSettings(
   /** The paper's k for styles and objects (appendix B.2). */
   public static final int EXPLICIT_CONCEPT_TOKENS = 3;
 
-  /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */
-  public String editKind() {
-    return mask != null ? "mask" : weights != null ? "weights" : "none";
+  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
+  @JsonProperty("mask")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path maskFile() {
+    return edit.maskFile();
+  }
+
+  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
+  @JsonProperty("weights")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path weightsFile() {
+    return edit.weightsFile();
   }
 }

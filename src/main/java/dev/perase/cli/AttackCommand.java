@@ -106,7 +106,7 @@ final class AttackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    edit.checkOneEdit("an attack targets");
+    edit.edit(); // --mask with --weights fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
     List<PromptRow> rows = PromptCsv.read(edit.prompts);
@@ -123,8 +123,7 @@ final class AttackCommand implements Callable<Integer> {
             method,
             edit.prompts,
             edit.selection(),
-            edit.mask,
-            edit.weights,
+            edit.edit(),
             run.model,
             detection.spec(),
             detector.concept(),

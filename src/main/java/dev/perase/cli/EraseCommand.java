@@ -7,14 +7,11 @@ import dev.perase.erase.EraseRequest;
 import dev.perase.erase.EraseSettings;
 import dev.perase.erase.Erasure;
 import dev.perase.erase.EsdSettings;
-import dev.perase.erase.FineTuneTrainer;
 import dev.perase.erase.MagnitudePruning;
 import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
-import dev.perase.io.BadInputException;
 import dev.perase.pipeline.StableDiffusion;
-import dev.perase.world.Concept;
 import dev.perase.world.PaperDefaults;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -236,38 +233,19 @@ final class EraseCommand implements Callable<Integer> {
   }
 
   /** NP-ESD: concept neurons of an ESD model (Eq. 4), the top-k per layer zeroed. */
-  private Integer npEsd() {
-    if (from == null) {
-      throw new BadInputException("np-esd starts from an ESD model: give --from ESD_RUN_FOLDER");
-    }
-    Path weights = Files.isDirectory(from) ? from.resolve(FineTuneTrainer.OUTPUT) : from;
-    if (!Files.isRegularFile(weights)) {
-      throw new BadInputException("no ESD weights file at " + weights);
-    }
-    Path conceptPrompts = prompts;
-    if (conceptPrompts == null) {
-      Concept world = PaperDefaults.worldConcept(concept);
-      Path committed =
-          world == null
-              ? null
-              : model.resolve("prompts").resolve(world.name().toLowerCase(Locale.ROOT) + ".csv");
-      if (committed == null || !Files.isRegularFile(committed)) {
-        throw new BadInputException("np-esd needs --prompts FILE.csv with prompts of the concept");
-      }
-      conceptPrompts = committed;
-    }
-    int k = topK != null ? topK : EraseRequest.NP_ESD_TOP_K;
-    int ddim = ddimSteps;
+  private Integer npEsd(EraseRequest request) {
+    EraseRequest.NpEsdPlan plan = request.npEsdPlan(PaperDefaults.CONCEPT_DEFAULTS, model);
     try (StableDiffusion sd = StableDiffusion.load(model)) {
       System.out.printf(
           Locale.ROOT,
           "np-esd on \"%s\": top-%d concept neurons per layer of %s, measured on %s (%d DDIM steps)%n",
           concept,
-          k,
-          weights,
-          conceptPrompts,
-          ddim);
-      NeuronPruning.Result r = NeuronPruning.run(sd, weights, conceptPrompts, k, ddim, out);
+          plan.topK(),
+          plan.weights(),
+          plan.prompts(),
+          plan.ddimSteps());
+      NeuronPruning.Result r =
+          NeuronPruning.run(sd, plan.weights(), plan.prompts(), plan.topK(), plan.ddimSteps(), out);
       int zeroed = r.channels().values().stream().mapToInt(c -> c.length).sum();
       System.out.printf(
           Locale.ROOT,
@@ -313,7 +291,7 @@ final class EraseCommand implements Callable<Integer> {
       return uce(request);
     }
     if (m == EraseMethod.NP_ESD) {
-      return npEsd();
+      return npEsd(request);
     }
     ConceptDefaults.LayerChoice layerChoice = request.layerChoice(PaperDefaults.CONCEPT_DEFAULTS);
     Selection selection = layerChoice.selection();

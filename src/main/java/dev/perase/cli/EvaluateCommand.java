@@ -86,7 +86,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    edit.checkOneEdit("an evaluation measures");
+    edit.edit(); // --mask with --weights fails before anything loads
     retainFid(); // an incomplete FID request fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
@@ -109,8 +109,7 @@ final class EvaluateCommand implements Callable<Integer> {
         new EvaluateSettings(
             edit.prompts,
             edit.selection(),
-            edit.mask,
-            edit.weights,
+            edit.edit(),
             run.model,
             detection.spec(),
             detector.concept(),

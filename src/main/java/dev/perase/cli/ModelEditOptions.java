@@ -1,6 +1,6 @@
 package dev.perase.cli;
 
-import dev.perase.io.BadInputException;
+import dev.perase.eval.EditFile;
 import dev.perase.io.RowSelection;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -41,15 +41,8 @@ final class ModelEditOptions {
     return RowSelection.parse(rows, limit);
   }
 
-  /**
-   * Refuses a mask and weights together: a run judges one edit of the base model.
-   *
-   * @param what the run, for the message ("an evaluation measures", "an attack targets")
-   */
-  void checkOneEdit(String what) {
-    if (mask != null && weights != null) {
-      throw new BadInputException(
-          "give either --mask or --weights: " + what + " one edit of the base model");
-    }
+  /** The edit given: none, the mask or the weights (both at once are refused). */
+  EditFile edit() {
+    return EditFile.of(mask, weights);
   }
 }

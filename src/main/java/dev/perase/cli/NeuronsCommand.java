@@ -4,6 +4,7 @@ import dev.perase.analysis.ConceptNeurons;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.NeuronSettings;
 import dev.perase.analysis.Sensitivity;
+import dev.perase.eval.EditFile;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -94,8 +95,7 @@ final class NeuronsCommand implements Callable<Integer> {
     NeuronSettings s =
         new NeuronSettings(
             prompts,
-            mask,
-            weights,
+            EditFile.of(mask, weights),
             attack,
             run.model,
             steps,

@@ -23,6 +23,7 @@ import dev.perase.erase.UceSettings;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.Detector;
 import dev.perase.eval.DetectorSpec;
+import dev.perase.eval.EditFile;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
@@ -419,22 +420,21 @@ public final class Demo {
     }
   }
 
-  private Path[] edit(String bed, String model) {
+  private EditFile edit(String bed, String model) {
     if (model.equals(StudyLayout.BASE)) {
-      return new Path[] {null, null};
+      return EditFile.NONE;
     }
     EraseMethod m = EraseMethod.parse(model);
     Path a = layout.artifact(bed, m);
-    return m.pruning() ? new Path[] {a, null} : new Path[] {null, a};
+    return m.pruning() ? new EditFile.Mask(a) : new EditFile.Weights(a);
   }
 
   private void evaluate(String bed, Concept concept, String model, DoubleConsumer fraction) {
-    Path[] e = edit(bed, model);
+    EditFile e = edit(bed, model);
     EvaluateSettings es =
         new EvaluateSettings(
             layout.prompts(bed, Prompts.TEST),
-            e[0],
-            e[1],
+            e,
             s.model(),
             new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
             concept.name(),
@@ -475,12 +475,11 @@ public final class Demo {
    * study's DDIM step count with the analysis' default recorded steps and top-k.
    */
   private void neurons(String bed, EraseMethod m, DoubleConsumer fraction) {
-    Path[] e = edit(bed, m.json());
+    EditFile e = edit(bed, m.json());
     NeuronSettings ns =
         new NeuronSettings(
             neuronPrompts(bed),
-            e[0],
-            e[1],
+            e,
             layout.attackDir(bed, m.json(), AttackMethod.UNLEARNDIFF),
             s.model(),
             s.steps(),
@@ -509,13 +508,12 @@ public final class Demo {
 
   private void attack(
       String bed, Concept concept, String model, AttackMethod a, DoubleConsumer fraction) {
-    Path[] e = edit(bed, model);
+    EditFile e = edit(bed, model);
     AttackSettings as =
         new AttackSettings(
             a,
             layout.prompts(bed, Prompts.ATTACK),
-            e[0],
-            e[1],
+            e,
             s.model(),
             new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
             concept.name(),

@@ -1,5 +1,7 @@
 package dev.perase.erase;
 
+import java.nio.file.Path;
+
 /**
  * The per-concept choices of the paper that a request leaves open: the layers to erase in and AC's
  * anchor prompt. {@link #FREE_TEXT} knows no concept (nudity, an object or an artist written as
@@ -21,6 +23,12 @@ public interface ConceptDefaults {
   String anchorPrompt(String concept);
 
   /**
+   * A prompt file of {@code concept} that the model folder ships (NP-ESD's concept prompts when the
+   * user gives none), or null.
+   */
+  Path conceptPrompts(String concept, Path model);
+
+  /**
    * Free text: non-cross-attention layers (the paper's choice for nudity and objects; an artist's
    * style asks for {@code --layers cross-attn}), no anchor.
    */
@@ -39,6 +47,11 @@ public interface ConceptDefaults {
 
         @Override
         public String anchorPrompt(String concept) {
+          return null;
+        }
+
+        @Override
+        public Path conceptPrompts(String concept, Path model) {
           return null;
         }
       };

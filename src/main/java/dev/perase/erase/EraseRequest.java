@@ -2,6 +2,7 @@ package dev.perase.erase;
 
 import dev.perase.io.BadInputException;
 import dev.perase.pipeline.StableDiffusion;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.IntConsumer;
 
@@ -119,6 +120,39 @@ public record EraseRequest(
     if (given) {
       throw new BadInputException(option + " is a setting of " + methods + ", not of " + m);
     }
+  }
+
+  /**
+   * NP-ESD's inputs with their defaults resolved.
+   *
+   * @param weights the ESD weights file it starts from
+   * @param prompts the concept prompts of Eq. 4
+   * @param topK concept neurons zeroed per layer
+   * @param ddimSteps DDIM steps of each generation that measures the neurons
+   */
+  public record NpEsdPlan(Path weights, Path prompts, int topK, int ddimSteps) {}
+
+  /**
+   * NP-ESD's plan: {@code --from} (an ESD run folder or its weights file), the concept prompts
+   * given or the ones {@code defaults} knows in {@code model}, top-1 unless given.
+   *
+   * @throws BadInputException without {@code --from}, without a weights file there, or without
+   *     concept prompts
+   */
+  public NpEsdPlan npEsdPlan(ConceptDefaults defaults, Path model) {
+    if (from == null) {
+      throw new BadInputException("np-esd starts from an ESD model: give --from ESD_RUN_FOLDER");
+    }
+    Path weights = Files.isDirectory(from) ? from.resolve(FineTuneTrainer.OUTPUT) : from;
+    if (!Files.isRegularFile(weights)) {
+      throw new BadInputException("no ESD weights file at " + weights);
+    }
+    Path conceptPrompts = prompts != null ? prompts : defaults.conceptPrompts(concept, model);
+    if (conceptPrompts == null) {
+      throw new BadInputException("np-esd needs --prompts FILE.csv with prompts of the concept");
+    }
+    return new NpEsdPlan(
+        weights, conceptPrompts, topK != null ? topK : NP_ESD_TOP_K, esd.ddimSteps());
   }
 
   /** UCE's settings: the paper code's defaults where the request leaves them out. */

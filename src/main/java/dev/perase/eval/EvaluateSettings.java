@@ -1,5 +1,6 @@
 package dev.perase.eval;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
@@ -18,8 +19,7 @@ import java.nio.file.Path;
  *     {@code imageSize} is 0, its image size
  * @param rows which rows of {@code prompts} to evaluate ({@code --rows}, {@code --limit}), or null
  *     for all; images and results keep each row's index in the file
- * @param mask a hard mask file to apply to the UNet, or null
- * @param weights a safetensors file of fine-tuned UNet tensors, or null (not both with a mask)
+ * @param edit the edit of the base model's UNet: none, a hard mask file or fine-tuned weights
  * @param model the base model folder (diffusers layout)
  * @param detector which detector judges the images (recorded; the caller loads it)
  * @param concept the concept to detect, or null to take it from the CSV's {@code concept} column
@@ -38,8 +38,7 @@ import java.nio.file.Path;
 public record EvaluateSettings(
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
     @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
-    @JsonProperty("mask") @JsonSerialize(using = ToStringSerializer.class) Path mask,
-    @JsonProperty("weights") @JsonSerialize(using = ToStringSerializer.class) Path weights,
+    @JsonIgnore EditFile edit,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
     @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
@@ -61,9 +60,8 @@ public record EvaluateSettings(
     if (out == null) {
       throw new BadInputException("an output folder is required (--out DIR)");
     }
-    if (mask != null && weights != null) {
-      throw new BadInputException(
-          "give either --mask or --weights: an evaluation measures one edit of the base model");
+    if (edit == null) {
+      edit = EditFile.NONE;
     }
     if (steps < 1 || steps > 1000) {
       throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
@@ -85,8 +83,7 @@ public record EvaluateSettings(
   /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
   public EvaluateSettings(
       Path prompts,
-      Path mask,
-      Path weights,
+      EditFile edit,
       Path model,
       DetectorSpec detector,
       String concept,
@@ -100,8 +97,7 @@ public record EvaluateSettings(
     this(
         prompts,
         null,
-        mask,
-        weights,
+        edit,
         model,
         detector,
         concept,
@@ -115,8 +111,17 @@ public record EvaluateSettings(
         peraseVersion);
   }
 
-  /** What the edit is: {@code mask}, {@code weights} or {@code none} (the base model). */
-  public String editKind() {
-    return mask != null ? "mask" : weights != null ? "weights" : "none";
+  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
+  @JsonProperty("mask")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path maskFile() {
+    return edit.maskFile();
+  }
+
+  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
+  @JsonProperty("weights")
+  @JsonSerialize(using = ToStringSerializer.class)
+  public Path weightsFile() {
+    return edit.weightsFile();
   }
 }

@@ -235,14 +235,9 @@ public final class Evaluation {
         || (retain != null && retain.stream().anyMatch(sizes::ownSize))) {
       inputs.put("row_sizes", "sd_image_width × sd_image_height");
     }
-    inputs.put("edit", s.editKind());
+    inputs.put("edit", s.edit().kind());
     inputs.put("prompts_sha256", dev.perase.io.Hashes.sha256File(s.prompts()));
-    if (s.mask() != null) {
-      inputs.put("mask_sha256", dev.perase.io.Hashes.sha256File(s.mask()));
-    }
-    if (s.weights() != null) {
-      inputs.put("weights_sha256", dev.perase.io.Hashes.sha256File(s.weights()));
-    }
+    s.edit().putHash(inputs);
     if (fid != null) {
       inputs.put("inception_sha256", dev.perase.io.Hashes.sha256File(fid.inception()));
     }
@@ -265,7 +260,7 @@ public final class Evaluation {
     List<PromptResult> results;
     int resumed;
     float[][] edited = null;
-    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.mask(), s.weights())) {
+    try (ModelEdit edit = ModelEdit.of(sd.unet().params(), modelHash, s.edit())) {
       Map<Integer, PromptResult> done =
           runFolder.readJournal(
               rows, r -> r.image() != null && Files.isRegularFile(out.resolve(r.image())));
@@ -342,7 +337,7 @@ public final class Evaluation {
             detector.concept(),
             detector.rule(),
             detector.name(),
-            s.editKind(),
+            s.edit().kind(),
             s.steps(),
             s.sampler(),
             cer,

@@ -28,16 +28,13 @@ public final class ModelEdit implements AutoCloseable {
     this.replaced = replaced;
   }
 
-  /**
-   * The edit a run asks for: the mask file when given, else the weights file, else none (callers
-   * refuse both at once when parsing options).
-   */
-  public static ModelEdit of(ParamSet unet, String modelHash, Path mask, Path weights) {
-    if (mask != null) {
-      return mask(unet, modelHash, mask);
+  /** Applies the edit a run asks for. */
+  public static ModelEdit of(ParamSet unet, String modelHash, EditFile edit) {
+    if (edit instanceof EditFile.Mask m) {
+      return mask(unet, modelHash, m.file());
     }
-    if (weights != null) {
-      return weights(unet, modelHash, weights);
+    if (edit instanceof EditFile.Weights w) {
+      return weights(unet, modelHash, w.file());
     }
     return none(unet);
   }

@@ -3,7 +3,10 @@ package dev.perase.world;
 import dev.perase.erase.ConceptDefaults;
 import dev.perase.erase.Selection;
 import dev.perase.io.BadInputException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,6 +38,16 @@ public final class PaperDefaults {
         public String anchorPrompt(String concept) {
           Concept c = worldConcept(concept);
           return c == null ? null : PaperDefaults.anchorPrompt(concept, c);
+        }
+
+        @Override
+        public Path conceptPrompts(String concept, Path model) {
+          Concept c = worldConcept(concept);
+          if (c == null) {
+            return null;
+          }
+          Path file = model.resolve("prompts").resolve(c.name().toLowerCase(Locale.ROOT) + ".csv");
+          return Files.isRegularFile(file) ? file : null;
         }
       };
 

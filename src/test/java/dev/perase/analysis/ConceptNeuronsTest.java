@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.perase.Fixtures;
+import dev.perase.eval.EditFile;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.model.nn.Param;
 import dev.perase.pipeline.StableDiffusion;
@@ -52,8 +53,7 @@ class ConceptNeuronsTest {
   private NeuronSettings settings(Path weights, int[] at) throws IOException {
     return new NeuronSettings(
         prompts(),
-        null,
-        weights,
+        EditFile.of(null, weights),
         null,
         Fixtures.tinySd(),
         2,

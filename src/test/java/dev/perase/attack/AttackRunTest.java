@@ -14,6 +14,7 @@ import dev.perase.Fixtures;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskMetadata;
 import dev.perase.eval.Detector;
+import dev.perase.eval.EditFile;
 import dev.perase.eval.ModelEdit;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
@@ -76,8 +77,7 @@ class AttackRunTest {
     return new AttackSettings(
         method,
         prompts,
-        mask,
-        weights,
+        EditFile.of(mask, weights),
         Fixtures.tinySd(),
         null,
         null,
@@ -135,8 +135,7 @@ class AttackRunTest {
             d.method(),
             d.prompts(),
             d.rows(),
-            d.mask(),
-            d.weights(),
+            d.edit(),
             d.model(),
             d.detector(),
             d.concept(),
@@ -343,8 +342,7 @@ class AttackRunTest {
             base.method(),
             base.prompts(),
             RowSelection.parse("2-", 5),
-            null,
-            null,
+            EditFile.NONE,
             base.model(),
             null,
             null,

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.Fixtures;
+import dev.perase.eval.EditFile;
 import dev.perase.io.PromptRow;
 import dev.perase.model.clip.CLIPTokenizer;
 import dev.perase.pipeline.StableDiffusion;
@@ -48,8 +49,7 @@ class PromptAttackTest {
     return new AttackSettings(
         method,
         Path.of("unused.csv"),
-        null,
-        null,
+        EditFile.NONE,
         null,
         null,
         "cat",

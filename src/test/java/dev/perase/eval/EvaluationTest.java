@@ -83,8 +83,7 @@ class EvaluationTest {
       Path prompts, Path mask, Path weights, Path retain, Path out, Path cache, int size) {
     return new EvaluateSettings(
         prompts,
-        mask,
-        weights,
+        EditFile.of(mask, weights),
         Fixtures.tinySd(),
         null,
         null,
@@ -101,8 +100,7 @@ class EvaluationTest {
     return new EvaluateSettings(
         s.prompts(),
         s.rows(),
-        s.mask(),
-        s.weights(),
+        s.edit(),
         s.model(),
         s.detector(),
         s.concept(),
@@ -399,8 +397,7 @@ class EvaluationTest {
     return new EvaluateSettings(
         prompts,
         rows,
-        null,
-        null,
+        EditFile.NONE,
         Fixtures.tinySd(),
         null,
         null,
@@ -493,8 +490,7 @@ class EvaluationTest {
         new EvaluateSettings(
             p,
             RowSelection.parse("1-", null),
-            null,
-            null,
+            EditFile.NONE,
             Fixtures.tinySd(),
             null,
             null,

@@ -34,7 +34,7 @@ class ModelEditTest {
       new SafeTensorsWriter().putFloats(KEY, shape, new float[base.length]).write(file);
       String hash = sd.layout().modelHash();
 
-      try (ModelEdit edit = ModelEdit.of(unet, hash, null, file)) {
+      try (ModelEdit edit = ModelEdit.of(unet, hash, new EditFile.Weights(file))) {
         assertEquals(0f, p.value().abs().max().getFloat());
         float[] inside = edit.withoutEdit(() -> p.value().toFloatArray());
         assertArrayEquals(base, inside);
@@ -47,7 +47,7 @@ class ModelEditTest {
       BinaryMask.of(
               md, Map.of(KEY, new BinaryMask.Pruned(shape, Param.Kind.CONV, new int[] {0, 7})))
           .write(maskFile);
-      try (ModelEdit edit = ModelEdit.of(unet, hash, maskFile, null)) {
+      try (ModelEdit edit = ModelEdit.of(unet, hash, new EditFile.Mask(maskFile))) {
         assertTrue(unet.masksEnabled());
         assertFalse(edit.withoutEdit(unet::masksEnabled), "masks off inside");
         assertTrue(unet.masksEnabled());
