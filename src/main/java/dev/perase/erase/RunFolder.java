@@ -8,6 +8,7 @@ import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.StreamedSafeTensors;
 import dev.perase.io.TensorInfo;
 import dev.perase.tensor.AdamW;
 import java.io.IOException;
