@@ -148,7 +148,7 @@ public final class ShapedPipeline {
   }
 
   /** vocab.json with CLIP's ids (base tokens, fillers, the two special tokens) and no merges. */
-  private static void writeTokenizer(Path dir, int vocabSize) {
+  static void writeTokenizer(Path dir, int vocabSize) {
     List<String> base = CLIPTokenizer.baseTokens();
     Map<String, Integer> vocab = new LinkedHashMap<>();
     for (String t : base) {
