@@ -1,6 +1,7 @@
 package dev.perase.cli;
 
 import dev.perase.io.BadInputException;
+import dev.perase.tensor.Torch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -35,6 +36,25 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** {@code --device cpu|gpu} on every command; without it, the GPU when one is present. */
+  @CommandLine.Option(
+      names = "--device",
+      scope = CommandLine.ScopeType.INHERIT,
+      description = "cpu or gpu (default: the GPU when libtorch sees one, else the CPU).")
+  void setDevice(String name) {
+    switch (name.toLowerCase(java.util.Locale.ROOT)) {
+      case "cpu" -> Torch.useDevice(ai.djl.Device.cpu());
+      case "gpu" -> {
+        if (Torch.gpuCount() == 0) {
+          throw new BadInputException(
+              "--device gpu: libtorch sees no GPU here (a CPU build, or no CUDA device)");
+        }
+        Torch.useDevice(ai.djl.Device.gpu());
+      }
+      default -> throw new BadInputException("--device must be cpu or gpu, got '" + name + "'");
+    }
+  }
+
   @Override
   public void run() {
     spec.commandLine().usage(System.out);
@@ -62,7 +82,11 @@ public final class Main implements Runnable {
         });
     cli.setParameterExceptionHandler(
         (ex, a) -> {
-          ex.getCommandLine().getErr().println("error: " + ex.getMessage());
+          // an option setter's own refusal (--device) comes wrapped: print its sentence alone
+          Throwable bad = rootBadInput(ex);
+          ex.getCommandLine()
+              .getErr()
+              .println("error: " + (bad != null ? bad.getMessage() : ex.getMessage()));
           ex.getCommandLine()
               .getErr()
               .println(

@@ -1,5 +1,6 @@
 package dev.perase.tensor;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
@@ -13,9 +14,31 @@ public final class Torch {
     return Engine.getEngine("PyTorch");
   }
 
-  /** A new base manager on the PyTorch engine's default device. */
+  private static volatile Device device;
+
+  /**
+   * Chooses the device of every manager made after this call, or null for the engine's default (the
+   * GPU when one is present).
+   */
+  public static void useDevice(Device d) {
+    device = d;
+  }
+
+  /** GPUs libtorch sees (0 on a CPU build). */
+  public static int gpuCount() {
+    return engine().getGpuCount();
+  }
+
+  /** The device managers are made on. */
+  public static Device device() {
+    Device d = device;
+    return d != null ? d : engine().defaultDevice();
+  }
+
+  /** A new base manager on the chosen device ({@link #useDevice}), by default the engine's. */
   public static NDManager newManager() {
-    return engine().newBaseManager();
+    Device d = device;
+    return d != null ? engine().newBaseManager(d) : engine().newBaseManager();
   }
 
   /**
