@@ -2,6 +2,7 @@ package dev.perase.cli;
 
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskedModel;
+import dev.perase.io.OutputPaths;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -107,6 +108,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      OutputPaths.checkFile(out, "--out");
       BinaryMask[] masks = new BinaryMask[files.size()];
       for (int i = 0; i < masks.length; i++) {
         masks[i] = BinaryMask.read(files.get(i));
@@ -148,6 +150,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      OutputPaths.checkFile(out, "--out");
       BinaryMask a = BinaryMask.read(from);
       BinaryMask d = BinaryMask.difference(a, BinaryMask.read(mask));
       d.write(out);

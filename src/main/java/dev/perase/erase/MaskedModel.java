@@ -3,12 +3,13 @@ package dev.perase.erase;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DiffusersLayout;
+import dev.perase.io.FileAccessException;
+import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsHeader;
 import dev.perase.io.TensorInfo;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
@@ -106,7 +107,7 @@ public final class MaskedModel {
       return zeroed;
     } catch (IOException e) {
       deleteTree(tmp);
-      throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+      throw FileAccessException.of("write", out, e);
     } catch (RuntimeException e) {
       deleteTree(tmp);
       throw e;
@@ -115,6 +116,10 @@ public final class MaskedModel {
 
   private static void prepareTarget(Path out) {
     if (!Files.exists(out)) {
+      Path parent = out.toAbsolutePath().getParent();
+      if (parent != null) {
+        OutputPaths.createFolder(parent); // a parent that is a file fails here, in words
+      }
       return;
     }
     if (!Files.isDirectory(out)) {
