@@ -79,6 +79,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      MaskedModel.checkTarget(out); // before any work
       BinaryMask m = BinaryMask.read(mask);
       long zeroed = MaskedModel.write(m, model, out);
       System.out.printf(

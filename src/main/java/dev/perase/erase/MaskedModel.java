@@ -87,7 +87,7 @@ public final class MaskedModel {
         }
       }
     }
-    prepareTarget(out);
+    checkTarget(out);
     Path tmp =
         out.toAbsolutePath()
             .resolveSibling(
@@ -114,12 +114,13 @@ public final class MaskedModel {
     }
   }
 
-  private static void prepareTarget(Path out) {
+  /**
+   * Fails unless {@code out} can become the new model folder: it does not exist (and its parent can
+   * be made) or is an empty folder.
+   */
+  public static void checkTarget(Path out) {
     if (!Files.exists(out)) {
-      Path parent = out.toAbsolutePath().getParent();
-      if (parent != null) {
-        OutputPaths.createFolder(parent); // a parent that is a file fails here, in words
-      }
+      OutputPaths.createFolder(out); // empty, as allowed; what is in the way fails here, in words
       return;
     }
     if (!Files.isDirectory(out)) {

@@ -37,23 +37,27 @@ public class FileAccessException extends BadInputException {
    * system"), else what the exception's kind means, naming the file it concerns.
    */
   public static String reason(IOException e) {
+    String file = e instanceof FileSystemException f ? f.getFile() : null;
+    return file == null ? why(e) : why(e) + " (" + file + ")";
+  }
+
+  /** {@link #reason} without the file it concerns. */
+  public static String why(IOException e) {
     if (e instanceof FileSystemException f) {
-      String file = f.getFile();
-      String kind =
-          e instanceof NoSuchFileException
-              ? "no such file or folder"
-              : e instanceof NotDirectoryException
-                  ? "not a folder"
-                  : e instanceof DirectoryNotEmptyException
-                      ? "a folder that is not empty is in the way"
-                      : e instanceof FileAlreadyExistsException
-                          ? "already exists"
-                          : e instanceof AccessDeniedException ? "permission denied" : null;
-      String why = f.getReason() != null ? lowerFirst(f.getReason()) : kind;
-      if (why == null) {
-        why = "input/output error";
+      if (f.getReason() != null) {
+        return lowerFirst(f.getReason());
       }
-      return file == null ? why : why + " (" + file + ")";
+      return e instanceof NoSuchFileException
+          ? "no such file or folder"
+          : e instanceof NotDirectoryException
+              ? "not a folder"
+              : e instanceof DirectoryNotEmptyException
+                  ? "a folder that is not empty is in the way"
+                  : e instanceof FileAlreadyExistsException
+                      ? "already exists"
+                      : e instanceof AccessDeniedException
+                          ? "permission denied"
+                          : "input/output error";
     }
     String m = e.getMessage();
     return m == null || m.isBlank() ? "input/output error" : lowerFirst(firstLine(m));

@@ -38,7 +38,8 @@ public final class OutputPaths {
 
   /**
    * Fails unless {@code file} can be written as a file: it is not a folder or a device, and its
-   * nearest existing ancestor is a writable folder. Creates nothing.
+   * nearest existing ancestor is a folder in which a file can be made (tried with an empty file,
+   * deleted at once). Leaves nothing behind.
    *
    * @param option the option that named it, for the message (e.g. {@code --out})
    */
@@ -63,6 +64,16 @@ public final class OutputPaths {
     if (dir == null || !Files.isWritable(dir)) {
       throw new FileAccessException(
           "cannot write " + option + " " + file + ": " + dir + " is not a writable folder");
+    }
+    // Permission bits do not tell everything (root, read-only mounts, /sys): try a file there.
+    Path probe =
+        dir.resolve(".perase-probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    try {
+      Files.createFile(probe);
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw new FileAccessException(
+          "cannot write " + option + " " + file + ": " + FileAccessException.why(e), e);
     }
   }
 
