@@ -1,0 +1,39 @@
+package dev.perase.fuzz;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.perase.io.BadInputException;
+import dev.perase.io.SchedulerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The inputs the fuzz tests ({@link ReaderFuzzTest}) found, each refused in words now. */
+class FuzzFindingsTest {
+  @TempDir Path tmp;
+
+  private static BadInputException refused(org.junit.jupiter.api.function.Executable read) {
+    return assertTimeoutPreemptively(
+        Duration.ofSeconds(10), () -> assertThrows(BadInputException.class, read));
+  }
+
+  /** num_train_timesteps 2^31 − 1 ran for minutes building the schedule: now bounded. */
+  @Test
+  void aSchedulerWithTwoBillionTrainingTimestepsIsRefused() throws IOException {
+    Path f =
+        Files.writeString(
+            tmp.resolve("scheduler_config.json"),
+            "{\"_class_name\":\"DDIMScheduler\",\"beta_end\":0.012,\"beta_schedule\":"
+                + "\"scaled_linear\",\"beta_start\":8.5E-4,\"clip_sample\":false,"
+                + "\"num_train_timesteps\":2147483647,\"prediction_type\":\"epsilon\","
+                + "\"set_alpha_to_one\":false,\"steps_offset\":1,\"timestep_spacing\":\"leading\"}");
+    BadInputException e = refused(() -> SchedulerConfig.read(f));
+    assertTrue(
+        e.getMessage().contains("num_train_timesteps must lie in [1, 100000]"), e.getMessage());
+  }
+}
