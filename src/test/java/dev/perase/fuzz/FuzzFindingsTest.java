@@ -36,4 +36,22 @@ class FuzzFindingsTest {
     assertTrue(
         e.getMessage().contains("num_train_timesteps must lie in [1, 100000]"), e.getMessage());
   }
+
+  /** num_hidden_layers 2^31 − 1 presized a list: OutOfMemoryError instead of the missing key. */
+  @Test
+  void aTextEncoderConfigWithTwoBillionLayersIsRefusedAtTheFirstMissingLayer() throws IOException {
+    Path dir = Files.createDirectory(tmp.resolve("text_encoder"));
+    Path world = dev.perase.Fixtures.world().resolve("text_encoder");
+    Files.createSymbolicLink(
+        dir.resolve("model.safetensors"), world.resolve("model.safetensors").toAbsolutePath());
+    String config = Files.readString(world.resolve("config.json"));
+    Files.writeString(
+        dir.resolve("config.json"),
+        config.replaceFirst(
+            "\"num_hidden_layers\"\\s*:\\s*\\d+", "\"num_hidden_layers\": 2147483647"));
+    try (ai.djl.ndarray.NDManager m = dev.perase.tensor.Torch.newManager()) {
+      BadInputException e = refused(() -> dev.perase.model.clip.CLIPTextModel.load(dir, m));
+      assertTrue(e.getMessage().contains("encoder.layers.3"), e.getMessage());
+    }
+  }
 }
