@@ -26,10 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Kill and resume: a command runs as a child process on the built-in world with tiny settings and
  * one torch thread, is killed with SIGKILL at seeded random moments, and is started again with the
  * same arguments until it finishes; its results must equal those of an uninterrupted run bit for
- * bit. A kill that leaves a hidden {@code .*.tmp} file behind landed in the middle of a file's
- * write (a checkpoint, a journal rewrite, an image or a result file); those are counted apart.
- * Kills per command: {@code -Dperase.kills=N} (default 4). Printed: {@code kill-resume <command>:
- * ...}.
+ * bit. Every other kill is aimed at a write: the harness polls the output folder and kills as soon
+ * as a hidden {@code .*.tmp} file (a checkpoint, a journal rewrite, an image or a result being
+ * written) appears; a kill that leaves one behind landed mid-write, and those are counted. Kills
+ * per command: {@code -Dperase.kills=N} (default 4). Printed: {@code kill-resume <command>: ...}.
  */
 @Tag("slow")
 class KillResumeTest {
@@ -101,7 +101,8 @@ class KillResumeTest {
   /** One child run to its end or to its kill; returns the exit code and whether it was killed. */
   private record Outcome(int code, boolean killed, double seconds) {}
 
-  private Outcome runChild(List<String> args, Path out, double killAfter) throws Exception {
+  private Outcome runChild(List<String> args, Path out, double killAfter, boolean atWrite)
+      throws Exception {
     List<String> full = new ArrayList<>(args);
     full.add("--out");
     full.add(out.toString());
@@ -113,10 +114,22 @@ class KillResumeTest {
             Path.of("").toAbsolutePath(),
             log,
             null);
-    boolean ended =
-        killAfter < 0
-            ? p.waitFor(600, TimeUnit.SECONDS)
-            : p.waitFor((long) (killAfter * 1000), TimeUnit.MILLISECONDS);
+    boolean ended;
+    if (killAfter < 0) {
+      ended = p.waitFor(600, TimeUnit.SECONDS);
+    } else if (atWrite) {
+      // poll for a file being written (AtomicFile's hidden temporary) and kill at once
+      long deadline = System.nanoTime() + (long) (killAfter * 1e9);
+      ended = false;
+      while (!ended && System.nanoTime() < deadline) {
+        if (Files.isDirectory(out) && !tmpFiles(out).isEmpty()) {
+          break;
+        }
+        ended = p.waitFor(1, TimeUnit.MILLISECONDS);
+      }
+    } else {
+      ended = p.waitFor((long) (killAfter * 1000), TimeUnit.MILLISECONDS);
+    }
     boolean killed = false;
     if (!ended) {
       p.destroyForcibly();
@@ -141,7 +154,7 @@ class KillResumeTest {
   void killedRunsResumeToTheUninterruptedResult(
       String name, List<String> args, List<String> compared) throws Exception {
     Path reference = tmp.resolve("reference");
-    Outcome ref = runChild(args, reference, -1);
+    Outcome ref = runChild(args, reference, -1, false);
     double t = ref.seconds();
     SplittableRandom r = new SplittableRandom(20L * 31 + name.hashCode());
     int kills = Integer.getInteger("perase.kills", 4);
@@ -150,8 +163,10 @@ class KillResumeTest {
     int midWrite = 0;
     int starts = 0;
     for (int k = 0; k < kills; k++) {
-      // a seeded moment between the JVM's start and the reference run's end
-      Outcome o = runChild(args, out, 0.5 + r.nextDouble() * (t - 0.5));
+      // odd kills: a seeded moment between the JVM's start and the reference run's end; even
+      // kills: the first moment a file is being written (a checkpoint, a journal, an image)
+      boolean atWrite = k % 2 == 0;
+      Outcome o = runChild(args, out, atWrite ? t : 0.5 + r.nextDouble() * (t - 0.5), atWrite);
       starts++;
       if (o.killed()) {
         killed++;
@@ -162,7 +177,7 @@ class KillResumeTest {
         break; // finished before its kill: nothing left to interrupt
       }
     }
-    Outcome last = runChild(args, out, -1);
+    Outcome last = runChild(args, out, -1, false);
     starts++;
     assertEquals(0, last.code());
     assertTrue(tmpFiles(out).isEmpty(), "no temporary file left after the finishing run");

@@ -75,6 +75,22 @@ final class Fuzz {
   static Counts run(
       String reader, List<Target> targets, Mutator mutator, Reader read, int cases, Path tmp)
       throws IOException {
+    return run(reader, targets, mutator, read, cases, tmp, ALLOCATION_PER_BYTE);
+  }
+
+  /**
+   * As above, with its own heap bound per input byte: a compressed format (PNG) legitimately
+   * decodes to a thousand times its size.
+   */
+  static Counts run(
+      String reader,
+      List<Target> targets,
+      Mutator mutator,
+      Reader read,
+      int cases,
+      Path tmp,
+      long allocationPerByte)
+      throws IOException {
     long seed = seed();
     long t0 = System.nanoTime();
     int loaded = 0;
@@ -116,7 +132,7 @@ final class Fuzz {
         failure = e;
       }
       maxAlloc = Math.max(maxAlloc, allocated[0]);
-      if (failure == null && allocated[0] > ALLOCATION_BASE + ALLOCATION_PER_BYTE * input.length) {
+      if (failure == null && allocated[0] > ALLOCATION_BASE + allocationPerByte * input.length) {
         failure =
             new AssertionError(
                 "allocated " + allocated[0] + " bytes for an input of " + input.length);

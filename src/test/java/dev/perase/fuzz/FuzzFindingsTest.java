@@ -54,4 +54,31 @@ class FuzzFindingsTest {
       assertTrue(e.getMessage().contains("encoder.layers.3"), e.getMessage());
     }
   }
+
+  /**
+   * A 15 kB PNG whose header claims 128 × 1,048,576 pixels (CRC fixed) made ImageIO allocate 400 MB
+   * before it found the data short: now refused from the header.
+   */
+  @Test
+  void aPngClaimingMorePixelsThanItsBytesCanHoldIsRefusedBeforeDecoding() throws IOException {
+    Path src;
+    try (var s = Files.list(dev.perase.Fixtures.detectors().resolve("images"))) {
+      src = s.sorted().findFirst().orElseThrow();
+    }
+    byte[] b = Files.readAllBytes(src);
+    java.nio.ByteBuffer.wrap(b).putInt(20, 1 << 20); // IHDR height
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(b, 12, 17);
+    java.nio.ByteBuffer.wrap(b).putInt(29, (int) crc.getValue());
+    Path f = Files.write(tmp.resolve("tall.png"), b);
+    var mx =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = mx.getCurrentThreadAllocatedBytes();
+    BadInputException e = assertThrows(BadInputException.class, () -> dev.perase.io.Png.read(f));
+    long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(
+        e.getMessage().contains("pixels, more than its " + b.length + " bytes can hold"),
+        e.getMessage());
+    assertTrue(allocated < 16L << 20, "allocated " + allocated);
+  }
 }

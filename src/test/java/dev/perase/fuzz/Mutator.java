@@ -429,4 +429,42 @@ interface Mutator {
       default -> editTree(t, r, Mutator::interestingValue);
     }
   }
+
+  /**
+   * PNG: the header's width, height, depth and colour type set to edge values, or bytes; then, half
+   * the time, every chunk's CRC recomputed so that the decoder reads past the check.
+   */
+  static byte[] png(byte[] seed, SplittableRandom r) {
+    byte[] b = seed.clone();
+    if (b.length > 33 && r.nextBoolean()) {
+      ByteBuffer bb = ByteBuffer.wrap(b); // big-endian, as PNG
+      int[] sizes = {0, 1, 2, 31, 32, 65535, 1 << 16, 1 << 20, 1 << 30, Integer.MAX_VALUE, -1};
+      switch (r.nextInt(4)) {
+        case 0 -> bb.putInt(16, sizes[r.nextInt(sizes.length)]);
+        case 1 -> bb.putInt(20, sizes[r.nextInt(sizes.length)]);
+        case 2 -> b[24] = (byte) new int[] {1, 2, 4, 8, 16, 0, 3, 255}[r.nextInt(8)];
+        default -> b[25] = (byte) new int[] {0, 2, 3, 4, 6, 1, 7, 255}[r.nextInt(8)];
+      }
+    } else {
+      b = bytes(b, r);
+    }
+    if (r.nextBoolean()) {
+      fixCrcs(b);
+    }
+    return b;
+  }
+
+  private static void fixCrcs(byte[] b) {
+    int at = 8;
+    while (at + 12 <= b.length) {
+      int len = ByteBuffer.wrap(b, at, 4).getInt();
+      if (len < 0 || at + 12L + len > b.length) {
+        return;
+      }
+      java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+      crc.update(b, at + 4, 4 + len);
+      ByteBuffer.wrap(b, at + 8 + len, 4).putInt((int) crc.getValue());
+      at += 12 + len;
+    }
+  }
 }

@@ -375,4 +375,33 @@ class ReaderFuzzTest {
             tmp);
     assertNoOther(c);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // images (detect, fid, the report's grids)
+
+  /**
+   * PNG's chunks are CRC-checked: a mutation also fixes the CRC of the chunk it hit, half the time.
+   */
+  @Test
+  void imageFilesLoadOrAreRefused() throws IOException {
+    Path d = Fixtures.detectors().resolve("images");
+    List<Fuzz.Target> seeds = new ArrayList<>();
+    try (var s = Files.list(d)) {
+      for (Path p : s.sorted().limit(3).toList()) {
+        seeds.add(new Fuzz.Target("image.png", read(p)));
+      }
+    }
+    Fuzz.Counts c =
+        Fuzz.run(
+            "png",
+            seeds,
+            (s, r) -> Mutator.png(s, r),
+            file -> dev.perase.io.Png.read(file),
+            Fuzz.cases(600),
+            tmp,
+            // the decoded image (3 bytes a pixel) and its RGB copy, for at most 1032 bytes of
+            // samples per byte of a PNG (deflate's largest ratio)
+            2 * 1032 + 64);
+    assertNoOther(c);
+  }
 }
