@@ -61,6 +61,30 @@ public final class AtomicFile {
     }
   }
 
+  /** A temporary file of {@link #write}: {@code .<target name>.<random, base 36>.tmp}. */
+  private static final java.util.regex.Pattern TEMPORARY =
+      java.util.regex.Pattern.compile("\\..+\\.[0-9a-z]{1,13}\\.tmp");
+
+  /**
+   * Deletes the temporary files that writes killed mid-way (SIGKILL, a power cut) left under {@code
+   * dir}, and returns how many. Only for a folder no other run writes to: {@link RunLock} calls it
+   * once it holds the folder.
+   */
+  public static int deleteTemporaries(Path dir) {
+    int n = 0;
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.toList()) {
+        if (TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)) {
+          Files.deleteIfExists(p);
+          n++;
+        }
+      }
+    } catch (IOException e) {
+      throw FileAccessException.of("clean up", dir, e);
+    }
+    return n;
+  }
+
   public static void writeString(Path target, String text) {
     write(target, out -> out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }

@@ -23,6 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * locked. The file itself stays (emptied when the run ends): deleting it would let a process that
  * opened it just before the delete lock a file that no longer has a name, while a third locks the
  * new one.
+ *
+ * <p>Once it holds the folder, a run deletes the temporary files ({@link AtomicFile}) that a run
+ * killed in the middle of a write left there: no other run writes to a held folder.
  */
 public final class RunLock implements AutoCloseable {
   /** The lock file's name inside the output folder. */
@@ -90,7 +93,14 @@ public final class RunLock implements AutoCloseable {
               + Instant.now().truncatedTo(ChronoUnit.SECONDS);
       ch.truncate(0);
       ch.write(ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
-      return new RunLock(file, ch, lock);
+      RunLock held = new RunLock(file, ch, lock);
+      try {
+        AtomicFile.deleteTemporaries(dir); // what a killed run was writing when it died
+      } catch (RuntimeException e) {
+        held.close();
+        throw e;
+      }
+      return held;
     } catch (IOException e) {
       closeQuietly(ch);
       HELD.remove(file);

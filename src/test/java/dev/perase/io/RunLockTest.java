@@ -90,4 +90,18 @@ class RunLockTest {
     assertTrue(under.getMessage().endsWith(file + " is a file, not a folder"), under.getMessage());
     assertEquals("hello", Files.readString(file));
   }
+
+  @Test
+  void takingTheFolderDeletesTheTemporaryFilesOfAKilledWrite() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("run/images"));
+    Path stale = Files.writeString(dir.resolve(".image-000.png.2zm8okqzpbnl1.tmp"), "half");
+    Path staleTop =
+        Files.writeString(tmp.resolve("run/.checkpoint.safetensors.25jxec20ndlxe.tmp"), "half");
+    Path kept = Files.writeString(dir.resolve(".notes.tmp"), "not perase's");
+    Path image = Files.writeString(dir.resolve("image-000.png"), "png");
+    try (RunLock lock = RunLock.acquire(tmp.resolve("run"), "evaluate")) {
+      assertTrue(Files.notExists(stale) && Files.notExists(staleTop));
+      assertTrue(Files.exists(kept) && Files.exists(image));
+    }
+  }
 }
