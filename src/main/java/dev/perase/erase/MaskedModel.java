@@ -120,7 +120,13 @@ public final class MaskedModel {
    */
   public static void checkTarget(Path out) {
     if (!Files.exists(out)) {
-      OutputPaths.createFolder(out); // empty, as allowed; what is in the way fails here, in words
+      // made and removed again: what is in the way, or a place that cannot be written, fails here
+      OutputPaths.createFolder(out);
+      try {
+        Files.delete(out);
+      } catch (IOException e) {
+        throw FileAccessException.of("write", out, e);
+      }
       return;
     }
     if (!Files.isDirectory(out)) {

@@ -41,11 +41,13 @@ public final class RunLock implements AutoCloseable {
   private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
+  private final boolean createdFolder;
 
-  private RunLock(Path file, FileChannel channel, FileLock lock) {
+  private RunLock(Path file, FileChannel channel, FileLock lock, boolean createdFolder) {
     this.file = file;
     this.channel = channel;
     this.lock = lock;
+    this.createdFolder = createdFolder;
   }
 
   /**
@@ -53,6 +55,7 @@ public final class RunLock implements AutoCloseable {
    * command} is written into the lock file for the message a refused run prints.
    */
   public static RunLock acquire(Path dir, String command) {
+    boolean existed = java.nio.file.Files.exists(dir);
     OutputPaths.createFolder(dir);
     Path file;
     try {
@@ -93,7 +96,7 @@ public final class RunLock implements AutoCloseable {
               + Instant.now().truncatedTo(ChronoUnit.SECONDS);
       ch.truncate(0);
       ch.write(ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
-      RunLock held = new RunLock(file, ch, lock);
+      RunLock held = new RunLock(file, ch, lock, !existed);
       try {
         AtomicFile.deleteTemporaries(dir); // what a killed run was writing when it died
       } catch (RuntimeException e) {
@@ -108,13 +111,26 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  /** Empties the lock file and releases the lock. */
+  /**
+   * Empties the lock file and releases the lock. A folder this lock created and in which the run
+   * wrote nothing (it stopped on bad input) is removed again, so that bad input leaves nothing
+   * behind.
+   */
   @Override
   public void close() {
     try {
       channel.truncate(0);
+      if (createdFolder) {
+        Path dir = file.getParent();
+        try (var s = java.nio.file.Files.list(dir)) {
+          if (s.allMatch(file::equals)) {
+            java.nio.file.Files.delete(file);
+            java.nio.file.Files.delete(dir);
+          }
+        }
+      }
     } catch (IOException ignored) {
-      // a stale description is harmless: only the lock itself counts
+      // a stale description or an empty folder left behind is harmless
     }
     try {
       lock.release();

@@ -27,7 +27,7 @@ class RunLockTest {
 
   @Test
   void aSecondProcessIsRefusedWithTheFolderAndTheHolderNamed() throws Exception {
-    Path dir = tmp.resolve("run");
+    Path dir = Files.createDirectory(tmp.resolve("run"));
     try (RunLock lock = RunLock.acquire(dir, "erase")) {
       String out = probe(dir);
       assertTrue(out.startsWith("refused: " + dir + " is in use by another perase run"), out);
@@ -103,5 +103,18 @@ class RunLockTest {
       assertTrue(Files.notExists(stale) && Files.notExists(staleTop));
       assertTrue(Files.exists(kept) && Files.exists(image));
     }
+  }
+
+  @Test
+  void aFolderTheLockMadeIsRemovedWhenTheRunWroteNothingInIt() throws Exception {
+    Path dir = tmp.resolve("new/run");
+    try (RunLock lock = RunLock.acquire(dir, "evaluate")) {
+      assertTrue(Files.isDirectory(dir));
+    }
+    assertTrue(Files.notExists(dir), "bad input leaves nothing behind");
+    try (RunLock lock = RunLock.acquire(dir, "evaluate")) {
+      Files.writeString(dir.resolve("config.json"), "{}");
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("config.json")), "a folder with results stays");
   }
 }
