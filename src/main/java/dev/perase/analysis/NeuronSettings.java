@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.EditFile;
+import dev.perase.eval.EditedRun;
 import dev.perase.io.BadInputException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -39,7 +40,8 @@ public record NeuronSettings(
     @JsonProperty("heatmaps") int heatmaps,
     @JsonProperty("heatmap_step") int heatmapStep,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
-    @JsonProperty("perase_version") String peraseVersion) {
+    @JsonProperty("perase_version") String peraseVersion)
+    implements EditedRun {
   /** The paper's number of DDIM steps. */
   public static final int DEFAULT_STEPS = 50;
 
@@ -123,19 +125,5 @@ public record NeuronSettings(
   @Override
   public int[] stepsAt() {
     return stepsAt.clone();
-  }
-
-  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
-  @JsonProperty("mask")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path maskFile() {
-    return edit.maskFile();
-  }
-
-  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
-  @JsonProperty("weights")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path weightsFile() {
-    return edit.weightsFile();
   }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.eval.EditFile;
+import dev.perase.eval.EditedRun;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
 import dev.perase.scheduler.Sampler;
@@ -68,7 +69,8 @@ public record AttackSettings(
     @JsonProperty("excluded_words") List<String> excludedWords,
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
-    @JsonProperty("perase_version") String peraseVersion) {
+    @JsonProperty("perase_version") String peraseVersion)
+    implements EditedRun {
   public static final int DEFAULT_ITERATIONS = 40;
   public static final int DEFAULT_STEPS = 50;
   public static final double DEFAULT_LEARNING_RATE = 0.01;
@@ -171,18 +173,4 @@ public record AttackSettings(
 
   /** The paper's k for styles and objects (appendix B.2). */
   public static final int EXPLICIT_CONCEPT_TOKENS = 3;
-
-  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
-  @JsonProperty("mask")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path maskFile() {
-    return edit.maskFile();
-  }
-
-  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
-  @JsonProperty("weights")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path weightsFile() {
-    return edit.weightsFile();
-  }
 }

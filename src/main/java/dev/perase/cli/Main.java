@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       NeuronsCommand.class,
       WorldCommand.class,
       BenchCommand.class,
+      MakeModelCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

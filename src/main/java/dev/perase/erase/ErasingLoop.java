@@ -67,8 +67,12 @@ final class ErasingLoop {
      */
     boolean samplesTrained(ErasureObjective objective);
 
-    /** After backward, before AdamW: e.g. Pre-Prune's zero gradient for the pruned weights. */
-    void beforeOptimizerStep();
+    /**
+     * The optimiser step after backward: AdamW on the autograd gradients of the fine-tuned weights
+     * (Pre-Prune zeroes those of its pruned weights first), or on the mask logits' gradients formed
+     * from the installed products.
+     */
+    void optimizerStep(AdamW optimizer);
 
     /** Extra fields of the step's log line (mask mean and pruned count), or none. */
     void log(ObjectNode line);
@@ -144,24 +148,23 @@ final class ErasingLoop {
           } finally {
             t.uninstall();
           }
-          // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained
-          try (GradientCollector gc = Torch.engine().newGradientCollector()) {
-            t.install(sm);
-            NDArray l = objective.loss(sd.unet(), s);
-            loss = l.getFloat();
-            gc.backward(l);
+          // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained, then 3. AdamW
+          t.install(sm);
+          try {
+            try (GradientCollector gc = Torch.engine().newGradientCollector()) {
+              NDArray l = objective.loss(sd.unet(), s);
+              loss = l.getFloat();
+              gc.backward(l);
+            }
+            if (!Float.isFinite(loss)) {
+              throw new BadInputException(
+                  "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
+            }
+            optimizer.setLearningRate(settings.learningRate());
+            t.optimizerStep(optimizer);
           } finally {
             t.uninstall();
           }
-          if (!Float.isFinite(loss)) {
-            throw new BadInputException(
-                "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
-          }
-          // 3. AdamW
-          t.beforeOptimizerStep();
-          optimizer.setLearningRate(settings.learningRate());
-          optimizer.step();
-          optimizer.zeroGrad();
         }
         step++;
         ObjectNode stats = Json.MAPPER.createObjectNode();

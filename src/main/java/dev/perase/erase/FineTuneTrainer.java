@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.model.nn.Param;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.AdamW;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -136,12 +137,14 @@ public final class FineTuneTrainer {
 
     /** Pre-Prune: no gradient to the pruned weights, so AdamW leaves them at 0. */
     @Override
-    public void beforeOptimizerStep() {
+    public void optimizerStep(AdamW optimizer) {
       for (Map.Entry<Param, NDArray> e : frozenZero.entrySet()) {
         try (NDArray g = e.getKey().value().getGradient()) {
           g.muli(e.getValue());
         }
       }
+      optimizer.step();
+      optimizer.zeroGrad();
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.perase.erase;
 import ai.djl.ndarray.NDArray;
 import dev.perase.io.BadInputException;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.StreamedSafeTensors;
 import dev.perase.io.TensorInfo;
 import dev.perase.model.nn.Param;
 import dev.perase.model.nn.ParamSet;

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.model.nn.ParamSet;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.AdamW;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -109,8 +110,11 @@ public final class MaskTrainer {
           && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
     }
 
+    /** AdamW on ∂L/∂s, formed from ∂L/∂(W ⊙ m) one tensor at a time. */
     @Override
-    public void beforeOptimizerStep() {}
+    public void optimizerStep(AdamW optimizer) {
+      optimizer.step(mask::gradient);
+    }
 
     @Override
     public void log(ObjectNode line) {

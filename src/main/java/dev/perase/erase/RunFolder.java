@@ -10,6 +10,7 @@ import dev.perase.io.FileAccessException;
 import dev.perase.io.Json;
 import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.StreamedSafeTensors;
 import dev.perase.io.TensorInfo;
 import dev.perase.tensor.AdamW;
 import java.io.IOException;

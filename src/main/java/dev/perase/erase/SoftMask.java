@@ -23,17 +23,17 @@ import java.util.Map;
  * the torch-exact {@link dev.perase.tensor.AdamW} over {@link #logits()}); W never changes. After
  * training, {@link #toBinary} discretises to the hard mask {@code 1[m > τ]}.
  *
- * <p>Use per training step, inside the step's scope and gradient recording:
+ * <p>Use per training step, inside the step's scope:
  *
  * <pre>
- *   try (StepScope step = StepScope.open(base, new NDList(mask.logits()));
- *       GradientCollector gc = engine.newGradientCollector()) {
- *     mask.install(step.manager());     // m = σ(T·s) and every W ⊙ m land in the step
- *     NDArray loss = objective(...);    // the model reads W ⊙ m; withMasksOff gives θ*
- *     gc.backward(loss);                // gradients reach s
+ *   try (StepScope step = StepScope.open(base, new NDList(mask.logits()))) {
+ *     mask.install(step.manager());     // E = W ⊙ σ(T·s), leaves that collect ∂L/∂E
+ *     try (GradientCollector gc = engine.newGradientCollector()) {
+ *       gc.backward(objective(...));    // the model reads E; withMasksOff gives θ*
+ *     }
+ *     adamW.step(mask::gradient);       // ∂L/∂s formed per tensor from ∂L/∂E
  *     mask.uninstall();
  *   }
- *   adamW.step(); adamW.zeroGrad();
  * </pre>
  *
  * <p>float32 pitfall (see {@link MaskSettings}): {@code sigmoid(10 s)} is exactly 1.0 in float32
@@ -68,9 +68,9 @@ public final class SoftMask implements AutoCloseable {
   }
 
   /**
-   * Creates logits s = s₀ (float32, requiring gradient) for every parameter {@code selection} picks
-   * from {@code model}, in a sub-manager of {@code parent} that {@link #close()} frees. A selection
-   * that picks nothing is a {@link BadInputException}.
+   * Creates logits s = s₀ (float32; their gradient comes from {@link #gradient}, not autograd) for
+   * every parameter {@code selection} picks from {@code model}, in a sub-manager of {@code parent}
+   * that {@link #close()} frees. A selection that picks nothing is a {@link BadInputException}.
    */
   public static SoftMask create(
       ParamSet model, Selection selection, MaskSettings settings, NDManager parent) {
@@ -80,7 +80,6 @@ public final class SoftMask implements AutoCloseable {
     for (Param p : selected) {
       NDArray logit =
           m.full(p.value().getShape(), (float) settings.initialLogit(), DataType.FLOAT32);
-      logit.setRequiresGradient(true);
       s.add(logit);
     }
     return new SoftMask(
@@ -120,38 +119,73 @@ public final class SoftMask implements AutoCloseable {
   }
 
   /**
-   * Sets each selected parameter's mask to {@code sigmoid(T · s)} computed in {@code step}, so that
-   * the mask and every product {@code W ⊙ m} the layers form are freed with the step. Call it
-   * inside the step's gradient recording for gradients to reach s (outside, the hook caches {@code
-   * W ⊙ m} until {@link #uninstall()}, which is right for evaluation). Installing again replaces
-   * this mask's previous install; a parameter holding another mask (a hard mask) is an error.
+   * Installs the mask for one pass: for each selected parameter, {@code E = W ⊙ σ(T·s)} formed in
+   * {@code step} with no gradient recorded, as a leaf that requires gradient, read by the layers
+   * through {@link Param#effective()}. σ(T·s) is freed at once, so beyond the logits and the
+   * optimizer state a step keeps only E and, after backward, its gradient (8 B per masked element
+   * in float32): {@link #gradient} then forms ∂L/∂s from ∂L/∂E one tensor at a time. Installing
+   * again replaces this mask's previous install; a parameter holding another mask (a hard mask) is
+   * an error.
    */
   public void install(NDManager step) {
     for (int i = 0; i < params.size(); i++) {
-      NDArray current = params.get(i).mask();
-      if (current != null && (installed == null || current != installed[i])) {
+      Param p = params.get(i);
+      if (p.mask() != null
+          || (p.maskedValue() != null && (installed == null || p.maskedValue() != installed[i]))) {
         throw new IllegalStateException(
-            params.get(i).name()
-                + " already has another mask; remove it before installing a soft mask");
+            p.name() + " already has another mask; remove it before installing a soft mask");
       }
     }
-    NDArray[] masks = new NDArray[params.size()];
+    uninstall();
+    NDArray[] products = new NDArray[params.size()];
     for (int i = 0; i < params.size(); i++) {
-      masks[i] = mask(logits.get(i), step);
-      params.get(i).setMask(masks[i]);
+      Param p = params.get(i);
+      try (NDManager tmp = step.newSubManager()) {
+        NDArray m = mask(logits.get(i), tmp);
+        // mask first, as the hook's product W ⊙ m: the same float32 values
+        NDArray e = m.mul(p.value());
+        e.attach(step);
+        products[i] = e;
+      }
+      products[i].setRequiresGradient(true);
+      p.setMaskedValue(products[i]);
     }
-    installed = masks;
+    installed = products;
   }
 
-  /** Removes the installed masks: the model reads the plain weights W again. */
+  /**
+   * ∂L/∂s of parameter {@code i} after a backward pass through the installed products: autograd's
+   * own chain through {@code E = m ⊙ W}, {@code m = σ(z)}, {@code z = T·s} in its float32 order,
+   * {@code ((∂L/∂E · W) · (1 − m)) · m · T}, so the result equals the gradient autograd gives s
+   * when it records the whole chain (bit for bit). Formed in place in E's gradient; the caller
+   * closes it.
+   */
+  public NDArray gradient(int i) {
+    if (installed == null) {
+      throw new IllegalStateException("no mask installed");
+    }
+    NDArray g = installed[i].getGradient();
+    try (NDManager tmp = g.getManager().newSubManager()) {
+      NDArray m = mask(logits.get(i), tmp);
+      NDArray oneMinusM = m.neg().addi(1f);
+      g.muli(params.get(i).value())
+          .muli(oneMinusM)
+          .muli(m)
+          .muli(tmp.create((float) settings.temperature()));
+    }
+    return g;
+  }
+
+  /** Removes the installed products and frees them: the model reads the plain weights W again. */
   public void uninstall() {
     if (installed == null) {
       return;
     }
     for (int i = 0; i < params.size(); i++) {
-      if (params.get(i).mask() == installed[i]) {
-        params.get(i).setMask(null);
+      if (params.get(i).maskedValue() == installed[i]) {
+        params.get(i).setMaskedValue(null);
       }
+      installed[i].close();
     }
     installed = null;
   }
@@ -215,8 +249,8 @@ public final class SoftMask implements AutoCloseable {
   /** Elements whose hard mask {@code 1[m > τ]} is 0 (m ≤ τ). */
   public long prunedCount(double tau) {
     long n = 0;
-    try (NDManager tmp = manager.newSubManager()) {
-      for (NDArray s : logits) {
+    for (NDArray s : logits) {
+      try (NDManager tmp = manager.newSubManager()) {
         n += pruned(mask(s, tmp), tau).countNonzero().getLong();
       }
     }
@@ -237,8 +271,8 @@ public final class SoftMask implements AutoCloseable {
     MaskMetadata meta =
         MaskMetadata.forSoftMask(baseModelHash, selection, settings, method, concept, settingsJson);
     Map<String, BinaryMask.Pruned> pruned = new LinkedHashMap<>();
-    try (NDManager tmp = manager.newSubManager()) {
-      for (int i = 0; i < params.size(); i++) {
+    for (int i = 0; i < params.size(); i++) {
+      try (NDManager tmp = manager.newSubManager()) {
         Param p = params.get(i);
         // flat indices where 1[m > τ] = 0: (k, 1) int64 from nonzero
         long[] flat =

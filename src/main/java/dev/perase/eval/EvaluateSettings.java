@@ -49,7 +49,8 @@ public record EvaluateSettings(
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
-    @JsonProperty("perase_version") String peraseVersion) {
+    @JsonProperty("perase_version") String peraseVersion)
+    implements EditedRun {
   /** The usual number of DDIM steps of Stable Diffusion's evaluations. */
   public static final int DEFAULT_STEPS = 50;
 
@@ -109,19 +110,5 @@ public record EvaluateSettings(
         out,
         cache,
         peraseVersion);
-  }
-
-  /** The mask file, recorded in {@code config.json}; null unless the edit is a mask. */
-  @JsonProperty("mask")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path maskFile() {
-    return edit.maskFile();
-  }
-
-  /** The weights file, recorded in {@code config.json}; null unless the edit is weights. */
-  @JsonProperty("weights")
-  @JsonSerialize(using = ToStringSerializer.class)
-  public Path weightsFile() {
-    return edit.weightsFile();
   }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * {@code torch.optim.AdamW} (single-tensor CPU path, amsgrad off), written on NDArrays because
@@ -86,6 +87,14 @@ public final class AdamW {
 
   /** One update from the parameters' accumulated gradients ({@code getGradient()}). */
   public void step() {
+    step(i -> params.get(i).getGradient());
+  }
+
+  /**
+   * One update from gradients formed on demand, one parameter at a time (so that they need not all
+   * exist at once): {@code gradient.apply(i)} is the gradient of parameter i, closed after use.
+   */
+  public void step(IntFunction<NDArray> gradient) {
     step++;
     double bias1 = 1 - Math.pow(beta1, step);
     double bias2 = 1 - Math.pow(beta2, step);
@@ -103,7 +112,7 @@ public final class AdamW {
       NDArray v = expAvgSq.get(i);
       // temporaries are closed here: they land in the gradient's or the state's manager, which
       // outlive the step, so each step would otherwise leak two copies of every parameter
-      try (NDArray g = p.getGradient();
+      try (NDArray g = gradient.apply(i);
           NDArray g1 = g.mul(oneMinusB1);
           NDArray g2 = g.mul(oneMinusB2)) {
         p.muli(decay);

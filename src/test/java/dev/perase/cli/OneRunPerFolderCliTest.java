@@ -66,7 +66,8 @@ class OneRunPerFolderCliTest {
               new String[] {"demo", "--quick", "--out", o},
               new String[] {"report", "--from", report.toString(), "--out", o},
               new String[] {"world", "train", "--steps", "1", "--out", o},
-              new String[] {"world", "train-detector", "--steps", "1", "--out", o});
+              new String[] {"world", "train-detector", "--steps", "1", "--out", o},
+              new String[] {"make-model", "--out", o});
       for (String[] args : commands) {
         CliRun r = CliRun.of(args);
         String what = String.join(" ", args);

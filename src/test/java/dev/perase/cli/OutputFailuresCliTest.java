@@ -56,7 +56,8 @@ class OutputFailuresCliTest {
         "demo --quick --out OUT",
         "world train --steps 1 --out OUT",
         "world train-detector --steps 1 --out OUT",
-        "world prompts --defaults --out OUT");
+        "world prompts --defaults --out OUT",
+        "make-model --out OUT");
   }
 
   /** Commands that write one file; {@code OUT} stands for the file. */

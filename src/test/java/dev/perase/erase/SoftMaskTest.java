@@ -150,21 +150,99 @@ class SoftMaskTest {
     }
   }
 
+  /**
+   * The gradient {@link SoftMask#gradient} forms from ∂L/∂(W ⊙ m) equals, value for value, the one
+   * autograd gives the logits when it records the whole chain s → T·s → σ → m ⊙ W (the way the mask
+   * trained before it kept only the products), on logits spread over the sigmoid's range.
+   */
+  @Test
+  void gradientFromTheProductsEqualsAutogradThroughTheWholeChain() {
+    try (NDManager m = Torch.newManager()) {
+      Torch.seed(11);
+      MiniUNetParams model = new MiniUNetParams(m);
+      float[] context =
+          m.randomNormal(new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS)).toFloatArray();
+      try (SoftMask mask =
+          SoftMask.create(model.params, Selection.parse("cross-attn"), MaskSettings.DEFAULT, m)) {
+        for (NDArray s : mask.logits()) {
+          try (NDArray r = m.randomUniform(-1f, 1.5f, s.getShape())) {
+            s.muli(0).addi(r);
+          }
+        }
+        List<float[]> viaProducts = new java.util.ArrayList<>();
+        try (NDManager step = m.newSubManager()) {
+          mask.install(step);
+          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(crossAttentionLoss(model, context, step));
+          }
+          for (int i = 0; i < mask.logits().size(); i++) {
+            try (NDArray g = mask.gradient(i)) {
+              viaProducts.add(g.toFloatArray());
+            }
+          }
+          mask.uninstall();
+        }
+        try (NDManager step = m.newSubManager()) {
+          List<NDArray> leaves = new java.util.ArrayList<>();
+          for (NDArray s : mask.logits()) {
+            NDArray leaf = s.duplicate();
+            leaf.attach(step);
+            leaf.setRequiresGradient(true);
+            leaves.add(leaf);
+          }
+          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            for (int i = 0; i < leaves.size(); i++) {
+              NDArray mk = Activation.sigmoid(step.create(10f).mul(leaves.get(i)));
+              mask.params().get(i).setMask(mk);
+            }
+            gc.backward(crossAttentionLoss(model, context, step));
+          } finally {
+            for (Param p : mask.params()) {
+              p.setMask(null);
+            }
+          }
+          int nonZero = 0;
+          for (int i = 0; i < leaves.size(); i++) {
+            float[] autograd = leaves.get(i).getGradient().toFloatArray();
+            float[] ours = viaProducts.get(i);
+            for (int j = 0; j < autograd.length; j++) {
+              // == : where the loss does not reach a weight, 0 · (negative W) is −0.0, which
+              // AdamW treats as 0
+              assertTrue(
+                  autograd[j] == ours[j],
+                  mask.params().get(i).name() + "[" + j + "]: " + autograd[j] + " vs " + ours[j]);
+              nonZero += autograd[j] != 0 ? 1 : 0;
+            }
+          }
+          assertTrue(nonZero > 50, "the loss reaches the logits (" + nonZero + " non-zero)");
+        }
+      }
+    }
+  }
+
+  private static NDArray crossAttentionLoss(MiniUNetParams model, float[] context, NDManager m) {
+    NDArray c = m.create(context, new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS));
+    NDArray y = model.attn2ToK.forward(c).add(model.attn2ToV.forward(c));
+    return y.mul(y).sum();
+  }
+
   /** loss = Σ (to_k(c) + to_v(c))², reading only attn2.to_k and attn2.to_v through the hook. */
   private static void trainStep(
       MiniUNetParams model, SoftMask mask, AdamW opt, float[] context, NDManager m) {
     try (StepScope step = StepScope.open(m, new NDList(mask.logits()))) {
-      try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        mask.install(step.manager());
-        NDArray c =
-            step.manager().create(context, new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS));
-        NDArray y = model.attn2ToK.forward(c).add(model.attn2ToV.forward(c));
-        gc.backward(y.mul(y).sum());
+      mask.install(step.manager());
+      try {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          NDArray c =
+              step.manager()
+                  .create(context, new ai.djl.ndarray.types.Shape(3, MiniUNetParams.CROSS));
+          NDArray y = model.attn2ToK.forward(c).add(model.attn2ToV.forward(c));
+          gc.backward(y.mul(y).sum());
+        }
+        opt.step(mask::gradient);
       } finally {
         mask.uninstall();
       }
-      opt.step();
-      opt.zeroGrad();
     }
   }
 

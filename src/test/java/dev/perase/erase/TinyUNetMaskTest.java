@@ -84,22 +84,23 @@ class TinyUNetMaskTest {
             NDArray xs = sm.create(x, xShape);
             NDArray cs = sm.create(c, cShape);
             NDArray t = sm.create(new float[] {500f});
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-              mask.install(sm);
-              if (step == 0) {
-                // θ* is the same weights with the masks switched off: no second copy
-                NDArray off = unet.params().withMasksOff(() -> unet.forward(xs, t, cs));
-                assertArrayEquals(base, off.toFloatArray(), "θ* with masks off");
+            mask.install(sm);
+            try {
+              try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                if (step == 0) {
+                  // θ* is the same weights with the masks switched off: no second copy
+                  NDArray off = unet.params().withMasksOff(() -> unet.forward(xs, t, cs));
+                  assertArrayEquals(base, off.toFloatArray(), "θ* with masks off");
+                }
+                NDArray eps = unet.forward(xs, t, cs);
+                // a sum, not the paper's mean, and lr 0.5: a few steps must push some s below 0
+                NDArray loss = eps.sub(sm.create(target, eps.getShape())).square().sum();
+                gc.backward(loss);
               }
-              NDArray eps = unet.forward(xs, t, cs);
-              // a sum, not the paper's mean, and lr 0.5: a few steps must push some s below 0
-              NDArray loss = eps.sub(sm.create(target, eps.getShape())).square().sum();
-              gc.backward(loss);
+              opt.step(mask::gradient);
             } finally {
               mask.uninstall();
             }
-            opt.step();
-            opt.zeroGrad();
           }
         }
         SoftMask.Stats stats = mask.stats();

@@ -402,6 +402,28 @@ public final class CLIPTokenizer {
     return table;
   }
 
+  /**
+   * CLIP's 512 base tokens in vocab order (ids 0…511): the 256 byte symbols in {@code
+   * bytes_to_unicode}'s order (printable bytes, then the rest), then each with {@code </w>}.
+   */
+  public static List<String> baseTokens() {
+    char[] table = bytesToUnicode();
+    List<String> symbols = new ArrayList<>(256);
+    for (int pass = 0; pass < 2; pass++) {
+      for (int b = 0; b < 256; b++) {
+        boolean printable = table[b] == b;
+        if (printable == (pass == 0)) {
+          symbols.add(String.valueOf(table[b]));
+        }
+      }
+    }
+    List<String> out = new ArrayList<>(symbols);
+    for (String sym : symbols) {
+      out.add(sym + WORD_END);
+    }
+    return out;
+  }
+
   /** BPE of one byte-mapped piece → its symbols joined by spaces (transformers' {@code bpe}). */
   private String bpe(String piece) {
     if (piece.equals(START_OF_TEXT) || piece.equals(END_OF_TEXT)) {

@@ -22,6 +22,7 @@ public final class Param {
   private NDArray value;
   private NDArray mask;
   private NDArray masked;
+  private NDArray product;
 
   Param(String name, Kind kind, NDArray value, ParamSet owner) {
     this.name = name;
@@ -76,6 +77,9 @@ public final class Param {
    * reach its logits.
    */
   public void setMask(NDArray newMask) {
+    if (newMask != null && product != null) {
+      throw new IllegalStateException(name + " holds a soft mask's product");
+    }
     if (newMask != null
         && !java.util.Arrays.equals(newMask.getShape().getShape(), value.getShape().getShape())) {
       throw new IllegalArgumentException(
@@ -95,7 +99,13 @@ public final class Param {
    * The masking hook: {@code W} when no mask is set or masks are switched off, else {@code W ⊙ m}.
    */
   public NDArray effective() {
-    if (mask == null || !owner.masksEnabled()) {
+    if (!owner.masksEnabled()) {
+      return value;
+    }
+    if (product != null) {
+      return product;
+    }
+    if (mask == null) {
       return value;
     }
     if (masked != null) {
@@ -103,6 +113,36 @@ public final class Param {
     }
     // mask first: the product belongs to the mask's (step-scoped) manager
     return mask.mul(value);
+  }
+
+  /**
+   * Installs a soft mask by its product {@code W ⊙ m}, formed by the caller: {@link #effective()}
+   * returns it while masks are enabled, so a product that requires gradient collects the loss's
+   * gradient with respect to {@code W ⊙ m} (how {@code erase.SoftMask} trains without keeping m and
+   * its graph). Null removes it; the caller owns and frees the product.
+   *
+   * @throws IllegalStateException when the parameter holds a mask
+   */
+  public void setMaskedValue(NDArray newProduct) {
+    if (newProduct != null) {
+      if (mask != null) {
+        throw new IllegalStateException(name + " already holds a mask");
+      }
+      if (!java.util.Arrays.equals(newProduct.getShape().getShape(), value.getShape().getShape())) {
+        throw new IllegalArgumentException(
+            name
+                + ": masked value has shape "
+                + newProduct.getShape()
+                + ", expected "
+                + value.getShape());
+      }
+    }
+    this.product = newProduct;
+  }
+
+  /** The product installed by {@link #setMaskedValue}, or null. */
+  public NDArray maskedValue() {
+    return product;
   }
 
   public long numel() {
