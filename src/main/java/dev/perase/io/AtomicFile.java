@@ -61,18 +61,23 @@ public final class AtomicFile {
     }
   }
 
+  /** How deep {@link #deleteTemporaries} looks: the folder, a subfolder and one below it. */
+  static final int TEMPORARY_DEPTH = 3;
+
   /** A temporary file of {@link #write}: {@code .<target name>.<random, base 36>.tmp}. */
   private static final java.util.regex.Pattern TEMPORARY =
-      java.util.regex.Pattern.compile("\\..+\\.[0-9a-z]{1,13}\\.tmp");
+      java.util.regex.Pattern.compile("\\..+\\.[0-9a-z]{9,13}\\.tmp");
 
   /**
-   * Deletes the temporary files that writes killed mid-way (SIGKILL, a power cut) left under {@code
-   * dir}, and returns how many. Only for a folder no other run writes to: {@link RunLock} calls it
-   * once it holds the folder.
+   * Deletes the temporary files that writes killed mid-way (SIGKILL, a power cut) left in {@code
+   * dir} and its folders down to {@link #TEMPORARY_DEPTH} levels (a run's {@code prompts/0000/}),
+   * and returns how many. Only for a folder no other run writes to: {@link RunLock} calls it once
+   * it holds the folder. Deeper folders are left alone, so that an {@code --out} given by mistake
+   * as a large tree (a home folder) is not searched through.
    */
   public static int deleteTemporaries(Path dir) {
     int n = 0;
-    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir, TEMPORARY_DEPTH)) {
       for (Path p : s.toList()) {
         if (TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)) {
           Files.deleteIfExists(p);

@@ -98,10 +98,13 @@ class RunLockTest {
     Path staleTop =
         Files.writeString(tmp.resolve("run/.checkpoint.safetensors.25jxec20ndlxe.tmp"), "half");
     Path kept = Files.writeString(dir.resolve(".notes.tmp"), "not perase's");
+    Path deep = Files.createDirectories(tmp.resolve("run/a/b/c"));
+    Path deeper = Files.writeString(deep.resolve(".x.png.2zm8okqzpbnl1.tmp"), "left alone");
     Path image = Files.writeString(dir.resolve("image-000.png"), "png");
     try (RunLock lock = RunLock.acquire(tmp.resolve("run"), "evaluate")) {
       assertTrue(Files.notExists(stale) && Files.notExists(staleTop));
       assertTrue(Files.exists(kept) && Files.exists(image));
+      assertTrue(Files.exists(deeper), "three levels deep at most");
     }
   }
 
