@@ -11,6 +11,7 @@ import dev.perase.eval.Detector;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
+import dev.perase.io.RunLock;
 import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
 import dev.perase.world.Wording;
@@ -110,7 +111,8 @@ final class AttackCommand implements Callable<Integer> {
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
     List<PromptRow> rows = PromptCsv.read(edit.prompts);
-    try (NDManager manager = Torch.newManager();
+    try (RunLock lock = RunLock.acquire(run.out, "attack");
+        NDManager manager = Torch.newManager();
         Detector detector = detection.open(manager, run.model, rows, edit.prompts)) {
       return attack(detector);
     }

@@ -4,6 +4,7 @@ import dev.perase.demo.Demo;
 import dev.perase.demo.DemoSettings;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
+import dev.perase.io.RunLock;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -64,7 +65,8 @@ final class DemoCommand implements Callable<Integer> {
             ? DemoSettings.quick(out, model, detectorDir, promptSets)
             : DemoSettings.full(out, model, detectorDir, promptSets);
     Path report;
-    try (ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
+    try (RunLock lock = RunLock.acquire(out, "demo");
+        ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
       report =
           Demo.runAndReport(
               s,

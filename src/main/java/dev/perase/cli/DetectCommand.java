@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.eval.Detector;
 import dev.perase.eval.ImageFolderDetection;
 import dev.perase.io.Json;
+import dev.perase.io.OutputPaths;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,6 +54,7 @@ final class DetectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OutputPaths.checkFile(out, "--out");
     int n = ImageFolderDetection.imageFiles(images).size();
     ImageFolderDetection.Result r;
     try (NDManager manager = Torch.newManager();

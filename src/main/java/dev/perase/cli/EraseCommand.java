@@ -11,6 +11,7 @@ import dev.perase.erase.MagnitudePruning;
 import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
+import dev.perase.io.RunLock;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.world.PaperDefaults;
 import java.nio.file.Files;
@@ -286,6 +287,12 @@ final class EraseCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     EraseRequest request = request();
+    try (RunLock lock = RunLock.acquire(out, "erase")) {
+      return erase(request);
+    }
+  }
+
+  private Integer erase(EraseRequest request) {
     EraseMethod m = request.method();
     if (m.closedForm()) {
       return uce(request);

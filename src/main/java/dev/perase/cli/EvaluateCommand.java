@@ -8,6 +8,7 @@ import dev.perase.eval.InceptionFeatures;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
+import dev.perase.io.RunLock;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
 import java.util.List;
@@ -97,7 +98,8 @@ final class EvaluateCommand implements Callable<Integer> {
       cacheDir = (parent == null ? out.toAbsolutePath() : parent).resolve("retain-cache");
     }
     List<PromptRow> rows = PromptCsv.read(edit.prompts);
-    try (NDManager manager = Torch.newManager();
+    try (RunLock lock = RunLock.acquire(out, "evaluate");
+        NDManager manager = Torch.newManager();
         Detector detector = detection.open(manager, run.model, rows, edit.prompts)) {
       return evaluate(detector, cacheDir);
     }

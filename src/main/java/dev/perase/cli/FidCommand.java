@@ -6,10 +6,9 @@ import dev.perase.eval.FeatureCache;
 import dev.perase.eval.FidSettings;
 import dev.perase.eval.InceptionFeatures;
 import dev.perase.eval.KernelDistance;
-import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
+import dev.perase.io.OutputPaths;
 import dev.perase.tensor.Torch;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -73,7 +72,7 @@ final class FidCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    checkWritable(out);
+    OutputPaths.checkFile(out, "--out");
     FidSettings s =
         new FidSettings(
             images,
@@ -109,27 +108,5 @@ final class FidCommand implements Callable<Integer> {
         r.reference().reused() ? "reused" : "computed");
     System.out.println("wrote " + out);
     return 0;
-  }
-
-  /**
-   * Fails before any work when {@code out} cannot be written: it is a folder, or its nearest
-   * existing ancestor is not a writable folder.
-   */
-  static void checkWritable(Path out) {
-    Path abs = out.toAbsolutePath().normalize();
-    if (Files.isDirectory(abs)) {
-      throw new BadInputException("--out " + out + " is a folder; name the JSON file to write");
-    }
-    if (Files.exists(abs) && !Files.isWritable(abs)) {
-      throw new BadInputException("cannot write --out " + out + ": the file is not writable");
-    }
-    Path dir = abs.getParent();
-    while (dir != null && !Files.exists(dir)) {
-      dir = dir.getParent();
-    }
-    if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
-      throw new BadInputException(
-          "cannot write --out " + out + ": " + dir + " is not a writable folder");
-    }
   }
 }

@@ -5,12 +5,12 @@ import dev.perase.erase.BinaryMask;
 import dev.perase.erase.FineTunedWeights;
 import dev.perase.io.Json;
 import dev.perase.io.Png;
+import dev.perase.io.RunLock;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import dev.perase.world.PromptSetSettings;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -93,7 +93,8 @@ final class GenerateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long start = System.nanoTime();
     sampling.sampler(); // a bad --scheduler fails before the model loads
-    try (StableDiffusion sd = StableDiffusion.load(model)) {
+    try (RunLock lock = RunLock.acquire(out, "generate");
+        StableDiffusion sd = StableDiffusion.load(model)) {
       if (weights != null) {
         int n = FineTunedWeights.applyTo(weights, sd.unet().params(), sd.layout().modelHash());
         System.out.println("loaded " + n + " fine-tuned UNet tensors from " + weights);
@@ -115,7 +116,6 @@ final class GenerateCommand implements Callable<Integer> {
               width == null ? size : width,
               numImages,
               sampling.sampler());
-      Files.createDirectories(out);
       try (NDManager m = Torch.newManager();
           ProgressBar bar = Progress.bar("generate", s.steps(), "step")) {
         StableDiffusion.Images result = sd.generate(s, m, step -> bar.stepTo(step));

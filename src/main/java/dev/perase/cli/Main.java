@@ -1,6 +1,7 @@
 package dev.perase.cli;
 
 import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
 import dev.perase.tensor.Torch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,7 +32,10 @@ import picocli.CommandLine.Command;
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
-  /** Exit code for bad input: malformed files, missing keys, bad arguments. */
+  /**
+   * Exit code for bad input: malformed files, missing keys, bad arguments, and files that cannot be
+   * read or written.
+   */
   public static final int BAD_INPUT = 2;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -74,6 +78,13 @@ public final class Main implements Runnable {
           Throwable cause = rootBadInput(ex);
           if (cause != null) {
             cmd.getErr().println("error: " + cause.getMessage());
+            return BAD_INPUT;
+          }
+          // A file operation that failed where no reader or writer turned it into a sentence: the
+          // surroundings (a path in the way, a permission, a full disk), not a bug of perase.
+          String io = FileAccessException.describe(ex);
+          if (io != null) {
+            cmd.getErr().println("error: " + io);
             return BAD_INPUT;
           }
           cmd.getErr().println("error: " + ex);

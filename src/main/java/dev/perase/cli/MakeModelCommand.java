@@ -2,6 +2,7 @@ package dev.perase.cli;
 
 import dev.perase.io.BadInputException;
 import dev.perase.io.DType;
+import dev.perase.io.RunLock;
 import dev.perase.pipeline.ShapedPipeline;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -44,7 +45,10 @@ final class MakeModelCommand implements Callable<Integer> {
           default -> throw new BadInputException("--dtype must be f16 or f32, got " + dtype);
         };
     long t0 = System.nanoTime();
-    ShapedPipeline.Summary s = ShapedPipeline.write(p, out, storage, seed);
+    ShapedPipeline.Summary s;
+    try (RunLock lock = RunLock.acquire(out, "make-model")) {
+      s = ShapedPipeline.write(p, out, storage, seed);
+    }
     System.out.printf(
         Locale.ROOT,
         "wrote %s (%s weights, seed %d) to %s in %.1f s: UNet %,d, text encoder %,d, VAE %,d"

@@ -2,6 +2,7 @@ package dev.perase.cli;
 
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskedModel;
+import dev.perase.io.OutputPaths;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -78,6 +79,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      MaskedModel.checkTarget(out); // before any work
       BinaryMask m = BinaryMask.read(mask);
       long zeroed = MaskedModel.write(m, model, out);
       System.out.printf(
@@ -107,6 +109,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      OutputPaths.checkFile(out, "--out");
       BinaryMask[] masks = new BinaryMask[files.size()];
       for (int i = 0; i < masks.length; i++) {
         masks[i] = BinaryMask.read(files.get(i));
@@ -148,6 +151,7 @@ final class MaskCommand implements Runnable {
 
     @Override
     public Integer call() {
+      OutputPaths.checkFile(out, "--out");
       BinaryMask a = BinaryMask.read(from);
       BinaryMask d = BinaryMask.difference(a, BinaryMask.read(mask));
       d.write(out);

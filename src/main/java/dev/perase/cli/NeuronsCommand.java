@@ -5,6 +5,7 @@ import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.NeuronSettings;
 import dev.perase.analysis.Sensitivity;
 import dev.perase.eval.EditFile;
+import dev.perase.io.RunLock;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -107,7 +108,8 @@ final class NeuronsCommand implements Callable<Integer> {
             run.out,
             Defaults.VERSION);
     NeuronAnalysis.Result r;
-    try (Progress.Phases bar = new Progress.Phases()) {
+    try (RunLock lock = RunLock.acquire(out, "neurons");
+        Progress.Phases bar = new Progress.Phases()) {
       r =
           NeuronAnalysis.run(
               s,

@@ -1,6 +1,7 @@
 package dev.perase.cli;
 
 import dev.perase.io.Json;
+import dev.perase.io.RunLock;
 import dev.perase.report.Report;
 import dev.perase.report.StudyReport;
 import java.nio.file.Path;
@@ -35,7 +36,10 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     StudyReport report = Json.read(from, StudyReport.class);
-    Path html = Report.write(report, out);
+    Path html;
+    try (RunLock lock = RunLock.acquire(out, "report")) {
+      html = Report.write(report, out);
+    }
     System.out.println("wrote " + html);
     return 0;
   }

@@ -1,5 +1,7 @@
 package dev.perase.cli;
 
+import dev.perase.io.OutputPaths;
+import dev.perase.io.RunLock;
 import dev.perase.world.WorldModelTrainer;
 import dev.perase.world.WorldTrainSettings;
 import java.nio.file.Path;
@@ -83,8 +85,9 @@ final class WorldCommand implements Runnable {
               .withLearningRate(learningRate)
               .withTimesteps(timesteps);
       List<Float> losses;
-      try (ProgressBar bar =
-          Progress.bar("world train", s.steps(), "step", WorldModelTrainer.stepsDone(out))) {
+      try (RunLock lock = RunLock.acquire(out, "world train");
+          ProgressBar bar =
+              Progress.bar("world train", s.steps(), "step", WorldModelTrainer.stepsDone(out))) {
         losses = WorldModelTrainer.train(out, s, bar::stepTo);
       }
       if (!losses.isEmpty()) {
@@ -121,7 +124,8 @@ final class WorldCommand implements Runnable {
           new dev.perase.world.DetectorTrainer.Settings(
               steps, d.batchSize(), d.learningRate(), d.noise(), d.seed());
       dev.perase.world.DetectorTrainer.Accuracy acc;
-      try (ProgressBar bar = Progress.bar("train detector", steps, "step")) {
+      try (RunLock lock = RunLock.acquire(out, "world train-detector");
+          ProgressBar bar = Progress.bar("train detector", steps, "step")) {
         acc = dev.perase.world.DetectorTrainer.train(out, s, heldOut, bar::stepTo);
       }
       System.out.println(acc.describe());
@@ -168,6 +172,7 @@ final class WorldCommand implements Runnable {
     @Override
     public Integer call() {
       if (defaults) {
+        OutputPaths.createFolder(out);
         dev.perase.world.WorldPrompts.writeDefaultSets(out);
         System.out.println("wrote the default prompt sets to " + out);
         return 0;
@@ -175,6 +180,7 @@ final class WorldCommand implements Runnable {
       if (concept == null) {
         throw new dev.perase.io.BadInputException("--concept is required (or --defaults)");
       }
+      OutputPaths.checkFile(out, "--out");
       var c = dev.perase.world.Concept.of(concept);
       var settings = new dev.perase.world.PromptSetSettings(count, seed);
       var rows =
@@ -231,6 +237,9 @@ final class WorldCommand implements Runnable {
       if (prompts < 1 || fidImages < 2 || steps < 1) {
         throw new dev.perase.io.BadInputException(
             "--prompts, --steps must be positive and --fid-images at least 2");
+      }
+      if (samples != null) {
+        OutputPaths.checkFile(samples, "--samples");
       }
       var s =
           new dev.perase.world.WorldQuality.Settings(

@@ -27,7 +27,9 @@ import dev.perase.eval.EditFile;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
 import dev.perase.io.Json;
+import dev.perase.io.OutputPaths;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.pipeline.StableDiffusion;
@@ -37,7 +39,6 @@ import dev.perase.world.Concept;
 import dev.perase.world.PaperDefaults;
 import dev.perase.world.WorldConceptDetector;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,8 +122,8 @@ public final class Demo {
   }
 
   private StudyResults run() {
+    OutputPaths.createFolder(s.out());
     try {
-      Files.createDirectories(s.out());
       Path timingsFile = layout.timings();
       if (Files.exists(timingsFile)) {
         Map<String, Double> earlier =
@@ -134,7 +135,7 @@ public final class Demo {
         timings.putAll(earlier);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw FileAccessException.of("read", layout.timings(), e);
     }
     Path config = layout.config();
     if (Files.exists(config)) {

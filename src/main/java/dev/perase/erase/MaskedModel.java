@@ -3,12 +3,13 @@ package dev.perase.erase;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DiffusersLayout;
+import dev.perase.io.FileAccessException;
+import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsHeader;
 import dev.perase.io.TensorInfo;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
@@ -86,7 +87,7 @@ public final class MaskedModel {
         }
       }
     }
-    prepareTarget(out);
+    checkTarget(out);
     Path tmp =
         out.toAbsolutePath()
             .resolveSibling(
@@ -106,15 +107,26 @@ public final class MaskedModel {
       return zeroed;
     } catch (IOException e) {
       deleteTree(tmp);
-      throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+      throw FileAccessException.of("write", out, e);
     } catch (RuntimeException e) {
       deleteTree(tmp);
       throw e;
     }
   }
 
-  private static void prepareTarget(Path out) {
+  /**
+   * Fails unless {@code out} can become the new model folder: it does not exist (and its parent can
+   * be made) or is an empty folder.
+   */
+  public static void checkTarget(Path out) {
     if (!Files.exists(out)) {
+      // made and removed again: what is in the way, or a place that cannot be written, fails here
+      OutputPaths.createFolder(out);
+      try {
+        Files.delete(out);
+      } catch (IOException e) {
+        throw FileAccessException.of("write", out, e);
+      }
       return;
     }
     if (!Files.isDirectory(out)) {

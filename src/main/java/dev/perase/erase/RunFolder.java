@@ -6,13 +6,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
 import dev.perase.io.Json;
+import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.StreamedSafeTensors;
 import dev.perase.io.TensorInfo;
 import dev.perase.tensor.AdamW;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -61,12 +62,7 @@ final class RunFolder {
    * starts at step 0 (with {@code resume} too) and any old {@code log.jsonl} is emptied.
    */
   static RunFolder open(Path dir, EraseSettings settings, String modelHash, boolean resume) {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new BadInputException(
-          "cannot create the output folder " + dir + ": " + e.getMessage(), e);
-    }
+    OutputPaths.createFolder(dir);
     Path ckpt = dir.resolve(CHECKPOINT);
     if (!Files.exists(ckpt)) {
       writeLog(dir.resolve(LOG), List.of());
@@ -296,7 +292,7 @@ final class RunFolder {
           StandardOpenOption.CREATE,
           StandardOpenOption.APPEND);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot append to " + dir.resolve(LOG), e);
+      throw FileAccessException.of("append to", dir.resolve(LOG), e);
     }
   }
 

@@ -1,11 +1,11 @@
 package dev.perase.eval;
 
 import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
 import dev.perase.io.Hashes;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -141,7 +141,7 @@ public final class FeatureCache {
    * Writes the features of {@code dir} under {@code key}: beside the images, or in the fallback
    * folder when that fails. Returns the file written.
    *
-   * @throws UncheckedIOException when neither place can be written
+   * @throws FileAccessException when neither place can be written
    */
   public Path write(Path dir, String key, float[][] features, Map<String, String> metadata) {
     int n = features.length;
@@ -159,11 +159,11 @@ public final class FeatureCache {
     try {
       w.write(first);
       return first;
-    } catch (UncheckedIOException besideFailed) {
+    } catch (FileAccessException besideFailed) {
       Path second = fallback(dir);
       try {
         w.write(second);
-      } catch (UncheckedIOException e) {
+      } catch (FileAccessException e) {
         e.addSuppressed(besideFailed);
         throw e;
       }

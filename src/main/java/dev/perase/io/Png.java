@@ -12,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
 import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
@@ -142,13 +144,34 @@ public final class Png {
       throw new BadInputException("image not found: " + file);
     }
     BufferedImage img;
-    try {
-      img = ImageIO.read(file.toFile());
-    } catch (IOException e) {
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+      if (readers == null || !readers.hasNext()) {
+        throw new BadInputException(file + " is not an image perase can read (PNG expected)");
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        javax.imageio.ImageTypeSpecifier raw = reader.getRawImageType(0);
+        int bitsPerPixel = 1;
+        if (raw != null) {
+          bitsPerPixel = 0;
+          for (int bits : raw.getSampleModel().getSampleSize()) {
+            bitsPerPixel += bits;
+          }
+        }
+        checkSize(
+            file, reader.getFormatName(), reader.getWidth(0), reader.getHeight(0), bitsPerPixel);
+        img = reader.read(0);
+      } finally {
+        reader.dispose();
+      }
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof BadInputException b) {
+        throw b;
+      }
+      // ImageIO's decoders also throw unchecked exceptions on damaged data
       throw new BadInputException(file + " is not a readable image: " + e.getMessage(), e);
-    }
-    if (img == null) {
-      throw new BadInputException(file + " is not an image perase can read (PNG expected)");
     }
     int w = img.getWidth();
     int h = img.getHeight();
@@ -170,14 +193,49 @@ public final class Png {
     }
     // Raw samples, not getRGB: Java treats grey PNGs as linear grey and would change their values.
     int max = (1 << cm.getComponentSize(0)) - 1;
-    int[] px = raster.getPixels(0, 0, w, h, (int[]) null);
-    for (int i = 0; i < w * h; i++) {
-      for (int c = 0; c < 3; c++) {
-        int band = bands >= 3 ? c : 0;
-        int v = px[i * bands + band];
-        rgb[i * 3 + c] = (byte) (max == 255 ? v : (v * 255 + max / 2) / max);
+    int[] px = new int[w * bands]; // one row at a time: a whole-image int copy is 4 bytes a sample
+    for (int y = 0; y < h; y++) {
+      raster.getPixels(0, y, w, 1, px);
+      for (int x = 0; x < w; x++) {
+        int i = y * w + x;
+        for (int c = 0; c < 3; c++) {
+          int band = bands >= 3 ? c : 0;
+          int v = px[x * bands + band];
+          rgb[i * 3 + c] = (byte) (max == 255 ? v : (v * 255 + max / 2) / max);
+        }
       }
     }
     return new Image(w, h, rgb);
+  }
+
+  /** Most pixels an image may have: 2^28 (16384 × 16384), 768 MB as 8-bit RGB. */
+  public static final long MAX_PIXELS = 1L << 28;
+
+  /**
+   * Refuses an image whose header claims more pixels than perase reads, or, for a PNG, more than
+   * its file can hold: deflate compresses at most 1032:1, so a PNG of n bytes holds at most 1032·n
+   * bytes of samples ({@code bitsPerPixel} / 8 a pixel). Checked before the decoder allocates the
+   * image (a 15 kB PNG that claimed 128 × 1,048,576 pixels made ImageIO allocate 400 MB).
+   */
+  private static void checkSize(Path file, String format, int w, int h, int bitsPerPixel)
+      throws IOException {
+    long pixels = (long) w * h;
+    long bytes = Files.size(file);
+    boolean png = format.equalsIgnoreCase("png");
+    if (w <= 0
+        || h <= 0
+        || pixels > MAX_PIXELS
+        || (png && pixels / 8.0 * Math.max(1, bitsPerPixel) > 1032.0 * bytes + 4096)) {
+      throw new BadInputException(
+          file
+              + " claims "
+              + w
+              + " × "
+              + h
+              + " pixels, more than "
+              + (pixels > MAX_PIXELS
+                  ? "perase reads (" + MAX_PIXELS + " pixels)"
+                  : "its " + bytes + " bytes can hold"));
+    }
   }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -85,12 +84,8 @@ public final class PromptRunFolder<T> {
       Class<T> type,
       Function<T, ? extends RowOutcome> outcome) {
     String runKey = Hashes.sha256(inputs.toString());
-    try {
-      Files.createDirectories(out.resolve(subfolder));
-    } catch (IOException e) {
-      throw new BadInputException(
-          "cannot create the output folder " + out + ": " + e.getMessage(), e);
-    }
+    OutputPaths.createFolder(out);
+    OutputPaths.createFolder(out.resolve(subfolder));
     Path config = out.resolve(CONFIG);
     if (Files.exists(out.resolve(JOURNAL)) && Files.exists(config)) {
       String previous;
@@ -193,7 +188,7 @@ public final class PromptRunFolder<T> {
       ch.write(ByteBuffer.wrap((line(l) + "\n").getBytes(StandardCharsets.UTF_8)));
       ch.force(false);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + journal + ": " + e.getMessage(), e);
+      throw FileAccessException.of("write", journal, e);
     }
   }
 

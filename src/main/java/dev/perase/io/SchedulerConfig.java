@@ -129,9 +129,12 @@ public record SchedulerConfig(
   }
 
   public SchedulerConfig {
-    if (numTrainTimesteps < 1) {
+    if (numTrainTimesteps < 1 || numTrainTimesteps > MAX_TRAIN_TIMESTEPS) {
       throw new BadInputException(
-          "scheduler num_train_timesteps must be at least 1, not " + numTrainTimesteps);
+          "scheduler num_train_timesteps must lie in [1, "
+              + MAX_TRAIN_TIMESTEPS
+              + "] (Stable Diffusion's is 1000), not "
+              + numTrainTimesteps);
     }
     if (betaSchedule == null || predictionType == null || timestepSpacing == null) {
       throw new BadInputException(
@@ -155,6 +158,12 @@ public record SchedulerConfig(
     }
     useDefaultValues = useDefaultValues == null ? List.of() : List.copyOf(useDefaultValues);
   }
+
+  /**
+   * The most training timesteps a config may ask for: the schedule holds a few arrays of this
+   * length, so 2^31 − 1 (a config seen by the fuzz tests) would take minutes and gigabytes.
+   */
+  public static final int MAX_TRAIN_TIMESTEPS = 100_000;
 
   /** Whether the config set {@code key} itself (false: it took a default). */
   public boolean sets(String key) {

@@ -156,7 +156,7 @@ class FidCommandTest {
     Path aFile = Files.writeString(tmp.resolve("plain"), "x");
     before = files();
     Path under = aFile.resolve("fid.json");
-    assertBadInput(fid(under), under, before, "not a writable folder");
+    assertBadInput(fid(under), under, before, "is a file, not a folder");
     assertBadInput(fid(tmp), tmp.resolve("nothing"), before, "is a folder");
     assertBadInput(fid(out, "--batch", "0"), out, before, "--batch");
   }

@@ -354,7 +354,7 @@ class SafeTensorsTest {
 
     // A body that fails half-way through the temporary file.
     assertThrows(
-        java.io.UncheckedIOException.class,
+        FileAccessException.class,
         () ->
             AtomicFile.write(
                 f,

@@ -54,7 +54,9 @@ public final class CLIPTextModel {
     Weights w = dict.root().child(PREFIX);
     embeddings = new CLIPTextEmbeddings(w.child("embeddings"), config);
     Weights encoderLayers = w.child("encoder").child("layers");
-    List<CLIPEncoderLayer> list = new ArrayList<>(config.numHiddenLayers());
+    // not presized: a config's num_hidden_layers of 2^31 − 1 must end at the first missing layer's
+    // key, not in an OutOfMemoryError
+    List<CLIPEncoderLayer> list = new ArrayList<>();
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       list.add(new CLIPEncoderLayer(encoderLayers.child(i), config));
     }
