@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * A Stable Diffusion pipeline of a real model's exact configurations with seeded random weights,
@@ -104,36 +105,53 @@ public final class ShapedPipeline {
     copy(base + "special_tokens_map.json", out.resolve("tokenizer/special_tokens_map.json"));
     writeTokenizer(out.resolve("tokenizer"), preset.vocabSize);
 
-    long unet;
-    long text;
-    long vae;
-    try (NDManager m = Torch.newManager()) {
-      Torch.seed(seed);
-      UNet2DConditionConfig c =
-          Json.read(out.resolve("unet/config.json"), UNet2DConditionConfig.class);
-      ParamSet p =
-          UNet2DConditionModel.fromStateDict(c, StateDict.fresh("unet", Init.torchDefaults(m)))
-              .params();
-      unet = writeWeights(p, out.resolve("unet/diffusion_pytorch_model.safetensors"), storage);
-    }
-    try (NDManager m = Torch.newManager()) {
-      Torch.seed(seed + 1);
-      CLIPTextConfig c = Json.read(out.resolve("text_encoder/config.json"), CLIPTextConfig.class);
-      ParamSet p =
-          CLIPTextModel.fromStateDict(c, StateDict.fresh("text encoder", Init.torchDefaults(m)))
-              .params();
-      text = writeWeights(p, out.resolve("text_encoder/model.safetensors"), storage);
-    }
-    try (NDManager m = Torch.newManager()) {
-      Torch.seed(seed + 2);
-      AutoencoderKLConfig c = Json.read(out.resolve("vae/config.json"), AutoencoderKLConfig.class);
-      ParamSet p =
-          AutoencoderKL.fromStateDict(c, StateDict.fresh("vae", Init.torchDefaults(m))).params();
-      vae = writeWeights(p, out.resolve("vae/diffusion_pytorch_model.safetensors"), storage);
-    }
+    long unet =
+        component(
+            out.resolve("unet/config.json"),
+            UNet2DConditionConfig.class,
+            (c, dict) -> UNet2DConditionModel.fromStateDict(c, dict).params(),
+            seed,
+            out.resolve("unet/diffusion_pytorch_model.safetensors"),
+            storage);
+    long text =
+        component(
+            out.resolve("text_encoder/config.json"),
+            CLIPTextConfig.class,
+            (c, dict) -> CLIPTextModel.fromStateDict(c, dict).params(),
+            seed + 1,
+            out.resolve("text_encoder/model.safetensors"),
+            storage);
+    long vae =
+        component(
+            out.resolve("vae/config.json"),
+            AutoencoderKLConfig.class,
+            (c, dict) -> AutoencoderKL.fromStateDict(c, dict).params(),
+            seed + 2,
+            out.resolve("vae/diffusion_pytorch_model.safetensors"),
+            storage);
     // last: a folder with model_index.json is a complete model
     copy(base + "model_index.json", out.resolve("model_index.json"));
     return new Summary(unet, text, vae);
+  }
+
+  /**
+   * Builds one component from its config with fresh weights drawn after seeding torch with {@code
+   * seed}, writes them and frees them; returns the parameter count.
+   */
+  private static <C> long component(
+      Path config,
+      Class<C> type,
+      BiFunction<C, StateDict, ParamSet> build,
+      long seed,
+      Path weights,
+      DType storage) {
+    try (NDManager m = Torch.newManager()) {
+      Torch.seed(seed);
+      ParamSet p =
+          build.apply(
+              Json.read(config, type), StateDict.fresh(config.toString(), Init.torchDefaults(m)));
+      return writeWeights(p, weights, storage);
+    }
   }
 
   private static long writeWeights(ParamSet params, Path file, DType storage) {
