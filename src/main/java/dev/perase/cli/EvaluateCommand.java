@@ -90,6 +90,7 @@ final class EvaluateCommand implements Callable<Integer> {
     retainFid(); // an incomplete FID request fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
+    sampling.batch();
     Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
@@ -120,7 +121,8 @@ final class EvaluateCommand implements Callable<Integer> {
             run.size,
             out,
             cacheDir,
-            Defaults.VERSION);
+            Defaults.VERSION,
+            sampling.batch());
     Evaluation.Result r;
     try (Progress.Phases bars = new Progress.Phases()) {
       r =
