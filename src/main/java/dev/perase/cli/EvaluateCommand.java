@@ -53,6 +53,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Mixin SamplerOptions sampling;
 
+  @Mixin BatchOptions batching;
+
   @Option(
       names = "--retain",
       description = "Retain prompt CSV for the Fréchet distance to the base model.")
@@ -90,7 +92,7 @@ final class EvaluateCommand implements Callable<Integer> {
     retainFid(); // an incomplete FID request fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
-    sampling.batch();
+    batching.batch();
     Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
@@ -122,7 +124,7 @@ final class EvaluateCommand implements Callable<Integer> {
             out,
             cacheDir,
             Defaults.VERSION,
-            sampling.batch());
+            batching.batch());
     Evaluation.Result r;
     try (Progress.Phases bars = new Progress.Phases()) {
       r =

@@ -56,6 +56,8 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Mixin SamplerOptions sampling;
 
+  @Mixin BatchOptions batching;
+
   @Option(
       names = "--guidance",
       description =
@@ -93,7 +95,7 @@ final class GenerateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long start = System.nanoTime();
     sampling.sampler(); // a bad --scheduler or --batch fails before the model loads
-    int batch = sampling.batch();
+    int batch = batching.batch();
     try (StableDiffusion sd = StableDiffusion.load(model)) {
       if (weights != null) {
         int n = FineTunedWeights.applyTo(weights, sd.unet().params(), sd.layout().modelHash());
