@@ -10,6 +10,7 @@ import dev.perase.eval.DetectorSpec;
 import dev.perase.eval.EditFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
+import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,10 +48,9 @@ import java.util.List;
  * @param imageSize height and width of the images in pixels, or 0 for the model's own size
  * @param out the output folder
  * @param peraseVersion the version of perase that runs it, for {@code config.json}
- * @param batch how many of a prompt's attempts are optimised and checked together (0: 1, one at a
- *     time). Not yet offered on the command line: on this project's machine libtorch's backward
- *     pass through the UNet is wrong at batch 2 and more (README, Known problems), so the attempts
- *     are optimised one at a time until that is found
+ * @param batch how many of a prompt's attempts are optimised and checked together (0: {@link
+ *     StableDiffusion#DEFAULT_BATCH}); an attempt's losses and gradients are the same at any batch
+ *     within float rounding, so the run key does not hold it
  */
 public record AttackSettings(
     @JsonProperty("method") AttackMethod method,
@@ -127,14 +127,14 @@ public record AttackSettings(
       sampler = Sampler.DDIM;
     }
     if (batch == 0) {
-      batch = 1;
+      batch = StableDiffusion.DEFAULT_BATCH;
     }
     if (batch < 1 || batch > 1024) {
       throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
     }
   }
 
-  /** Settings that optimise the attempts one at a time. */
+  /** Settings with {@link StableDiffusion#DEFAULT_BATCH}. */
   public AttackSettings(
       AttackMethod method,
       Path prompts,
@@ -177,7 +177,7 @@ public record AttackSettings(
         imageSize,
         out,
         peraseVersion,
-        1);
+        StableDiffusion.DEFAULT_BATCH);
   }
 
   /** The same settings with {@code batch}. */

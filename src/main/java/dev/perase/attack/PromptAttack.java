@@ -40,10 +40,12 @@ import java.util.Map;
  *       that batch are dropped unjudged).
  * </ol>
  *
- * An attempt's loss and gradient should not depend on the attempts it shares a batch with beyond
- * float rounding; on this project's machine the gradients do (libtorch's batched backward, README
- * Known problems), so {@link AttackSettings#batch} is 1 unless a caller asks for more. The model is
- * only read: no weight or mask changes, and the weights get no gradients.
+ * An attempt's loss and gradient do not depend on the attempts it shares a batch with beyond float
+ * rounding ({@code PromptAttackTest}), so {@code batch} 1 is the attempt-by-attempt loop. (Its
+ * tokens after many Adam steps may still differ from the attempt-by-attempt loop's: Adam's first
+ * steps move every weight by about ±lr whatever the size of its gradient, so rounding near zero
+ * gradients grows into other near-ties of the argmax.) The model is only read: no weight or mask
+ * changes, and the weights get no gradients.
  */
 public final class PromptAttack {
   private PromptAttack() {}

@@ -6,7 +6,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 
 /**
@@ -81,23 +80,24 @@ public final class Ops {
   }
 
   /**
-   * Output channels below which a convolution's input gradient goes wrong at batch 2 and more on
-   * this project's machine (AMD Zen 5, libtorch 2.7.1: wrong values, and now and then NaN; {@code
-   * ConvolutionGradientTest}); from 8 channels on it is right.
+   * Output channels below which a convolution's input gradient went wrong at batch 2 and more on
+   * this project's machine (AMD Zen 5, libtorch 2.7.1: wrong values, now and then NaN, for 3, 4 and
+   * 8 channels; {@code ConvolutionGradientTest}); with 32 it was right.
    */
-  static final int GRADIENT_SAFE_CHANNELS = 8;
+  static final int GRADIENT_SAFE_CHANNELS = 32;
 
   /**
-   * {@code torch.nn.functional.conv2d} (dilation 1, one group). When the input takes part in a
-   * backward pass at batch 2 or more and the weight has fewer than {@link #GRADIENT_SAFE_CHANNELS}
-   * output channels, the weight is padded with zero filters to that many and the extra outputs are
-   * cut off again: the values are the same (within float rounding) and the input gradient is right.
-   * Inference, and batch 1, take the plain call, bit for bit as before.
+   * {@code torch.nn.functional.conv2d} (dilation 1, one group). When gradients are being recorded
+   * (inside a GradientCollector) at batch 2 or more and the weight has fewer than {@link
+   * #GRADIENT_SAFE_CHANNELS} output channels, the weight is padded with zero filters to that many
+   * and the extra outputs are cut off again: the values are the same (within float rounding) and
+   * the input gradient is right. Inference, and batch 1, take the plain call, bit for bit as
+   * before.
    */
   public static NDArray conv2d(NDArray x, NDArray w, NDArray b, Shape stride, Shape padding) {
     long out = w.getShape().get(0);
     Shape dilation = new Shape(1, 1);
-    if (out >= GRADIENT_SAFE_CHANNELS || x.getShape().get(0) < 2 || !requiresGradient(x)) {
+    if (out >= GRADIENT_SAFE_CHANNELS || x.getShape().get(0) < 2 || !JniUtils.isGradMode()) {
       return Conv2d.conv2d(x, w, b, stride, padding, dilation, 1).singletonOrThrow();
     }
     long extra = GRADIENT_SAFE_CHANNELS - out;
@@ -108,11 +108,6 @@ public final class Ops {
     NDArray bp = b == null ? null : m.zeros(new Shape(extra)).concat(b, 0);
     NDArray y = Conv2d.conv2d(x, wp, bp, stride, padding, dilation, 1).singletonOrThrow();
     return y.get(new NDIndex(":, {}:", extra)); // (N, out, H', W')
-  }
-
-  /** Whether autograd records operations on {@code x} (also for results of recorded ops). */
-  private static boolean requiresGradient(NDArray x) {
-    return x instanceof PtNDArray p && JniUtils.requiresGrad(p);
   }
 
   /** Nearest-neighbour upsampling of (N, C, H, W) by 2 in both spatial dimensions. */

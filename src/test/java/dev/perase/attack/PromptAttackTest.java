@@ -204,14 +204,10 @@ class PromptAttackTest {
    * gradient on its own tokens that it gets alone, within float rounding, for both attacks and both
    * relaxations. (Whole runs are not compared token for token: Adam's first steps move every weight
    * by about ±lr whatever the size of its gradient, so the rounding of gradients near zero grows
-   * into different near-ties of the argmax; see attemptsTogetherRunTheScheduleAsAlone.)
-   *
-   * <p>Fails on this project's machine: the losses agree, the gradients do not (62 % of the largest
-   * gradient apart, now and then NaN), because libtorch's backward pass through the UNet is wrong
-   * at batch 2 and more (README, Known problems); tagged out of the default run until that is
-   * found.
+   * into different near-ties of the argmax; see attemptsTogetherRunTheScheduleAsAlone.) Before
+   * {@code Ops.conv2d} padded conv_out's filters in a backward pass, the gradients were 76 % of the
+   * largest apart (README, Known problems).
    */
-  @Tag("batched-backward")
   @Test
   void attemptsTogetherGetTheLossAndGradientEachGetsAlone() {
     PromptRow row = new PromptRow(3, "a photo of a cat", 5, 7.5);
@@ -300,10 +296,8 @@ class PromptAttackTest {
   /**
    * The loop with its attempts together runs the same schedule as attempt by attempt: the same
    * attempts at the same timesteps, the same first-iteration losses within float rounding, and the
-   * same image paths; and it stops at the first flagged attempt in schedule order. (Its batched
-   * backward pass now and then gives NaN gradients here: README, Known problems.)
+   * same image paths; and it stops at the first flagged attempt in schedule order.
    */
-  @Tag("batched-backward")
   @Test
   void attemptsTogetherRunTheScheduleAsAlone() {
     PromptRow row = new PromptRow(3, "a photo of a cat", 5, 7.5);
