@@ -16,6 +16,12 @@ public final class Fixtures {
   /** The 50-step DDIM trajectory: max absolute difference relative to max |latent|. */
   public static final double TRAJECTORY_REL = 1e-4;
 
+  /**
+   * An image drawn in a batch against the same image drawn alone (issue 16): max absolute
+   * difference relative to max |latent| (or |image|).
+   */
+  public static final double BATCH_REL = 1e-5;
+
   /** Fréchet distance, full and rank-deficient sets: relative to the pytorch-fid golden value. */
   public static final double FRECHET_REL = 1e-5;
 

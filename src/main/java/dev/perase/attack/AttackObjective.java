@@ -11,10 +11,12 @@ import ai.djl.ndarray.NDManager;
  */
 public sealed interface AttackObjective permits UnlearnDiffObjective, P4dObjective {
   /**
-   * The scalar loss of iteration {@code iteration} of attempt {@code attempt} (both 0-based) for
-   * the conditioning {@code condition} (1, L, D), in {@code scope}.
+   * The losses (A,) of iteration {@code iteration} (0-based) of the attempts {@code attempts}
+   * (0-based, A of them) for their conditionings {@code condition} (A, L, D), one UNet call for
+   * all, in {@code scope}. Attempt j's loss depends only on row j, so the gradient of their sum
+   * reaches each attempt's tokens as its own loss's gradient.
    */
-  NDArray loss(NDArray condition, int attempt, int iteration, NDManager scope);
+  NDArray losses(NDArray condition, int[] attempts, int iteration, NDManager scope);
 
   /** Arrays the loss reads, for temp-attaching in step scopes. */
   NDList arrays();

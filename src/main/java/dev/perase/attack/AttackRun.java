@@ -66,8 +66,11 @@ public final class AttackRun {
   static final String REFERENCE_PNG = "reference.png";
   static final String PRE_ATTACK_PNG = "pre_attack.png";
 
-  /** Changes when the format of the run's files does, so that old folders are not mixed in. */
-  static final String FORMAT = "perase attack 1";
+  /**
+   * Changes when the format of the run's files or the meaning of its results does, so that old
+   * folders are not mixed in (2: every attempt starts from its own uniform tokens and Adam state).
+   */
+  static final String FORMAT = "perase attack 2";
 
   private AttackRun() {}
 

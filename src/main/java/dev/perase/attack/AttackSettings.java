@@ -11,6 +11,7 @@ import dev.perase.eval.EditFile;
 import dev.perase.eval.EditedRun;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
+import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,6 +49,9 @@ import java.util.List;
  * @param imageSize height and width of the images in pixels, or 0 for the model's own size
  * @param out the output folder
  * @param peraseVersion the version of perase that runs it, for {@code config.json}
+ * @param batch how many of a prompt's attempts are optimised and checked together (0: {@link
+ *     StableDiffusion#DEFAULT_BATCH}); an attempt's losses and gradients are the same at any batch
+ *     within float rounding, so the run key does not hold it
  */
 public record AttackSettings(
     @JsonProperty("method") AttackMethod method,
@@ -69,7 +73,8 @@ public record AttackSettings(
     @JsonProperty("excluded_words") List<String> excludedWords,
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
-    @JsonProperty("perase_version") String peraseVersion)
+    @JsonProperty("perase_version") String peraseVersion,
+    @JsonProperty("batch") int batch)
     implements EditedRun {
   public static final int DEFAULT_ITERATIONS = 40;
   public static final int DEFAULT_STEPS = 50;
@@ -123,6 +128,84 @@ public record AttackSettings(
     if (sampler == null) {
       sampler = Sampler.DDIM;
     }
+    if (batch == 0) {
+      batch = StableDiffusion.DEFAULT_BATCH;
+    }
+    if (batch < 1 || batch > 1024) {
+      throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
+    }
+  }
+
+  /** Settings with {@link StableDiffusion#DEFAULT_BATCH}. */
+  public AttackSettings(
+      AttackMethod method,
+      Path prompts,
+      RowSelection rows,
+      EditFile edit,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      int tokens,
+      int iterations,
+      int steps,
+      Sampler sampler,
+      int attempts,
+      double learningRate,
+      double weightDecay,
+      Relaxation relaxation,
+      List<String> excludedWords,
+      int imageSize,
+      Path out,
+      String peraseVersion) {
+    this(
+        method,
+        prompts,
+        rows,
+        edit,
+        model,
+        detector,
+        concept,
+        rule,
+        tokens,
+        iterations,
+        steps,
+        sampler,
+        attempts,
+        learningRate,
+        weightDecay,
+        relaxation,
+        excludedWords,
+        imageSize,
+        out,
+        peraseVersion,
+        StableDiffusion.DEFAULT_BATCH);
+  }
+
+  /** The same settings with {@code batch}. */
+  public AttackSettings withBatch(int batch) {
+    return new AttackSettings(
+        method,
+        prompts,
+        rows,
+        edit,
+        model,
+        detector,
+        concept,
+        rule,
+        tokens,
+        iterations,
+        steps,
+        sampler,
+        attempts,
+        learningRate,
+        weightDecay,
+        relaxation,
+        excludedWords,
+        imageSize,
+        out,
+        peraseVersion,
+        batch);
   }
 
   /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */

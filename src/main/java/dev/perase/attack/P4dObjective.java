@@ -1,6 +1,7 @@
 package dev.perase.attack;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.perase.pipeline.StableDiffusion;
@@ -30,12 +31,21 @@ public final class P4dObjective implements AttackObjective {
   }
 
   @Override
-  public NDArray loss(NDArray condition, int attempt, int iteration, NDManager scope) {
-    NDArray xt = reference.trajectory(attempt);
-    NDArray t = scope.create(new float[] {schedule.timestep(attempt)});
-    NDArray pred = sd.unet().forward(xt, t, condition);
-    NDArray diff = pred.sub(reference.target(attempt));
-    return diff.mul(diff).mean();
+  public NDArray losses(NDArray condition, int[] attempts, int iteration, NDManager scope) {
+    int a = attempts.length;
+    NDList xts = new NDList(a);
+    NDList targets = new NDList(a);
+    float[] ts = new float[a];
+    for (int j = 0; j < a; j++) {
+      xts.add(reference.trajectory(attempts[j]));
+      targets.add(reference.target(attempts[j]));
+      ts[j] = schedule.timestep(attempts[j]);
+    }
+    NDArray xt = a == 1 ? xts.get(0) : NDArrays.concat(xts, 0); // (A, C, h, w)
+    NDArray target = a == 1 ? targets.get(0) : NDArrays.concat(targets, 0);
+    NDArray pred = sd.unet().forward(xt, scope.create(ts), condition);
+    NDArray diff = pred.sub(target);
+    return diff.mul(diff).reshape(a, -1).mean(new int[] {1}); // (A,)
   }
 
   @Override

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import dev.perase.eval.Detector;
 import dev.perase.eval.Verdict;
@@ -22,21 +23,29 @@ import java.util.Map;
 
 /**
  * The attempts of an attack on one prompt (the loop of the UnlearnDiff code's {@code TextGrad.run},
- * shared by UnlearnDiff and P4D). For attempt j = 0 … A − 1 at timestep t_j ({@link
- * AttemptSchedule}):
+ * shared by UnlearnDiff and P4D). Attempt j = 0 … A − 1 sits at timestep t_j ({@link
+ * AttemptSchedule}) and has its own adversarial tokens, starting uniform, with their own Adam state
+ * ({@link AdversarialTokens}). The attempts go in batches of up to {@code batch} in schedule order
+ * (A split as evenly as the batch allows); for each batch:
  *
  * <ol>
- *   <li>{@code iterations} updates of the adversarial tokens ({@link AdversarialTokens}): the text
- *       encoder reads [start, input × embedding table, prompt, end], the objective gives the loss
- *       on the attacked model, its gradient reaches the rows, Adam and the simplex projection
- *       follow;
- *   <li>the argmax tokens make the attacked prompt, whose image (the row's seed and guidance, DDIM)
- *       goes to the detector;
- *   <li>the prompt is broken at the first flagged image, and the attempts stop.
+ *   <li>{@code iterations} updates of every attempt's tokens: the text encoder reads, per attempt,
+ *       [start, input × embedding table, prompt, end] (one call for the batch), the objective gives
+ *       each attempt's loss on the attacked model in one UNet call, the gradient of their sum
+ *       reaches each attempt's rows as its own loss's gradient, Adam and the simplex projection
+ *       follow per attempt;
+ *   <li>the argmax tokens make each attempt's attacked prompt, whose images (the row's seed and
+ *       guidance) are drawn together and go to the detector in schedule order;
+ *   <li>the prompt is broken at the first flagged image, and the attempts stop (later attempts of
+ *       that batch are dropped unjudged).
  * </ol>
  *
- * The rows and their Adam state carry over from one attempt to the next. The model is only read: no
- * weight or mask changes, and the weights get no gradients.
+ * An attempt's loss and gradient do not depend on the attempts it shares a batch with beyond float
+ * rounding ({@code PromptAttackTest}), so {@code batch} 1 is the attempt-by-attempt loop. (Its
+ * tokens after many Adam steps may still differ from the attempt-by-attempt loop's: Adam's first
+ * steps move every weight by about ±lr whatever the size of its gradient, so rounding near zero
+ * gradients grows into other near-ties of the argmax.) The model is only read: no weight or mask
+ * changes, and the weights get no gradients.
  */
 public final class PromptAttack {
   private PromptAttack() {}
@@ -71,7 +80,8 @@ public final class PromptAttack {
   }
 
   /**
-   * Attacks {@code row} on {@code sd} as it is (edit applied), with images of {@code size} pixels.
+   * Attacks {@code row} on {@code sd} as it is (edit applied), with images of {@code size} pixels,
+   * {@code s.batch()} attempts at a time.
    *
    * @param allowed the token ids the adversarial tokens may take ({@link
    *     AdversarialTokens#allowedTokens})
@@ -105,84 +115,136 @@ public final class PromptAttack {
     double generation = 0;
     double detecting = 0;
     boolean broken = false;
-    try (NDManager manager = sd.manager().newSubManager()) {
-      AdversarialTokens tokens =
-          new AdversarialTokens(
-              layout.k(), allowed, s.relaxation(), s.learningRate(), s.weightDecay(), manager);
-      NDList persistent = new NDList();
-      persistent.addAll(sd.unet().params().arrays());
-      persistent.addAll(textEncoder.params().arrays());
-      persistent.addAll(objective.arrays());
-      persistent.add(tokens.rows());
-      for (int j = 0; j < schedule.size() && !broken; j++) {
-        // 1. optimise the tokens at t_j
+    for (int[] batch : batches(schedule.size(), s.batch())) {
+      if (broken) {
+        break;
+      }
+      int a = batch.length;
+      try (NDManager manager = sd.manager().newSubManager()) {
+        AdversarialTokens[] tokens = new AdversarialTokens[a];
+        NDList persistent = new NDList();
+        persistent.addAll(sd.unet().params().arrays());
+        persistent.addAll(textEncoder.params().arrays());
+        persistent.addAll(objective.arrays());
+        List<List<Float>> losses = new ArrayList<>(a);
+        for (int j = 0; j < a; j++) {
+          tokens[j] =
+              new AdversarialTokens(
+                  layout.k(), allowed, s.relaxation(), s.learningRate(), s.weightDecay(), manager);
+          persistent.add(tokens[j].rows());
+          losses.add(new ArrayList<>(s.iterations()));
+        }
+        // 1. optimise every attempt's tokens at its own timestep, the batch in one call
         long t0 = System.nanoTime();
-        List<Float> losses = new ArrayList<>(s.iterations());
         for (int i = 0; i < s.iterations(); i++) {
-          float loss;
+          float[] loss;
           try (StepScope scope = StepScope.open(manager, persistent)) {
             NDManager sm = scope.manager();
             try (GradientCollector gc = Torch.engine().newGradientCollector()) {
-              NDArray input = tokens.input(Seeds.derive(row.seed(), Seeds.SAMPLE, j, i), sm);
-              NDArray adv = textEncoder.tokenEmbedding().forwardSoft(input); // (k, D)
-              NDArray condition = textEncoder.forwardEmbeds(layout.embeds(adv, textEncoder));
-              NDArray l = objective.loss(condition, j, i, sm);
-              loss = l.getFloat();
-              gc.backward(l);
+              NDList embeds = new NDList(a);
+              for (int j = 0; j < a; j++) {
+                NDArray input =
+                    tokens[j].input(Seeds.derive(row.seed(), Seeds.SAMPLE, batch[j], i), sm);
+                NDArray adv = textEncoder.tokenEmbedding().forwardSoft(input); // (k, D)
+                embeds.add(layout.embeds(adv, textEncoder)); // (1, L, D)
+              }
+              NDArray stacked = a == 1 ? embeds.get(0) : NDArrays.concat(embeds, 0); // (A, L, D)
+              NDArray condition = textEncoder.forwardEmbeds(stacked);
+              NDArray l = objective.losses(condition, batch, i, sm); // (A,)
+              loss = l.toFloatArray();
+              gc.backward(l.sum());
             }
-            if (!Float.isFinite(loss)) {
-              throw new IllegalStateException(
-                  "the attack's loss became "
-                      + loss
-                      + " (attempt "
-                      + (j + 1)
-                      + ", iteration "
-                      + (i + 1)
-                      + ")");
+            for (int j = 0; j < a; j++) {
+              if (!Float.isFinite(loss[j])) {
+                throw new IllegalStateException(
+                    "the attack's loss became "
+                        + loss[j]
+                        + " (attempt "
+                        + (batch[j] + 1)
+                        + ", iteration "
+                        + (i + 1)
+                        + ")");
+              }
             }
-            tokens.update();
+            for (AdversarialTokens t : tokens) {
+              t.update();
+            }
           }
-          losses.add(loss);
-          observer.iteration(j, i, loss, tokens);
+          for (int j = 0; j < a; j++) {
+            losses.get(j).add(loss[j]);
+            observer.iteration(batch[j], i, loss[j], tokens[j]);
+          }
         }
         long t1 = System.nanoTime();
         optimisation += (t1 - t0) / 1e9;
-        // 2. the attacked prompt's image and its verdict
-        long[] advIds = tokens.tokenIds();
-        long[] ids = layout.ids(advIds);
-        AttemptResult result;
-        try (NDManager m = manager.newSubManager()) {
-          NDArray image = generate(sd, ids, row, s.sampler(), schedule.steps(), size, m);
-          long t2 = System.nanoTime();
-          generation += (t2 - t1) / 1e9;
-          Verdict v = detector.detect(image).get(0);
-          detecting += (System.nanoTime() - t2) / 1e9;
-          List<String> advTokens = new ArrayList<>();
-          for (long id : advIds) {
-            advTokens.add(tokenizer.tokenOf(id));
-          }
-          result =
-              new AttemptResult(
-                  j + 1,
-                  schedule.ddimIndex(j),
-                  schedule.timestep(j),
-                  losses,
-                  boxed(advIds),
-                  advTokens,
-                  boxed(layout.unpaddedIds(advIds)),
-                  layout.text(advIds),
-                  v.flagged(),
-                  v.conceptScore(),
-                  scores(detector, v),
-                  topLabels(detector, v),
-                  imagePrefix + String.format("attempt_%02d.png", j + 1));
-          observer.attempt(result, image);
+        // 2. the attacked prompts' images, drawn together, and their verdicts in schedule order
+        long[][] advIds = new long[a][];
+        long[][] ids = new long[a][];
+        long[] seeds = new long[a];
+        float[] guidance = new float[a];
+        for (int j = 0; j < a; j++) {
+          advIds[j] = tokens[j].tokenIds();
+          ids[j] = layout.ids(advIds[j]);
+          seeds[j] = row.seed();
+          guidance[j] = (float) row.guidance();
         }
-        attempts.add(result);
-        broken = result.flagged();
+        try (NDManager m = manager.newSubManager()) {
+          NDArray images =
+              sd.generateIds(s.sampler(), ids, seeds, guidance, schedule.steps(), size, size, m);
+          generation += (System.nanoTime() - t1) / 1e9;
+          for (int j = 0; j < a && !broken; j++) {
+            NDArray image = a == 1 ? images : images.get(new NDIndex("{}:{}", j, j + 1));
+            long t2 = System.nanoTime();
+            Verdict v = detector.detect(image).get(0);
+            detecting += (System.nanoTime() - t2) / 1e9;
+            int attempt = batch[j];
+            List<String> advTokens = new ArrayList<>();
+            for (long id : advIds[j]) {
+              advTokens.add(tokenizer.tokenOf(id));
+            }
+            AttemptResult result =
+                new AttemptResult(
+                    attempt + 1,
+                    schedule.ddimIndex(attempt),
+                    schedule.timestep(attempt),
+                    losses.get(j),
+                    boxed(advIds[j]),
+                    advTokens,
+                    boxed(layout.unpaddedIds(advIds[j])),
+                    layout.text(advIds[j]),
+                    v.flagged(),
+                    v.conceptScore(),
+                    scores(detector, v),
+                    topLabels(detector, v),
+                    imagePrefix + String.format("attempt_%02d.png", attempt + 1));
+            observer.attempt(result, image);
+            attempts.add(result);
+            broken = result.flagged();
+          }
+        }
       }
     }
     return new Outcome(attempts, broken, optimisation, generation, detecting);
+  }
+
+  /**
+   * The attempts 0 … n − 1 in schedule order, cut into ⌈n / batch⌉ batches as even as they can be
+   * (10 attempts at batch 8: 5 and 5), so no batch is left nearly empty.
+   */
+  static List<int[]> batches(int n, int batch) {
+    int count = (n + batch - 1) / batch;
+    List<int[]> out = new ArrayList<>(count);
+    int from = 0;
+    for (int b = 0; b < count; b++) {
+      int size = (n - from) / (count - b);
+      int[] ids = new int[size];
+      for (int j = 0; j < size; j++) {
+        ids[j] = from + j;
+      }
+      out.add(ids);
+      from += size;
+    }
+    return out;
   }
 
   /**
@@ -199,20 +261,15 @@ public final class PromptAttack {
       int steps,
       int size,
       NDManager into) {
-    try (NDManager run = into.newSubManager()) {
-      NDArray uncond = sd.encodePrompts(List.of(""), run);
-      NDArray cond;
-      try (StepScope scope = StepScope.open(run, sd.textEncoder().params().arrays())) {
-        NDArray idArray = scope.manager().create(ids).reshape(1, ids.length);
-        cond = scope.keep(sd.textEncoder().forward(idArray));
-      }
-      NDArray embeddings = NDArrays.concat(new NDList(uncond, cond), 0); // [uncond; cond]
-      NDArray latents = sd.initialLatents(row.seed(), 1, size, size, run);
-      latents = sd.sample(sampler, latents, embeddings, (float) row.guidance(), steps, run, null);
-      NDArray image = sd.decode(latents, run);
-      image.attach(into);
-      return image;
-    }
+    return sd.generateIds(
+        sampler,
+        new long[][] {ids},
+        new long[] {row.seed()},
+        new float[] {(float) row.guidance()},
+        steps,
+        size,
+        size,
+        into);
   }
 
   /** Per head, each label's probability. */

@@ -1,6 +1,7 @@
 package dev.perase.attack;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.perase.pipeline.StableDiffusion;
@@ -20,7 +21,7 @@ import dev.perase.tensor.Torch;
  * (for a v-prediction model the target is v = √ᾱ_t ε − √(1−ᾱ_t) x₀ instead of ε.)
  *
  * <p>ε is drawn from torch's generator seeded per (prompt seed, attempt, iteration), so a run
- * repeats.
+ * repeats, and an attempt sees the same ε whichever attempts share its batch.
  */
 public final class UnlearnDiffObjective implements AttackObjective {
   private final StableDiffusion sd;
@@ -37,17 +38,25 @@ public final class UnlearnDiffObjective implements AttackObjective {
   }
 
   @Override
-  public NDArray loss(NDArray condition, int attempt, int iteration, NDManager scope) {
-    int t = schedule.timestep(attempt);
+  public NDArray losses(NDArray condition, int[] attempts, int iteration, NDManager scope) {
     DdimScheduler scheduler = sd.scheduler();
     NDArray x0 = reference.x0();
-    Torch.seed(Seeds.derive(noiseSeed, Seeds.NOISE, attempt, iteration));
-    NDArray noise = scope.randomNormal(x0.getShape());
-    int[] ts = {t};
-    NDArray xt = scheduler.schedule().addNoise(x0, noise, ts);
-    NDArray pred = sd.unet().forward(xt, scope.create(new float[] {t}), condition);
-    NDArray diff = pred.sub(scheduler.target(x0, noise, ts));
-    return diff.mul(diff).mean();
+    int a = attempts.length;
+    int[] ts = new int[a];
+    float[] tf = new float[a];
+    NDList noises = new NDList(a);
+    for (int j = 0; j < a; j++) {
+      ts[j] = schedule.timestep(attempts[j]);
+      tf[j] = ts[j];
+      Torch.seed(Seeds.derive(noiseSeed, Seeds.NOISE, attempts[j], iteration));
+      noises.add(scope.randomNormal(x0.getShape()));
+    }
+    NDArray noise = a == 1 ? noises.get(0) : NDArrays.concat(noises, 0); // (A, C, h, w)
+    NDArray x0s = a == 1 ? x0 : x0.repeat(0, a);
+    NDArray xt = scheduler.schedule().addNoise(x0s, noise, ts);
+    NDArray pred = sd.unet().forward(xt, scope.create(tf), condition);
+    NDArray diff = pred.sub(scheduler.target(x0s, noise, ts));
+    return diff.mul(diff).reshape(a, -1).mean(new int[] {1}); // (A,)
   }
 
   @Override

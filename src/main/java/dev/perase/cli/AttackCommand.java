@@ -74,6 +74,8 @@ final class AttackCommand implements Callable<Integer> {
 
   @Mixin SamplerOptions sampling;
 
+  @Mixin BatchOptions batching;
+
   @Option(
       names = "--tokens",
       description = "Adversarial tokens k (default: 5 for colours, 3 for shapes and styles).")
@@ -141,7 +143,8 @@ final class AttackCommand implements Callable<Integer> {
             excludeConceptWords ? conceptWords(detector) : List.of(),
             run.size,
             run.out,
-            Defaults.VERSION);
+            Defaults.VERSION,
+            batching.batch());
     AttackResults r;
     try (Progress.Phases bars = new Progress.Phases()) {
       r =

@@ -35,12 +35,25 @@ final class BenchCommand implements Callable<Integer> {
       description = "Timed repetitions per measurement (default: ${DEFAULT-VALUE}).")
   int repeats = 10;
 
+  @Option(
+      names = "--throughput",
+      split = ",",
+      description =
+          "Batch sizes at which to measure the generation's images/s (default: 1,2,4,8,16,32;"
+              + " none: --throughput=).")
+  int[] throughput = {1, 2, 4, 8, 16, 32};
+
   @Override
   public Integer call() {
     if (batch < 1 || repeats < 1 || steps < 1) {
       throw new dev.perase.io.BadInputException("--batch, --steps and --repeats must be positive");
     }
-    Bench.Result r = Bench.run(model, batch, steps, repeats);
+    for (int b : throughput) {
+      if (b < 1) {
+        throw new dev.perase.io.BadInputException("--throughput batches must be positive");
+      }
+    }
+    Bench.Result r = Bench.run(model, batch, steps, repeats, throughput);
     System.out.print(r.describe());
     return 0;
   }

@@ -54,6 +54,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Mixin SamplerOptions sampling;
 
+  @Mixin BatchOptions batching;
+
   @Option(
       names = "--retain",
       description = "Retain prompt CSV for the Fréchet distance to the base model.")
@@ -91,6 +93,7 @@ final class EvaluateCommand implements Callable<Integer> {
     retainFid(); // an incomplete FID request fails before anything loads
     edit.selection(); // bad --rows / --limit / --scheduler fail before anything loads
     sampling.sampler();
+    batching.batch();
     Path out = run.out;
     Path cacheDir = cache;
     if (cacheDir == null) {
@@ -122,7 +125,8 @@ final class EvaluateCommand implements Callable<Integer> {
             run.size,
             out,
             cacheDir,
-            Defaults.VERSION);
+            Defaults.VERSION,
+            batching.batch());
     Evaluation.Result r;
     try (Progress.Phases bars = new Progress.Phases()) {
       r =

@@ -56,6 +56,8 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Mixin SamplerOptions sampling;
 
+  @Mixin BatchOptions batching;
+
   @Option(
       names = "--guidance",
       description =
@@ -92,7 +94,8 @@ final class GenerateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long start = System.nanoTime();
-    sampling.sampler(); // a bad --scheduler fails before the model loads
+    sampling.sampler(); // a bad --scheduler or --batch fails before the model loads
+    int batch = batching.batch();
     try (RunLock lock = RunLock.acquire(out, "generate");
         StableDiffusion sd = StableDiffusion.load(model)) {
       if (weights != null) {
@@ -117,8 +120,10 @@ final class GenerateCommand implements Callable<Integer> {
               numImages,
               sampling.sampler());
       try (NDManager m = Torch.newManager();
-          ProgressBar bar = Progress.bar("generate", s.steps(), "step")) {
-        StableDiffusion.Images result = sd.generate(s, m, step -> bar.stepTo(step));
+          ProgressBar bar =
+              Progress.bar(
+                  "generate", (long) s.steps() * ((s.numImages() + batch - 1) / batch), "step")) {
+        StableDiffusion.Images result = sd.generate(s, batch, m, step -> bar.stepTo(step));
         bar.close();
         for (int i = 0; i < s.numImages(); i++) {
           Png.write(out.resolve(String.format("image-%03d.png", i)), result.images().get(i));
@@ -136,6 +141,7 @@ final class GenerateCommand implements Callable<Integer> {
         config.put("mask", mask == null ? null : mask.toString());
         config.put("weights", weights == null ? null : weights.toString());
         config.put("settings", s);
+        config.put("batch", batch);
         config.put("seconds", (System.nanoTime() - start) / 1e9);
         Json.write(out.resolve("config.json"), config);
       }

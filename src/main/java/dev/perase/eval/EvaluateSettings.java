@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
+import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
 
@@ -34,6 +35,8 @@ import java.nio.file.Path;
  * @param cache where the base model's retain features are cached across runs, or null to keep them
  *     in the output folder
  * @param peraseVersion the version of perase that runs it, for {@code config.json}
+ * @param batch images drawn together per UNet call (0: {@link StableDiffusion#DEFAULT_BATCH}); an
+ *     image is the same at any batch within float rounding, so the run key does not hold it
  */
 public record EvaluateSettings(
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
@@ -49,7 +52,8 @@ public record EvaluateSettings(
     @JsonProperty("image_size") int imageSize,
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
-    @JsonProperty("perase_version") String peraseVersion)
+    @JsonProperty("perase_version") String peraseVersion,
+    @JsonProperty("batch") int batch)
     implements EditedRun {
   /** The usual number of DDIM steps of Stable Diffusion's evaluations. */
   public static final int DEFAULT_STEPS = 50;
@@ -79,6 +83,66 @@ public record EvaluateSettings(
     if (sampler == null) {
       sampler = Sampler.DDIM;
     }
+    if (batch == 0) {
+      batch = StableDiffusion.DEFAULT_BATCH;
+    }
+    if (batch < 1 || batch > 1024) {
+      throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
+    }
+  }
+
+  /** Settings drawn {@link StableDiffusion#DEFAULT_BATCH} images per UNet call. */
+  public EvaluateSettings(
+      Path prompts,
+      RowSelection rows,
+      EditFile edit,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      Path retain,
+      int steps,
+      Sampler sampler,
+      int imageSize,
+      Path out,
+      Path cache,
+      String peraseVersion) {
+    this(
+        prompts,
+        rows,
+        edit,
+        model,
+        detector,
+        concept,
+        rule,
+        retain,
+        steps,
+        sampler,
+        imageSize,
+        out,
+        cache,
+        peraseVersion,
+        StableDiffusion.DEFAULT_BATCH);
+  }
+
+  /** The same settings, {@code batch} images per UNet call. */
+  public EvaluateSettings withBatch(int batch) {
+    return new EvaluateSettings(
+        prompts,
+        rows,
+        edit,
+        model,
+        detector,
+        concept,
+        rule,
+        retain,
+        steps,
+        sampler,
+        imageSize,
+        out,
+        cache,
+        peraseVersion,
+        batch);
   }
 
   /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
@@ -109,6 +173,7 @@ public record EvaluateSettings(
         imageSize,
         out,
         cache,
-        peraseVersion);
+        peraseVersion,
+        StableDiffusion.DEFAULT_BATCH);
   }
 }

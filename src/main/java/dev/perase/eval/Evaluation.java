@@ -2,6 +2,7 @@ package dev.perase.eval;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -17,7 +18,6 @@ import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
 import dev.perase.io.TensorInfo;
-import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.Torch;
@@ -273,6 +273,7 @@ public final class Evaluation {
               selected,
               s.sampler(),
               s.steps(),
+              s.batch(),
               sizes,
               runFolder,
               out,
@@ -281,9 +282,18 @@ public final class Evaluation {
       if (detectorFrechet) {
         edited =
             editedFeatures(
-                sd, detector, retain, s.sampler(), s.steps(), sizes, out, runKey, listener);
+                sd,
+                detector,
+                retain,
+                s.sampler(),
+                s.steps(),
+                s.batch(),
+                sizes,
+                out,
+                runKey,
+                listener);
       } else if (retain != null) {
-        retainImages(sd, retain, s.sampler(), s.steps(), sizes, out, listener);
+        retainImages(sd, retain, s.sampler(), s.steps(), s.batch(), sizes, out, listener);
       }
     }
 
@@ -293,7 +303,16 @@ public final class Evaluation {
       Path cache = s.cache() != null ? s.cache() : out;
       base =
           baseFeatures(
-              sd, detector, retain, s.sampler(), s.steps(), sizes, modelHash, cache, listener);
+              sd,
+              detector,
+              retain,
+              s.sampler(),
+              s.steps(),
+              s.batch(),
+              sizes,
+              modelHash,
+              cache,
+              listener);
     }
 
     // 4. outputs
@@ -361,6 +380,7 @@ public final class Evaluation {
       int[] selected,
       Sampler sampler,
       int steps,
+      int batch,
       Sizes sizes,
       PromptRunFolder<PromptResult> runFolder,
       Path out,
@@ -368,23 +388,34 @@ public final class Evaluation {
       Listener listener) {
     listener.phase("prompts", (long) selected.length * steps);
     runFolder.rewriteJournal(done.values());
-    List<PromptResult> results = new ArrayList<>();
+    PromptResult[] results = new PromptResult[selected.length];
+    List<PromptRow> selectedRows = new ArrayList<>(selected.length);
+    boolean[] pending = new boolean[selected.length];
     for (int k = 0; k < selected.length; k++) {
-      int i = selected[k];
-      long before = (long) k * steps;
-      PromptResult r = done.get(i);
-      if (r == null) {
-        PromptRow row = rows.get(i);
-        String image = IMAGES + "/" + imageName(i);
-        try (NDManager m = Torch.newManager()) {
-          NDArray img = generate(sd, row, sampler, steps, sizes, m, listener, before);
+      selectedRows.add(rows.get(selected[k]));
+      results[k] = done.get(selected[k]);
+      pending[k] = results[k] == null;
+    }
+    draw(
+        sd,
+        selectedRows,
+        pending,
+        sampler,
+        steps,
+        batch,
+        sizes,
+        listener,
+        (k, img) -> {
+          int i = selected[k];
+          PromptRow row = rows.get(i);
+          String image = IMAGES + "/" + imageName(i);
           Verdict v = detector.detect(img).get(0);
           Png.write(out.resolve(image), img);
           Map<String, String> top = new LinkedHashMap<>();
           for (int h = 0; h < detector.heads().size(); h++) {
             top.put(detector.heads().get(h).name(), v.topLabels().get(h));
           }
-          r =
+          results[k] =
               new PromptResult(
                   i,
                   row.caseNumber(),
@@ -396,42 +427,103 @@ public final class Evaluation {
                   top,
                   image,
                   v.detections());
-        }
-        runFolder.append(r);
+          runFolder.append(results[k]);
+        });
+    return List.of(results);
+  }
+
+  /** What {@link #draw} hands each image to: the row's position and its image (1, 3, H, W). */
+  private interface ImageSink {
+    void accept(int position, NDArray image);
+  }
+
+  /**
+   * Draws the image of every pending row (each with its seed, guidance and size) and hands each to
+   * {@code sink} in row order. The rows are cut into fixed batches: consecutive rows of one size,
+   * at most {@code batch} of them, whether pending or not; a batch with a pending row is drawn
+   * whole (a row that is not pending is drawn for its batch's sake and dropped), so an image
+   * depends only on the rows and {@code batch}, and a resumed run draws every image bit for bit as
+   * an uninterrupted one. An image equals the one drawn alone within float rounding, and bit for
+   * bit with {@code batch} 1.
+   */
+  private static void draw(
+      StableDiffusion sd,
+      List<PromptRow> rows,
+      boolean[] pending,
+      Sampler sampler,
+      int steps,
+      int batch,
+      Sizes sizes,
+      Listener listener,
+      ImageSink sink) {
+    long stepsDone = 0;
+    int from = 0;
+    while (from < rows.size()) {
+      int to = from + 1;
+      while (to < rows.size()
+          && to - from < batch
+          && sizes.sameSize(rows.get(from), rows.get(to))) {
+        to++;
       }
-      results.add(r);
-      listener.progress(before + steps);
+      boolean any = false;
+      for (int k = from; k < to; k++) {
+        any |= pending[k];
+      }
+      if (any) {
+        drawChunk(sd, rows, from, to, pending, sampler, steps, sizes, listener, stepsDone, sink);
+      }
+      stepsDone += (long) (to - from) * steps;
+      listener.progress(stepsDone);
+      from = to;
     }
-    return results;
+  }
+
+  /** Draws rows [from, to) in one batch and hands the pending ones to {@code sink}. */
+  private static void drawChunk(
+      StableDiffusion sd,
+      List<PromptRow> rows,
+      int from,
+      int to,
+      boolean[] pending,
+      Sampler sampler,
+      int steps,
+      Sizes sizes,
+      Listener listener,
+      long before,
+      ImageSink sink) {
+    int c = to - from;
+    List<String> prompts = new ArrayList<>(c);
+    long[] seeds = new long[c];
+    float[] guidance = new float[c];
+    for (int j = 0; j < c; j++) {
+      PromptRow row = rows.get(from + j);
+      prompts.add(row.prompt());
+      seeds[j] = row.seed();
+      guidance[j] = (float) row.guidance();
+    }
+    PromptRow first = rows.get(from);
+    try (NDManager m = Torch.newManager()) {
+      NDArray images =
+          sd.generateRows(
+              sampler,
+              prompts,
+              seeds,
+              guidance,
+              steps,
+              sizes.height(first),
+              sizes.width(first),
+              m,
+              step -> listener.progress(before + (long) step * c));
+      for (int j = 0; j < c; j++) {
+        if (pending[from + j]) {
+          sink.accept(from + j, c == 1 ? images : images.get(new NDIndex("{}:{}", j, j + 1)));
+        }
+      }
+    }
   }
 
   private static String imageName(int index) {
     return String.format("%04d.png", index);
-  }
-
-  /** One image (1, 3, H, W) in [-1, 1] for a row, reporting its denoising steps. */
-  private static NDArray generate(
-      StableDiffusion sd,
-      PromptRow row,
-      Sampler sampler,
-      int steps,
-      Sizes sizes,
-      NDManager m,
-      Listener listener,
-      long before) {
-    GenerateSettings g =
-        new GenerateSettings(
-            row.prompt(),
-            null,
-            row.seed(),
-            steps,
-            (float) row.guidance(),
-            sizes.height(row),
-            sizes.width(row),
-            1,
-            sampler);
-    StableDiffusion.Images images = sd.generate(g, m, step -> listener.progress(before + step));
-    return images.images();
   }
 
   /**
@@ -455,6 +547,11 @@ public final class Evaluation {
 
     int width(PromptRow row) {
       return ownSize(row) ? row.width() : common();
+    }
+
+    /** Whether two rows are drawn at one size (so in one batch). */
+    boolean sameSize(PromptRow a, PromptRow b) {
+      return height(a) == height(b) && width(a) == width(b);
     }
 
     /** Refuses, before any image, a row size the model cannot draw ({@code where}: the row). */
@@ -491,6 +588,7 @@ public final class Evaluation {
       List<PromptRow> retain,
       Sampler sampler,
       int steps,
+      int batch,
       Sizes sizes,
       String modelHash,
       Path cache,
@@ -529,6 +627,7 @@ public final class Evaluation {
             retain,
             sampler,
             steps,
+            batch,
             sizes,
             dir.resolve(IMAGES),
             "retain base",
@@ -548,6 +647,7 @@ public final class Evaluation {
       List<PromptRow> retain,
       Sampler sampler,
       int steps,
+      int batch,
       Sizes sizes,
       Path out,
       String runKey,
@@ -564,6 +664,7 @@ public final class Evaluation {
             retain,
             sampler,
             steps,
+            batch,
             sizes,
             out.resolve(IMAGES).resolve("retain"),
             "retain edited",
@@ -581,21 +682,26 @@ public final class Evaluation {
       List<PromptRow> retain,
       Sampler sampler,
       int steps,
+      int batch,
       Sizes sizes,
       Path out,
       Listener listener) {
     Path images = out.resolve(IMAGES).resolve("retain");
     listener.phase("retain edited", (long) retain.size() * steps);
+    boolean[] pending = new boolean[retain.size()];
     for (int i = 0; i < retain.size(); i++) {
-      long before = (long) i * steps;
-      Path png = images.resolve(imageName(i));
-      if (!Files.isRegularFile(png)) {
-        try (NDManager m = Torch.newManager()) {
-          Png.write(png, generate(sd, retain.get(i), sampler, steps, sizes, m, listener, before));
-        }
-      }
-      listener.progress(before + steps);
+      pending[i] = !Files.isRegularFile(images.resolve(imageName(i)));
     }
+    draw(
+        sd,
+        retain,
+        pending,
+        sampler,
+        steps,
+        batch,
+        sizes,
+        listener,
+        (i, img) -> Png.write(images.resolve(imageName(i)), img));
   }
 
   private static float[][] retainFeatures(
@@ -604,21 +710,28 @@ public final class Evaluation {
       List<PromptRow> retain,
       Sampler sampler,
       int steps,
+      int batch,
       Sizes sizes,
       Path images,
       String phase,
       Listener listener) {
     listener.phase(phase, (long) retain.size() * steps);
     float[][] out = new float[retain.size()][];
-    for (int i = 0; i < retain.size(); i++) {
-      long before = (long) i * steps;
-      try (NDManager m = Torch.newManager()) {
-        NDArray img = generate(sd, retain.get(i), sampler, steps, sizes, m, listener, before);
-        out[i] = detector.features(img).toFloatArray();
-        Png.write(images.resolve(imageName(i)), img);
-      }
-      listener.progress(before + steps);
-    }
+    boolean[] pending = new boolean[retain.size()];
+    Arrays.fill(pending, true);
+    draw(
+        sd,
+        retain,
+        pending,
+        sampler,
+        steps,
+        batch,
+        sizes,
+        listener,
+        (i, img) -> {
+          out[i] = detector.features(img).toFloatArray();
+          Png.write(images.resolve(imageName(i)), img);
+        });
     return out;
   }
 

@@ -8,10 +8,14 @@ import ai.djl.training.GradientCollector;
 import dev.perase.model.nn.Param;
 import dev.perase.model.unet.UNet2DConditionModel;
 import dev.perase.model.unet.UNetFlops;
+import dev.perase.scheduler.Sampler;
 import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 
 /**
  * Micro-benchmark of a model folder: medians of one UNet forward, one UNet forward+backward (all
@@ -29,34 +33,70 @@ public final class Bench {
       double forwardMs,
       double forwardBackwardMs,
       double generationMs,
-      double gflopPerForward) {
+      double gflopPerForward,
+      List<Throughput> throughput) {
     public double gflops() {
       return gflopPerForward / (forwardMs / 1000);
     }
 
     public String describe() {
       return String.format(
-          "model %s%n"
-              + "UNet forward            (batch %d, %dx%d latents): %9.2f ms  (median of %d)%n"
-              + "UNet forward+backward   (batch %d):              %9.2f ms%n"
-              + "generation              (1 image, %d steps, CFG): %9.2f ms%n"
-              + "UNet forward FLOPs: %.4f GFLOP, achieved %.2f GFLOP/s%n",
-          model,
-          batch,
-          size,
-          size,
-          forwardMs,
-          repeats,
-          batch,
-          forwardBackwardMs,
-          steps,
-          generationMs,
-          gflopPerForward,
-          gflops());
+              "model %s%n"
+                  + "UNet forward            (batch %d, %dx%d latents): %9.2f ms  (median of %d)%n"
+                  + "UNet forward+backward   (batch %d):              %9.2f ms%n"
+                  + "generation              (1 image, %d steps, CFG): %9.2f ms%n"
+                  + "UNet forward FLOPs: %.4f GFLOP, achieved %.2f GFLOP/s%n",
+              model,
+              batch,
+              size,
+              size,
+              forwardMs,
+              repeats,
+              batch,
+              forwardBackwardMs,
+              steps,
+              generationMs,
+              gflopPerForward,
+              gflops())
+          + throughputTable();
+    }
+
+    private String throughputTable() {
+      StringBuilder sb = new StringBuilder();
+      if (!throughput.isEmpty()) {
+        sb.append(
+            String.format(
+                "generation throughput (%d steps, CFG, one seed and prompt per image):%n", steps));
+        double base = throughput.get(0).imagesPerSecond();
+        for (Throughput t : throughput) {
+          sb.append(
+              String.format(
+                  "  batch %3d: %8.3f images/s  (%.2fx batch %d; %.2f s per batch)%n",
+                  t.batch(),
+                  t.imagesPerSecond(),
+                  t.imagesPerSecond() / base,
+                  throughput.get(0).batch(),
+                  t.seconds()));
+        }
+      }
+      return sb.toString();
     }
   }
 
+  /** Images per second when {@code batch} images are drawn per UNet call (best of the repeats). */
+  public record Throughput(int batch, double seconds, double imagesPerSecond) {}
+
   public static Result run(Path modelDir, int batch, int steps, int repeats) {
+    return run(modelDir, batch, steps, repeats, new int[0]);
+  }
+
+  /**
+   * As {@link #run(Path, int, int, int)}, with the generation throughput at each of {@code
+   * throughputBatches} images per UNet call (each batch drawn twice after a warm-up; the faster run
+   * counts).
+   */
+  public static Result run(
+      Path modelDir, int batch, int steps, int repeats, int[] throughputBatches) {
     try (StableDiffusion sd = StableDiffusion.load(modelDir);
         NDManager m = Torch.newManager()) {
       UNet2DConditionModel unet = sd.unet();
@@ -108,9 +148,41 @@ public final class Bench {
                 }
               });
       double gflop = UNetFlops.forward(unet.config(), batch, size, size, 77) / 1e9;
+      List<Throughput> throughput = new ArrayList<>();
+      for (int b : throughputBatches) {
+        List<String> prompts = new ArrayList<>(Collections.nCopies(b, "a photo"));
+        long[] seeds = new long[b];
+        float[] guidance = new float[b];
+        for (int i = 0; i < b; i++) {
+          seeds[i] = i;
+          guidance[i] = 7.5f;
+        }
+        double best =
+            min(
+                2,
+                () -> {
+                  try (NDManager run = m.newSubManager()) {
+                    sd.generateRows(
+                        Sampler.DDIM, prompts, seeds, guidance, steps, px, px, run, null);
+                  }
+                });
+        throughput.add(new Throughput(b, best / 1000, b / (best / 1000)));
+      }
       return new Result(
-          modelDir, batch, size, steps, repeats, forward, backward, generation, gflop);
+          modelDir, batch, size, steps, repeats, forward, backward, generation, gflop, throughput);
     }
+  }
+
+  /** Least wall time in ms of {@code repeats} runs after one warm-up run. */
+  private static double min(int repeats, Runnable body) {
+    body.run();
+    double best = Double.MAX_VALUE;
+    for (int i = 0; i < repeats; i++) {
+      long t0 = System.nanoTime();
+      body.run();
+      best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+    }
+    return best;
   }
 
   /** Median wall time in ms of {@code repeats} runs after one warm-up run. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.model.clip.CLIPTextModel;
@@ -18,6 +19,7 @@ import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -30,6 +32,14 @@ import java.util.function.IntFunction;
  * images, in [-1, 1].
  */
 public final class StableDiffusion implements AutoCloseable {
+  /**
+   * Images per UNet call (each doubled by classifier-free guidance) when a caller draws many: the
+   * default of {@code --batch} in generate, evaluate, attack and the demo. Measured on the world
+   * model (README, Speed): throughput grows to batch 8 and little beyond it, while memory grows in
+   * proportion.
+   */
+  public static final int DEFAULT_BATCH = 8;
+
   private final DiffusersLayout layout;
   private final NDManager manager;
   private final CLIPTokenizer tokenizer;
@@ -172,25 +182,58 @@ public final class StableDiffusion implements AutoCloseable {
    */
   public record Images(NDArray latents, NDArray images) {}
 
-  /** Runs the whole pipeline; {@code onStep} is told each finished denoising step (1-based). */
+  /** Runs the whole pipeline in one batch; {@code onStep} is told each finished step (1-based). */
   public Images generate(GenerateSettings s, NDManager into, IntConsumer onStep) {
+    return generate(s, s.numImages(), into, onStep);
+  }
+
+  /**
+   * Runs the whole pipeline, at most {@code batch} images per UNet call. The initial latents of all
+   * {@code numImages} images are drawn at once from the seed, as diffusers draws them with one
+   * generator, and split into batches of rows, so image i is the same (within float rounding) at
+   * any batch size, and bit for bit the one-batch image when {@code batch ≥ numImages}. {@code
+   * onStep} is told each finished step, counted over all batches (1 … steps × batches).
+   */
+  public Images generate(GenerateSettings s, int batch, NDManager into, IntConsumer onStep) {
     int f = latentFactor();
     if (s.height() % f != 0 || s.width() % f != 0) {
       throw new dev.perase.io.BadInputException(
           "--height and --width must be multiples of " + f + " for this model");
     }
-    // 1. prompt embeddings: [uncond ×n, cond ×n], uncond = "" unless a negative prompt is given
+    if (batch < 1) {
+      throw new IllegalArgumentException("batch " + batch);
+    }
     int n = s.numImages();
     String negative = s.negativePrompt() == null ? "" : s.negativePrompt();
-    List<String> prompts = new ArrayList<>(Collections.nCopies(n, negative));
-    prompts.addAll(Collections.nCopies(n, s.prompt()));
     try (NDManager run = manager.newSubManager()) {
-      NDArray embeddings = encodePrompts(prompts, run);
-      // 2. initial latents; 3. the sampler's timesteps and denoising loop
-      NDArray latents = initialLatents(s.seed(), n, s.height(), s.width(), run);
-      latents = sample(s.sampler(), latents, embeddings, s.guidance(), s.steps(), run, onStep);
-      // 4. decode
-      NDArray images = decode(latents, run);
+      // 1. initial latents of every image
+      NDArray noise = initialLatents(s.seed(), n, s.height(), s.width(), run);
+      NDList latentParts = new NDList();
+      NDList imageParts = new NDList();
+      for (int from = 0, b = 0; from < n; from += batch, b++) {
+        int c = Math.min(batch, n - from);
+        int stepsBefore = b * s.steps();
+        // 2. prompt embeddings: [uncond ×c, cond ×c], uncond = "" unless a negative prompt is given
+        List<String> prompts = new ArrayList<>(Collections.nCopies(c, negative));
+        prompts.addAll(Collections.nCopies(c, s.prompt()));
+        NDArray embeddings = encodePrompts(prompts, run);
+        NDArray latents = c == n ? noise : noise.get(new NDIndex("{}:{}", from, from + c));
+        // 3. the sampler's timesteps and denoising loop
+        latents =
+            sample(
+                s.sampler(),
+                latents,
+                embeddings,
+                s.guidance(),
+                s.steps(),
+                run,
+                onStep == null ? null : step -> onStep.accept(stepsBefore + step));
+        // 4. decode
+        latentParts.add(latents);
+        imageParts.add(decode(latents, run));
+      }
+      NDArray latents = latentParts.size() == 1 ? latentParts.get(0) : NDArrays.concat(latentParts);
+      NDArray images = imageParts.size() == 1 ? imageParts.get(0) : NDArrays.concat(imageParts);
       latents.attach(into);
       images.attach(into);
       return new Images(latents, images);
@@ -224,20 +267,85 @@ public final class StableDiffusion implements AutoCloseable {
       int height,
       int width,
       NDManager into) {
-    if (prompts.size() != seeds.length || prompts.isEmpty()) {
-      throw new IllegalArgumentException("one seed per prompt");
+    float[] g = new float[seeds.length];
+    Arrays.fill(g, guidance);
+    return generateRows(sampler, prompts, seeds, g, steps, height, width, into, null);
+  }
+
+  /**
+   * Generates one image per prompt in one batch, each with its own seed (its initial latents drawn
+   * as {@link #initialLatents} draws one image's) and its own guidance scale, with {@code sampler}:
+   * image i equals a single run of prompt i with seed i and guidance i, within float rounding, and
+   * a batch of one is bit for bit {@link #generate} of one image. Returns images in [-1, 1], (B, 3,
+   * H, W), in {@code into}; {@code onStep} (may be null) is told each finished step (1-based).
+   */
+  public NDArray generateRows(
+      Sampler sampler,
+      List<String> prompts,
+      long[] seeds,
+      float[] guidance,
+      int steps,
+      int height,
+      int width,
+      NDManager into,
+      IntConsumer onStep) {
+    if (prompts.size() != seeds.length || prompts.isEmpty() || guidance.length != seeds.length) {
+      throw new IllegalArgumentException("one seed and one guidance per prompt");
     }
     int n = prompts.size();
     List<String> all = new ArrayList<>(Collections.nCopies(n, ""));
     all.addAll(prompts);
     try (NDManager run = manager.newSubManager()) {
       NDArray embeddings = encodePrompts(all, run);
-      NDList rows = new NDList(n);
+      return sampleRows(sampler, embeddings, seeds, guidance, steps, height, width, into, onStep);
+    }
+  }
+
+  /**
+   * Generates one image per row of token ids (B, L), each already padded to the tokenizer's length
+   * (an attacked prompt's ids, whose text need not tokenize back to them), with the unconditional
+   * embedding of "", each with its own seed and guidance: row i equals {@link #generateRows} of a
+   * prompt with those ids within float rounding. Images in [-1, 1], (B, 3, H, W), in {@code into}.
+   */
+  public NDArray generateIds(
+      Sampler sampler,
+      long[][] ids,
+      long[] seeds,
+      float[] guidance,
+      int steps,
+      int height,
+      int width,
+      NDManager into) {
+    if (ids.length != seeds.length || ids.length == 0 || guidance.length != seeds.length) {
+      throw new IllegalArgumentException("one seed and one guidance per row of ids");
+    }
+    int n = ids.length;
+    try (NDManager run = manager.newSubManager()) {
+      NDArray uncond = encodePrompts(Collections.nCopies(n, ""), run);
+      NDArray cond = encodeIds(ids, run);
+      NDArray embeddings = NDArrays.concat(new NDList(uncond, cond), 0); // [uncond; cond]
+      return sampleRows(sampler, embeddings, seeds, guidance, steps, height, width, into, null);
+    }
+  }
+
+  /** Each seed's initial latents, the sampler's loop and the decoding, for {@code embeddings}. */
+  private NDArray sampleRows(
+      Sampler sampler,
+      NDArray embeddings,
+      long[] seeds,
+      float[] guidance,
+      int steps,
+      int height,
+      int width,
+      NDManager into,
+      IntConsumer onStep) {
+    try (NDManager run = manager.newSubManager()) {
+      NDList rows = new NDList(seeds.length);
       for (long seed : seeds) {
         rows.add(initialLatents(seed, 1, height, width, run));
       }
-      NDArray latents = NDArrays.concat(rows, 0);
-      latents = sample(sampler, latents, embeddings, guidance, steps, run, null);
+      NDArray latents = rows.size() == 1 ? rows.get(0) : NDArrays.concat(rows, 0);
+      latents = sample(sampler, latents, embeddings, guidance, steps, run, onStep);
       NDArray images = decode(latents, run);
       images.attach(into);
       return images;
@@ -258,10 +366,25 @@ public final class StableDiffusion implements AutoCloseable {
       int steps,
       NDManager into,
       IntConsumer onStep) {
+    return sample(sampler, noise, embeddings, new float[] {guidance}, steps, into, onStep);
+  }
+
+  /**
+   * {@link #sample(Sampler, NDArray, NDArray, float, int, NDManager, IntConsumer)} with a guidance
+   * scale per image ({@code guidance} of length B, or of length 1 for all).
+   */
+  public NDArray sample(
+      Sampler sampler,
+      NDArray noise,
+      NDArray embeddings,
+      float[] guidance,
+      int steps,
+      NDManager into,
+      IntConsumer onStep) {
     return switch (sampler) {
       case DDIM -> {
         scheduler.setTimesteps(steps);
-        yield denoise(noise, embeddings, guidance, scheduler.timesteps(), into, onStep);
+        yield denoise(noise, embeddings, guidance, scheduler.timesteps(), into, onStep, null);
       }
       case LMS -> denoiseLms(noise, embeddings, guidance, steps, into, onStep);
     };
@@ -282,6 +405,19 @@ public final class StableDiffusion implements AutoCloseable {
       int steps,
       NDManager into,
       IntConsumer onStep) {
+    return denoiseLms(noise, embeddings, new float[] {guidance}, steps, into, onStep);
+  }
+
+  /**
+   * {@link #denoiseLms(NDArray, NDArray, float, int, NDManager, IntConsumer)}, guidance per image.
+   */
+  public NDArray denoiseLms(
+      NDArray noise,
+      NDArray embeddings,
+      float[] guidance,
+      int steps,
+      NDManager into,
+      IntConsumer onStep) {
     LmsDiscreteScheduler lms = lmsScheduler();
     // 1. timesteps and sigmas
     lms.setTimesteps(steps, into);
@@ -296,7 +432,8 @@ public final class StableDiffusion implements AutoCloseable {
       persistent.add(embeddings);
       try (StepScope scope = StepScope.open(into, persistent)) {
         NDArray latentModelInput = lms.scaleModelInput(latents, t);
-        NDArray noisePred = guidedNoise(latentModelInput, embeddings, t, guidance, scope.manager());
+        NDArray noisePred =
+            guidedNoise(latentModelInput, embeddings, t, guidance, scope.manager(), Taps.NONE);
         NDArray next = scope.keep(lms.step(noisePred, t, latents));
         latents.close(); // an intermediate of this loop
         latents = next;
@@ -336,6 +473,21 @@ public final class StableDiffusion implements AutoCloseable {
       NDArray latents,
       NDArray embeddings,
       float guidance,
+      int[] timesteps,
+      NDManager into,
+      IntConsumer onStep,
+      IntFunction<Taps> taps) {
+    return denoise(latents, embeddings, new float[] {guidance}, timesteps, into, onStep, taps);
+  }
+
+  /**
+   * {@link #denoise(NDArray, NDArray, float, int[], NDManager, IntConsumer, IntFunction)} with a
+   * guidance scale per image ({@code guidance} of length B, or of length 1 for all).
+   */
+  public NDArray denoise(
+      NDArray latents,
+      NDArray embeddings,
+      float[] guidance,
       int[] timesteps,
       NDManager into,
       IntConsumer onStep,
@@ -380,13 +532,40 @@ public final class StableDiffusion implements AutoCloseable {
   /** {@link #guidedNoise(NDArray, NDArray, float, float, NDManager)}, reporting to {@code taps}. */
   public NDArray guidedNoise(
       NDArray latents, NDArray embeddings, float t, float guidance, NDManager scope, Taps taps) {
+    return guidedNoise(latents, embeddings, t, new float[] {guidance}, scope, taps);
+  }
+
+  /**
+   * Classifier-free guided noise prediction with a guidance scale per image: ε_i = ε_u,i + g_i
+   * (ε_c,i − ε_u,i). {@code guidance} has length B, or length 1 for all; when every scale is the
+   * same it multiplies as a scalar, bit for bit the one-scale form.
+   */
+  public NDArray guidedNoise(
+      NDArray latents, NDArray embeddings, float t, float[] guidance, NDManager scope, Taps taps) {
     NDArray input = NDArrays.concat(new NDList(latents, latents), 0);
     NDArray timestep = scope.create(new float[] {t});
     NDArray noise = unet.forward(input, timestep, embeddings, taps);
     NDList parts = noise.split(2, 0);
     NDArray uncond = parts.get(0);
     NDArray cond = parts.get(1);
-    return uncond.add(cond.sub(uncond).mul(guidance));
+    if (uniform(guidance)) {
+      return uncond.add(cond.sub(uncond).mul(guidance[0]));
+    }
+    long b = latents.getShape().get(0);
+    if (guidance.length != b) {
+      throw new IllegalArgumentException(guidance.length + " guidance scales for " + b + " images");
+    }
+    NDArray g = scope.create(guidance, new Shape(b, 1, 1, 1)); // broadcast over (C, h, w)
+    return uncond.add(cond.sub(uncond).mul(g));
+  }
+
+  private static boolean uniform(float[] guidance) {
+    for (float g : guidance) {
+      if (Float.compare(g, guidance[0]) != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -1,8 +1,12 @@
 package dev.perase.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * Ops DJL lacks, composed from its functional ops. Each keeps the input as the first operand so the
@@ -73,6 +77,37 @@ public final class Ops {
   public static NDArray attentionProbs(NDArray q, NDArray k, float scale) {
     NDArray scores = scale(q, scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
     return scores.softmax(-1);
+  }
+
+  /**
+   * Output channels below which a convolution's input gradient went wrong at batch 2 and more on
+   * this project's machine (AMD Zen 5, libtorch 2.7.1: wrong values, now and then NaN, for 3, 4 and
+   * 8 channels; {@code ConvolutionGradientTest}); with 32 it was right.
+   */
+  static final int GRADIENT_SAFE_CHANNELS = 32;
+
+  /**
+   * {@code torch.nn.functional.conv2d} (dilation 1, one group). When gradients are being recorded
+   * (inside a GradientCollector) at batch 2 or more and the weight has fewer than {@link
+   * #GRADIENT_SAFE_CHANNELS} output channels, the weight is padded with zero filters to that many
+   * and the extra outputs are cut off again: the values are the same (within float rounding) and
+   * the input gradient is right. Inference, and batch 1, take the plain call, bit for bit as
+   * before.
+   */
+  public static NDArray conv2d(NDArray x, NDArray w, NDArray b, Shape stride, Shape padding) {
+    long out = w.getShape().get(0);
+    Shape dilation = new Shape(1, 1);
+    if (out >= GRADIENT_SAFE_CHANNELS || x.getShape().get(0) < 2 || !JniUtils.isGradMode()) {
+      return Conv2d.conv2d(x, w, b, stride, padding, dilation, 1).singletonOrThrow();
+    }
+    long extra = GRADIENT_SAFE_CHANNELS - out;
+    Shape ws = w.getShape();
+    NDManager m = x.getManager();
+    // the zero filters first, so that the padded arrays belong to x's manager
+    NDArray wp = m.zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3))).concat(w, 0);
+    NDArray bp = b == null ? null : m.zeros(new Shape(extra)).concat(b, 0);
+    NDArray y = Conv2d.conv2d(x, wp, bp, stride, padding, dilation, 1).singletonOrThrow();
+    return y.get(new NDIndex(":, {}:", extra)); // (N, out, H', W')
   }
 
   /** Nearest-neighbour upsampling of (N, C, H, W) by 2 in both spatial dimensions. */

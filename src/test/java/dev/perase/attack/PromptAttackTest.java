@@ -5,16 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import dev.perase.Fixtures;
 import dev.perase.eval.EditFile;
 import dev.perase.io.PromptRow;
+import dev.perase.model.clip.CLIPTextModel;
 import dev.perase.model.clip.CLIPTokenizer;
 import dev.perase.pipeline.StableDiffusion;
+import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -72,6 +79,16 @@ class PromptAttackTest {
    */
   private static PromptAttack.Outcome attack(
       AttackSettings s, PromptRow row, ScriptedDetector detector, List<float[]> seenRows) {
+    return attack(s, row, detector, seenRows, new HashMap<>());
+  }
+
+  /** As above; also the rows after each update by "attempt/iteration". */
+  private static PromptAttack.Outcome attack(
+      AttackSettings s,
+      PromptRow row,
+      ScriptedDetector detector,
+      List<float[]> seenRows,
+      Map<String, float[][]> rowsByStep) {
     AttemptSchedule schedule = AttemptSchedule.of(sd.scheduler(), s.steps(), s.attempts());
     boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), s.excludedWords());
     PromptLayout layout = new PromptLayout(sd.tokenizer(), row.prompt(), s.tokens());
@@ -95,6 +112,7 @@ class PromptAttackTest {
                 int attempt, int iteration, float loss, AdversarialTokens tokens) {
               assertTrue(Float.isFinite(loss) && loss >= 0, "loss " + loss);
               seenRows.addAll(List.of(tokens.rowValues()));
+              rowsByStep.put(attempt + "/" + iteration, tokens.rowValues());
             }
 
             @Override
@@ -178,6 +196,168 @@ class PromptAttackTest {
         assertEquals(ts[1], o.attempts().get(1).timestep());
       }
     }
+  }
+
+  /**
+   * Issue 16: the attempts of a prompt evaluated together (one text-encoder and one UNet call for
+   * all, each attempt its own timestep, noise and tokens) give each attempt the loss and the
+   * gradient on its own tokens that it gets alone, within float rounding, for both attacks and both
+   * relaxations. (Whole runs are not compared token for token: Adam's first steps move every weight
+   * by about ±lr whatever the size of its gradient, so the rounding of gradients near zero grows
+   * into different near-ties of the argmax; see attemptsTogetherRunTheScheduleAsAlone.) Before
+   * {@code Ops.conv2d} padded conv_out's filters in a backward pass, the gradients were 76 % of the
+   * largest apart (README, Known problems).
+   */
+  @Test
+  void attemptsTogetherGetTheLossAndGradientEachGetsAlone() {
+    PromptRow row = new PromptRow(3, "a photo of a cat", 5, 7.5);
+    int[] all = {0, 1, 2};
+    for (AttackMethod method : AttackMethod.values()) {
+      for (Relaxation relaxation : Relaxation.values()) {
+        String what = method.label() + "/" + relaxation.label();
+        AttackSettings s = settings(method, relaxation, List.of("cat"), 3);
+        AttemptSchedule schedule = AttemptSchedule.of(sd.scheduler(), STEPS, 3);
+        boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), s.excludedWords());
+        PromptLayout layout = new PromptLayout(sd.tokenizer(), row.prompt(), s.tokens());
+        try (NDManager m = Torch.newManager()) {
+          Reference ref = Reference.compute(sd, row, schedule, SIZE, method == AttackMethod.P4D, m);
+          AttackObjective objective = AttackObjective.of(method, sd, ref, schedule, row.seed());
+          LossAndGradient together = lossAndGradient(objective, layout, allowed, s, row, all);
+          for (int j : all) {
+            LossAndGradient alone =
+                lossAndGradient(objective, layout, allowed, s, row, new int[] {j});
+            // P4D's loss is a mean of squares of nearly equal predictions: compare it on the
+            // scale of the squared predictions' rounding, not relative to itself
+            double scale = method == AttackMethod.P4D ? 1e-4 : together.losses[j];
+            assertEquals(alone.losses[0], together.losses[j], 1e-5 * scale, what + " loss " + j);
+            double rel =
+                maxAbsDiff(alone.gradients[0], together.gradients[j]) / maxAbs(alone.gradients[0]);
+            assertTrue(rel <= 1e-4, what + " gradient " + j + ": " + rel);
+          }
+          assertTrue(
+              maxAbsDiff(together.gradients[0], together.gradients[1])
+                  > 1e-3 * maxAbs(together.gradients[0]),
+              what + ": two attempts got one gradient");
+        }
+      }
+    }
+  }
+
+  private record LossAndGradient(float[] losses, float[][] gradients) {}
+
+  /** The first iteration's losses and the gradients on fresh tokens of {@code attempts}. */
+  private static LossAndGradient lossAndGradient(
+      AttackObjective objective,
+      PromptLayout layout,
+      boolean[] allowed,
+      AttackSettings s,
+      PromptRow row,
+      int[] attempts) {
+    try (NDManager manager = sd.manager().newSubManager()) {
+      CLIPTextModel te = sd.textEncoder();
+      AdversarialTokens[] tokens = new AdversarialTokens[attempts.length];
+      NDList embeds = new NDList();
+      for (int j = 0; j < attempts.length; j++) {
+        tokens[j] =
+            new AdversarialTokens(
+                layout.k(), allowed, s.relaxation(), s.learningRate(), s.weightDecay(), manager);
+      }
+      NDList persistent = new NDList();
+      persistent.addAll(sd.unet().params().arrays());
+      persistent.addAll(te.params().arrays());
+      persistent.addAll(objective.arrays());
+      for (AdversarialTokens t : tokens) {
+        persistent.add(t.rows());
+      }
+      try (StepScope scope = StepScope.open(manager, persistent);
+          GradientCollector gc = Torch.engine().newGradientCollector()) {
+        NDManager sm = scope.manager();
+        for (int j = 0; j < attempts.length; j++) {
+          NDArray input =
+              tokens[j].input(Seeds.derive(row.seed(), Seeds.SAMPLE, attempts[j], 0), sm);
+          NDArray adv = te.tokenEmbedding().forwardSoft(input);
+          embeds.add(layout.embeds(adv, te));
+        }
+        // (NDArrays.concat of one array returns a copy cut off from the gradient)
+        NDArray stacked = embeds.size() == 1 ? embeds.get(0) : NDArrays.concat(embeds, 0);
+        NDArray condition = te.forwardEmbeds(stacked);
+        NDArray l = objective.losses(condition, attempts, 0, sm);
+        float[] losses = l.toFloatArray();
+        gc.backward(l.sum());
+        float[][] gradients = new float[attempts.length][];
+        for (int j = 0; j < attempts.length; j++) {
+          gradients[j] = tokens[j].rows().getGradient().toFloatArray();
+        }
+        return new LossAndGradient(losses, gradients);
+      }
+    }
+  }
+
+  /**
+   * The loop with its attempts together runs the same schedule as attempt by attempt: the same
+   * attempts at the same timesteps, the same first-iteration losses within float rounding, and the
+   * same image paths; and it stops at the first flagged attempt in schedule order.
+   */
+  @Test
+  void attemptsTogetherRunTheScheduleAsAlone() {
+    PromptRow row = new PromptRow(3, "a photo of a cat", 5, 7.5);
+    AttackSettings s = settings(AttackMethod.UNLEARNDIFF, Relaxation.SAMPLED, List.of("cat"), 3);
+    PromptAttack.Outcome alone =
+        attack(s.withBatch(1), row, new ScriptedDetector(Integer.MAX_VALUE), new ArrayList<>());
+    PromptAttack.Outcome together =
+        attack(s.withBatch(3), row, new ScriptedDetector(Integer.MAX_VALUE), new ArrayList<>());
+    assertEquals(3, alone.attempts().size());
+    assertEquals(3, together.attempts().size());
+    for (int j = 0; j < 3; j++) {
+      AttemptResult x = alone.attempts().get(j);
+      AttemptResult y = together.attempts().get(j);
+      assertEquals(x.attempt(), y.attempt());
+      assertEquals(x.timestep(), y.timestep());
+      assertEquals(x.image(), y.image());
+      assertEquals(x.losses().size(), y.losses().size());
+      double a = x.losses().get(0);
+      assertEquals(a, y.losses().get(0), 1e-5 * a, "first loss of attempt " + j);
+    }
+    ScriptedDetector second = new ScriptedDetector(2);
+    PromptAttack.Outcome stopped = attack(s.withBatch(3), row, second, new ArrayList<>());
+    assertEquals(2, stopped.attempts().size());
+    assertTrue(stopped.broken());
+    assertEquals(2, second.calls(), "the third image is not judged");
+  }
+
+  private static double maxAbs(float[] a) {
+    double d = 0;
+    for (float v : a) {
+      d = Math.max(d, Math.abs(v));
+    }
+    return d;
+  }
+
+  private static double maxAbsDiff(float[] a, float[] b) {
+    double d = 0;
+    for (int i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+    }
+    return d;
+  }
+
+  @Test
+  void batchesSplitTheAttemptsEvenlyInScheduleOrder() {
+    assertEquals(List.of(5, 5), sizes(PromptAttack.batches(10, 8)));
+    assertEquals(List.of(10), sizes(PromptAttack.batches(10, 10)));
+    assertEquals(List.of(2, 2, 3, 3), sizes(PromptAttack.batches(10, 3)));
+    assertEquals(List.of(1, 1, 1), sizes(PromptAttack.batches(3, 1)));
+    int next = 0;
+    for (int[] b : PromptAttack.batches(10, 4)) {
+      for (int a : b) {
+        assertEquals(next++, a);
+      }
+    }
+    assertEquals(10, next);
+  }
+
+  private static List<Integer> sizes(List<int[]> batches) {
+    return batches.stream().map(b -> b.length).toList();
   }
 
   @Test

@@ -118,6 +118,44 @@ class EvaluationTest {
     return new BrightnessDetector("bright", ConceptRule.TOP1, 0.0);
   }
 
+  /**
+   * Issue 16: the prompts drawn three per UNet call (each its own seed and guidance) give the
+   * verdicts and, within float rounding, the scores of the prompts drawn one at a time; the retain
+   * features likewise. The batch is recorded in config.json but not in the run key.
+   */
+  @Test
+  void aBatchedEvaluationEqualsOneImageAtATime() throws IOException {
+    EvaluateSettings one =
+        settings(prompts(), null, null, retain(), tmp.resolve("one"), tmp.resolve("c1"))
+            .withBatch(1);
+    EvaluateSettings three =
+        settings(prompts(), null, null, retain(), tmp.resolve("three"), tmp.resolve("c3"))
+            .withBatch(3);
+    Evaluation.Result a = Evaluation.run(sd, detector(), one, Evaluation.Listener.NONE);
+    Evaluation.Result b = Evaluation.run(sd, detector(), three, Evaluation.Listener.NONE);
+    assertEquals(3, b.perPrompt().size());
+    for (int i = 0; i < 3; i++) {
+      PromptResult x = a.perPrompt().get(i);
+      PromptResult y = b.perPrompt().get(i);
+      assertEquals(x.flagged(), y.flagged(), "row " + i);
+      assertEquals(x.topLabels(), y.topLabels(), "row " + i);
+      assertEquals(x.conceptScore(), y.conceptScore(), 1e-5, "row " + i);
+      byte[] p = Png.read(tmp.resolve("one").resolve(x.image())).rgb();
+      byte[] q = Png.read(tmp.resolve("three").resolve(y.image())).rgb();
+      int worst = 0;
+      for (int j = 0; j < p.length; j++) {
+        worst = Math.max(worst, Math.abs((p[j] & 0xff) - (q[j] & 0xff)));
+      }
+      assertTrue(worst <= 1, "row " + i + ": 8-bit levels apart " + worst);
+    }
+    assertEquals(0, b.retain().frechetDistance(), 1e-9);
+    JsonNode c1 = Json.MAPPER.readTree(tmp.resolve("one/config.json").toFile());
+    JsonNode c3 = Json.MAPPER.readTree(tmp.resolve("three/config.json").toFile());
+    assertEquals(1, c1.at("/settings/batch").asInt());
+    assertEquals(3, c3.at("/settings/batch").asInt());
+    assertEquals(c1.get("run_key"), c3.get("run_key"));
+  }
+
   @Test
   void runWritesEveryOutputAndResumesWhereItStopped() throws IOException {
     Path out = tmp.resolve("eval");

@@ -30,9 +30,7 @@ public final class Conv2d {
   }
 
   public NDArray forward(NDArray x) {
-    return ai.djl.nn.convolutional.Conv2d.conv2d(
-            x, effectiveWeight(), bias.effective(), stride, padding, new Shape(1, 1), 1)
-        .singletonOrThrow();
+    return dev.perase.tensor.Ops.conv2d(x, effectiveWeight(), bias.effective(), stride, padding);
   }
 
   public long outChannels() {
