@@ -135,7 +135,9 @@ final class EraseCommand implements Callable<Integer> {
       names = "--prune-ratio",
       description =
           "Pre-Prune and Post-Prune: share of the selected elements pruned by magnitude"
-              + " (default: 0.1).")
+              + " (default: 0.1). P-ESD and P-AC: the most the mask may prune, as a share of"
+              + " the selected elements, e.g. 1e-5 (default: no limit; the threshold τ alone"
+              + " decides).")
   Double pruneRatio;
 
   @Option(

@@ -21,7 +21,8 @@ import java.util.function.IntConsumer;
  * @param layersRegex a regex over full parameter keys instead of {@code layers}, or null
  * @param steps optimisation steps, or null for the method's
  * @param learningRate AdamW's learning rate, or null for the method's (and the model's size)
- * @param pruneRatio Pre-Prune and Post-Prune: the share pruned by magnitude, or null
+ * @param pruneRatio Pre-Prune and Post-Prune: the share pruned by magnitude; P-ESD and P-AC: the
+ *     mask's pruning budget ({@link MaskSettings#pruneRatio()}); or null
  * @param images FMN: images of the concept to train on, or null
  * @param seed seed of every random draw
  * @param checkpointEvery steps between checkpoints
@@ -80,9 +81,11 @@ public record EraseRequest(
     refuse(!uce && preserveScale != null, "--preserve-scale", "uce", method);
     refuse(!uce && lambda != null, "--lambda", "uce", method);
     refuse(
-        method.magnitudePruning() == MagnitudePruning.When.NEVER && pruneRatio != null,
+        method.magnitudePruning() == MagnitudePruning.When.NEVER
+            && !method.pruning()
+            && pruneRatio != null,
         "--prune-ratio",
-        "pre-prune and post-prune",
+        "p-esd, p-ac, pre-prune and post-prune",
         method);
     refuse(method != EraseMethod.FMN && images != null, "--images", "fmn", method);
     boolean np = method == EraseMethod.NP_ESD;
@@ -217,7 +220,10 @@ public record EraseRequest(
       s = s.withLearningRate(learningRate);
     }
     if (pruneRatio != null) {
-      s = s.withPrune(new PruneSettings(pruneRatio));
+      s =
+          method.pruning()
+              ? s.withMask(s.mask().withPruneRatio(pruneRatio))
+              : s.withPrune(new PruneSettings(pruneRatio));
     }
     if (images != null) {
       s = s.withFmn(s.fmn().withPool(images, s.fmn().poolSteps()));

@@ -260,6 +260,10 @@ public record EraseSettings(
     return copy(c -> c.prune = p);
   }
 
+  public EraseSettings withMask(MaskSettings m) {
+    return copy(c -> c.mask = m);
+  }
+
   /** These settings with the changes {@code change} makes, checked again as a new record. */
   private EraseSettings copy(Consumer<Copy> change) {
     Copy c = new Copy(this);

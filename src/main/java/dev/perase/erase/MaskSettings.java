@@ -1,6 +1,7 @@
 package dev.perase.erase;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.io.BadInputException;
 import java.util.Locale;
@@ -17,16 +18,34 @@ import java.util.Locale;
  *
  * @param temperature T, the slope of the sigmoid (paper: 10)
  * @param initialLogit s₀ (1, so that m₀ ≈ 0.99995)
+ *     <p>The pruning budget. Without one (the paper's method), τ alone decides what is pruned, and
+ *     how much that is depends on the scale of the model: AdamW moves a logit by about lr per step
+ *     when its gradient is far above AdamW's ε = 1e-8 and by lr·|g|/ε when far below, and on the
+ *     built-in world 96 % of the gradients ∂L/∂s at the first steps are below ε (median about
+ *     1e-10), so the share of elements that cross τ follows the share of gradients near or above ε:
+ *     a property of the model's size and weights, not of the concept. A budget ρ makes the share a
+ *     setting: only the ⌈ρ·n⌉ selected elements with the lowest logits (the elements the objective
+ *     pushed down hardest and most consistently) are attenuated in the forward pass, every other
+ *     weight is used whole; gradients reach all logits as before (a straight-through estimator, as
+ *     in movement pruning's top-k masks), so an element can still enter the budget later. The hard
+ *     mask prunes the budget's elements whose m ≤ τ: never more than ⌈ρ·n⌉.
  * @param threshold τ of the hard mask {@code 1[m > τ]} (0.5)
+ * @param pruneRatio the budget ρ, the largest share of the selected elements the mask may prune, in
+ *     (0, 1]; null for none
  */
 public record MaskSettings(
     @JsonProperty("temperature") double temperature,
     @JsonProperty("initial_logit") double initialLogit,
-    @JsonProperty("threshold") double threshold) {
+    @JsonProperty("threshold") double threshold,
+    @JsonProperty("prune_ratio") @JsonInclude(JsonInclude.Include.NON_NULL) Double pruneRatio) {
 
-  public static final MaskSettings DEFAULT = new MaskSettings(10, 1, 0.5);
+  public static final MaskSettings DEFAULT = new MaskSettings(10, 1, 0.5, null);
 
   public MaskSettings {
+    if (pruneRatio != null && !(pruneRatio > 0 && pruneRatio <= 1)) {
+      throw new BadInputException(
+          "the mask's --prune-ratio must be a share in (0, 1], e.g. 1e-5, got " + pruneRatio);
+    }
     if (!(temperature > 0) || Double.isInfinite(temperature)) {
       throw new BadInputException("mask temperature must be a positive number, got " + temperature);
     }
@@ -64,11 +83,23 @@ public record MaskSettings(
   static MaskSettings fromJson(
       @JsonProperty("temperature") Double temperature,
       @JsonProperty("initial_logit") Double initialLogit,
-      @JsonProperty("threshold") Double threshold) {
+      @JsonProperty("threshold") Double threshold,
+      @JsonProperty("prune_ratio") Double pruneRatio) {
     return new MaskSettings(
         temperature == null ? DEFAULT.temperature : temperature,
         initialLogit == null ? DEFAULT.initialLogit : initialLogit,
-        threshold == null ? DEFAULT.threshold : threshold);
+        threshold == null ? DEFAULT.threshold : threshold,
+        pruneRatio);
+  }
+
+  /** These settings with the pruning budget ρ (null: none). */
+  public MaskSettings withPruneRatio(Double ratio) {
+    return new MaskSettings(temperature, initialLogit, threshold, ratio);
+  }
+
+  /** The budget in elements, ⌈ρ·n⌉ of {@code n} selected, or n without a budget. */
+  public long budget(long n) {
+    return pruneRatio == null ? n : Math.min(n, (long) Math.ceil(pruneRatio * n));
   }
 
   /** {@code 1 / (1 + exp(−x))} in float32 arithmetic, as torch's CPU sigmoid rounds it. */

@@ -66,6 +66,7 @@ public final class MaskTrainer {
     private final SoftMask mask;
     private final FrozenModel original;
     private final EraseSettings settings;
+    private GradientStats lastStep;
 
     Logits(SoftMask mask, FrozenModel original, EraseSettings settings) {
       this.mask = mask;
@@ -110,10 +111,26 @@ public final class MaskTrainer {
           && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
     }
 
-    /** AdamW on ∂L/∂s, formed from ∂L/∂(W ⊙ m) one tensor at a time. */
+    /**
+     * AdamW on ∂L/∂s, formed from ∂L/∂(W ⊙ m) one tensor at a time, counting the gradients and the
+     * steps for the log ({@link GradientStats}).
+     */
     @Override
     public void optimizerStep(AdamW optimizer) {
-      optimizer.step(mask::gradient);
+      GradientStats stats = new GradientStats(ErasingLoop.EPS);
+      optimizer.step(
+          i -> {
+            NDArray g = mask.gradient(i);
+            stats.addGradient(g);
+            return g;
+          });
+      stats.addSteps(
+          optimizer.expAvg(),
+          optimizer.expAvgSq(),
+          optimizer.stepCount(),
+          ErasingLoop.BETA1,
+          ErasingLoop.BETA2);
+      lastStep = stats;
     }
 
     @Override
@@ -121,6 +138,9 @@ public final class MaskTrainer {
       SoftMask.Stats stats = mask.stats();
       line.put("mask_mean", stats.mean());
       line.put("pruned", stats.pruned());
+      if (lastStep != null) {
+        lastStep.log(line);
+      }
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * The trainable soft mask of paper §3.3 (Eq. 6–7): one float32 logit tensor {@code s} per selected
@@ -39,6 +40,12 @@ import java.util.Map;
  * <p>float32 pitfall (see {@link MaskSettings}): {@code sigmoid(10 s)} is exactly 1.0 in float32
  * once s exceeds about 1.66, and its gradient is then exactly 0; s₀ = 1 (m₀ = 0.99995) keeps every
  * element trainable, while s₀ = 2 would freeze the whole mask at 1.
+ *
+ * <p>With a pruning budget ({@link MaskSettings#pruneRatio()}), the k = ⌈ρ·n⌉ lowest logits form
+ * the budget (ties at the k-th value broken by tensor and element order where it matters, in the
+ * hard mask): each install finds the k-th lowest logit s_k, and only elements with s ≤ s_k are
+ * attenuated (E = W ⊙ m); the others are installed as W ⊙ 1. {@link #gradient} is unchanged, so
+ * every logit keeps learning (straight-through).
  */
 public final class SoftMask implements AutoCloseable {
   private final Selection selection;
@@ -47,6 +54,7 @@ public final class SoftMask implements AutoCloseable {
   private final List<NDArray> logits;
   private final NDManager manager;
   private final long elements;
+  private final long budget;
   private NDArray[] installed;
 
   private SoftMask(
@@ -65,6 +73,7 @@ public final class SoftMask implements AutoCloseable {
       n += p.numel();
     }
     this.elements = n;
+    this.budget = settings.budget(n);
   }
 
   /**
@@ -137,11 +146,18 @@ public final class SoftMask implements AutoCloseable {
       }
     }
     uninstall();
+    float sk = budget < elements ? budgetLogit() : Float.NaN;
     NDArray[] products = new NDArray[params.size()];
     for (int i = 0; i < params.size(); i++) {
       Param p = params.get(i);
       try (NDManager tmp = step.newSubManager()) {
         NDArray m = mask(logits.get(i), tmp);
+        if (!Float.isNaN(sk)) {
+          // outside the budget (s > s_k) the weight is used whole: max(m, 1) = 1
+          NDArray outside = logits.get(i).gt(sk);
+          outside.attach(tmp);
+          m = m.maximum(outside.toType(DataType.FLOAT32, false));
+        }
         // mask first, as the hook's product W ⊙ m: the same float32 values
         NDArray e = m.mul(p.value());
         e.attach(step);
@@ -213,9 +229,34 @@ public final class SoftMask implements AutoCloseable {
   }
 
   Stats stats(long groupElements) {
+    float sk = budget < elements ? budgetLogit(groupElements) : Float.NaN;
+    double[] sum = {0};
+    long[] counts = new long[3]; // pruned below s_k (or all pruned), below s_k, at s_k
+    forGroups(
+        groupElements,
+        (flat, sm) -> {
+          NDArray m = mask(flat, sm);
+          sum[0] += m.toType(DataType.FLOAT64, false).sum().getDouble();
+          NDArray pruned = pruned(m, settings.threshold());
+          if (Float.isNaN(sk)) {
+            counts[0] += pruned.countNonzero().getLong();
+          } else {
+            NDArray below = flat.lt(sk);
+            counts[0] += pruned.logicalAnd(below).countNonzero().getLong();
+            counts[1] += below.countNonzero().getLong();
+            counts[2] += flat.eq(sk).countNonzero().getLong();
+          }
+        });
+    long pruned = counts[0];
+    if (!Float.isNaN(sk) && prunedAt(sk)) {
+      pruned += Math.min(budget - counts[1], counts[2]);
+    }
+    return new Stats(sum[0] / elements, pruned);
+  }
+
+  /** The logits concatenated in groups of about {@code groupElements}, each in its own scope. */
+  private void forGroups(long groupElements, BiConsumer<NDArray, NDManager> action) {
     NDList all = new NDList(logits.toArray(new NDArray[0]));
-    double sum = 0;
-    long pruned = 0;
     int i = 0;
     while (i < all.size()) {
       try (StepScope scope = StepScope.open(manager, all)) {
@@ -226,13 +267,62 @@ public final class SoftMask implements AutoCloseable {
           n += all.get(i).size();
           group.add(all.get(i++).flatten());
         }
-        NDArray flat = group.size() == 1 ? group.get(0) : NDArrays.concat(group, 0);
-        NDArray m = mask(flat, sm);
-        sum += m.toType(DataType.FLOAT64, false).sum().getDouble();
-        pruned += pruned(m, settings.threshold()).countNonzero().getLong();
+        action.accept(group.size() == 1 ? group.get(0) : NDArrays.concat(group, 0), sm);
       }
     }
-    return new Stats(sum / elements, pruned);
+  }
+
+  /** The number of elements the mask may prune: ⌈ρ·n⌉ with a budget, else every element. */
+  public long budget() {
+    return budget;
+  }
+
+  /** The k-th lowest logit s_k, k = {@link #budget()} (ignoring NaN logits). */
+  public float budgetLogit() {
+    return budgetLogit(STATS_GROUP_ELEMENTS);
+  }
+
+  /**
+   * Bisection over the float32 values in their order as integers: at most 32 counting passes, and
+   * the exact k-th value, with no sort of all n logits (SD's selections have hundreds of millions).
+   */
+  float budgetLogit(long groupElements) {
+    float[] range = {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+    forGroups(
+        groupElements,
+        (flat, sm) -> {
+          range[0] = Math.min(range[0], flat.min().getFloat());
+          range[1] = Math.max(range[1], flat.max().getFloat());
+        });
+    int lo = orderKey(range[0]);
+    int hi = orderKey(range[1]);
+    // invariant: count(s ≤ value(hi)) ≥ k; find the smallest such key
+    while (lo < hi) {
+      int mid = (int) (((long) lo + hi) >> 1);
+      float x = fromOrderKey(mid);
+      long[] n = {0};
+      forGroups(groupElements, (flat, sm) -> n[0] += flat.lte(x).countNonzero().getLong());
+      if (n[0] >= budget) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return fromOrderKey(lo);
+  }
+
+  /** A float32's bits as an int that orders as the floats do (−0 before +0). */
+  static int orderKey(float f) {
+    int b = Float.floatToRawIntBits(f);
+    return b >= 0 ? b : b ^ 0x7fffffff;
+  }
+
+  static float fromOrderKey(int k) {
+    return Float.intBitsToFloat(k >= 0 ? k : k ^ 0x7fffffff);
+  }
+
+  private boolean prunedAt(float s) {
+    return !(MaskSettings.sigmoidF32((float) settings.temperature() * s) > settings.threshold());
   }
 
   /**
@@ -241,12 +331,12 @@ public final class SoftMask implements AutoCloseable {
    */
   public record Stats(double mean, long pruned) {}
 
-  /** Elements whose hard mask at the settings' τ is 0. */
+  /** Elements whose hard mask at the settings' τ (and within the budget) is 0. */
   public long prunedCount() {
-    return prunedCount(settings.threshold());
+    return budget < elements ? stats().pruned() : prunedCount(settings.threshold());
   }
 
-  /** Elements whose hard mask {@code 1[m > τ]} is 0 (m ≤ τ). */
+  /** Elements whose hard mask {@code 1[m > τ]} is 0 (m ≤ τ), ignoring any budget. */
   public long prunedCount(double tau) {
     long n = 0;
     for (NDArray s : logits) {
@@ -259,7 +349,9 @@ public final class SoftMask implements AutoCloseable {
 
   /**
    * The hard mask {@code 1[m > τ]} at the settings' τ, as a {@link BinaryMask} whose metadata
-   * records the selection, T and τ of this mask and the given run details.
+   * records the selection, T and τ of this mask and the given run details. With a budget of k, only
+   * the k lowest logits can be pruned: those below s_k, then those at s_k in tensor and element
+   * order until k are taken.
    *
    * @param baseModelHash hash of the model the mask was trained on
    * @param method e.g. {@code p-esd}
@@ -270,24 +362,49 @@ public final class SoftMask implements AutoCloseable {
       String baseModelHash, String method, String concept, String settingsJson) {
     MaskMetadata meta =
         MaskMetadata.forSoftMask(baseModelHash, selection, settings, method, concept, settingsJson);
+    boolean limited = budget < elements;
+    float sk = limited ? budgetLogit() : Float.NaN;
+    long ties = 0;
+    if (limited && prunedAt(sk)) {
+      long[] below = {0};
+      forGroups(
+          STATS_GROUP_ELEMENTS, (flat, sm) -> below[0] += flat.lt(sk).countNonzero().getLong());
+      ties = budget - below[0];
+    }
     Map<String, BinaryMask.Pruned> pruned = new LinkedHashMap<>();
     for (int i = 0; i < params.size(); i++) {
       try (NDManager tmp = manager.newSubManager()) {
         Param p = params.get(i);
-        // flat indices where 1[m > τ] = 0: (k, 1) int64 from nonzero
-        long[] flat =
-            pruned(mask(logits.get(i), tmp), settings.threshold())
-                .flatten()
-                .nonzero()
-                .toLongArray();
-        int[] idx = new int[flat.length];
-        for (int j = 0; j < flat.length; j++) {
-          idx[j] = Math.toIntExact(flat[j]);
+        NDArray s = logits.get(i).flatten();
+        s.attach(tmp);
+        NDArray hard = pruned(mask(s, tmp), settings.threshold());
+        int[] idx;
+        if (!limited) {
+          idx = indices(hard);
+        } else {
+          int[] lower = indices(hard.logicalAnd(s.lt(sk)));
+          int[] at = ties > 0 ? indices(s.eq(sk)) : new int[0];
+          int take = (int) Math.min(ties, at.length);
+          ties -= take;
+          idx = new int[lower.length + take];
+          System.arraycopy(lower, 0, idx, 0, lower.length);
+          System.arraycopy(at, 0, idx, lower.length, take);
+          java.util.Arrays.sort(idx);
         }
         pruned.put(p.name(), new BinaryMask.Pruned(p.value().getShape().getShape(), p.kind(), idx));
       }
     }
     return BinaryMask.of(meta, pruned);
+  }
+
+  /** The flat indices of a boolean vector's true elements. */
+  private static int[] indices(NDArray flags) {
+    long[] flat = flags.nonzero().toLongArray(); // (k, 1) int64
+    int[] idx = new int[flat.length];
+    for (int j = 0; j < flat.length; j++) {
+      idx[j] = Math.toIntExact(flat[j]);
+    }
+    return idx;
   }
 
   /** Uninstalls and frees the logits. */

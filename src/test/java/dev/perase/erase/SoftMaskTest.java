@@ -64,12 +64,13 @@ class SoftMaskTest {
       assertEquals(0.0f, grad[1]);
     }
     // the settings refuse an initial logit whose mask is frozen at 1, and accept the default
-    BadInputException e = assertThrows(BadInputException.class, () -> new MaskSettings(10, 2, 0.5));
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> new MaskSettings(10, 2, 0.5, null));
     assertTrue(e.getMessage().contains("gradient is 0"), e.getMessage());
-    assertEquals(new MaskSettings(10, 1, 0.5), MaskSettings.DEFAULT);
-    assertThrows(BadInputException.class, () -> new MaskSettings(0, 1, 0.5));
-    assertThrows(BadInputException.class, () -> new MaskSettings(10, 1, 1.0));
-    assertThrows(BadInputException.class, () -> new MaskSettings(10, -1, 0.5));
+    assertEquals(new MaskSettings(10, 1, 0.5, null), MaskSettings.DEFAULT);
+    assertThrows(BadInputException.class, () -> new MaskSettings(0, 1, 0.5, null));
+    assertThrows(BadInputException.class, () -> new MaskSettings(10, 1, 1.0, null));
+    assertThrows(BadInputException.class, () -> new MaskSettings(10, -1, 0.5, null));
   }
 
   /**
