@@ -41,7 +41,6 @@ import org.junit.jupiter.api.io.TempDir;
  * never how well the model erases.
  */
 @Tag("slow")
-@Tag("nan-prone")
 class DemoTest {
   private static final Path WORLD = Fixtures.world();
   private static final List<String> MODELS =

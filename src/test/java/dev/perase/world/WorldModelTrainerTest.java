@@ -14,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Short runs of the world model's training: the loss falls, runs repeat, resuming is exact. */
 @Tag("slow")
-@Tag("nan-prone")
 class WorldModelTrainerTest {
   @TempDir Path tmp;
 
