@@ -13,9 +13,11 @@ import dev.perase.tensor.AdamW;
 import dev.perase.tensor.StepScope;
 import dev.perase.tensor.Torch;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -73,6 +75,15 @@ final class ErasingLoop {
      * from the installed products.
      */
     void optimizerStep(AdamW optimizer);
+
+    /**
+     * The names of the trained tensors whose gradient after backward holds a NaN or an infinity
+     * (checked before the optimiser step), or none.
+     */
+    List<String> nonFiniteGradients();
+
+    /** Drops the gradients of a step that is computed again (the weights' accumulate). */
+    void discardGradients(AdamW optimizer);
 
     /** Extra fields of the step's log line (mask mean and pruned count), or none. */
     void log(ObjectNode line);
@@ -135,40 +146,46 @@ final class ErasingLoop {
       int step = run.startStep();
       while (step < settings.steps()) {
         long t0 = System.nanoTime();
-        float loss;
-        ErasureObjective.Step s;
-        try (StepScope scope = StepScope.open(manager, persistent)) {
-          NDManager sm = scope.manager();
-          // 1. x_t and the target, no gradient
-          if (sampleTrained) {
-            t.install(sm);
-          }
-          try {
-            s = objective.prepare(RunFolder.stepRandom(settings.seed(), step), sm);
-          } finally {
-            t.uninstall();
-          }
-          // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained, then 3. AdamW
-          t.install(sm);
-          try {
-            try (GradientCollector gc = Torch.engine().newGradientCollector()) {
-              NDArray l = objective.loss(sd.unet(), s);
-              loss = l.getFloat();
-              gc.backward(l);
+        Attempt a = null;
+        List<String> faults = new ArrayList<>();
+        for (int attempt = 0; a == null; attempt++) {
+          a =
+              attempt(
+                  sd,
+                  settings,
+                  t,
+                  objective,
+                  optimizer,
+                  manager,
+                  persistent,
+                  step,
+                  attempt,
+                  sampleTrained);
+          if (a.fault() != null) {
+            faults.add(a.fault());
+            if (attempt == MAX_RETRIES) {
+              throw new NonFiniteException(
+                  "step "
+                      + (step + 1)
+                      + " gave a non-finite loss or gradient "
+                      + (MAX_RETRIES + 1)
+                      + " times ("
+                      + a.fault()
+                      + "); lower --lr, or resume from the last checkpoint");
             }
-            if (!Float.isFinite(loss)) {
-              throw new BadInputException(
-                  "the loss became " + loss + " at step " + (step + 1) + "; lower --lr");
-            }
-            optimizer.setLearningRate(settings.learningRate());
-            t.optimizerStep(optimizer);
-          } finally {
-            t.uninstall();
+            a = null;
           }
         }
+        float loss = a.loss();
+        ErasureObjective.Step s = a.step();
         step++;
         ObjectNode stats = Json.MAPPER.createObjectNode();
         t.log(stats);
+        if (!faults.isEmpty()) {
+          // the same inputs gave a finite step on a later try: a fault of the machine's kernels
+          // (README, Known problems), not of the settings
+          stats.putPOJO("recomputed", faults);
+        }
         double dt = (System.nanoTime() - t0) / 1e9;
         ObjectNode line =
             run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
@@ -186,6 +203,85 @@ final class ErasingLoop {
       extra.put("result", all);
       run.writeConfig(sd.layout().dir(), extra);
       return result;
+    }
+  }
+
+  /**
+   * How often a step whose loss or gradient is not finite is computed again from the same inputs
+   * before the run stops. On this project's machine libtorch's CPU kernels now and then return a
+   * NaN gradient for a finite loss (README, Known problems); the same step computed again is
+   * finite.
+   */
+  static final int MAX_RETRIES = 3;
+
+  /**
+   * Tests only: whether try k of step i (both 0-based) counts as non-finite, as the fault would.
+   */
+  static volatile BiPredicate<Integer, Integer> faultInjection = (step, tryNumber) -> false;
+
+  /** A step that stays non-finite after {@link #MAX_RETRIES} tries. */
+  static final class NonFiniteException extends BadInputException {
+    NonFiniteException(String message) {
+      super(message);
+    }
+  }
+
+  /** One try of a step: its loss and inputs, or what was not finite (no update made then). */
+  private record Attempt(float loss, ErasureObjective.Step step, String fault) {}
+
+  private static Attempt attempt(
+      StableDiffusion sd,
+      EraseSettings settings,
+      Trainable t,
+      ErasureObjective objective,
+      AdamW optimizer,
+      NDManager manager,
+      NDList persistent,
+      int step,
+      int tryNumber,
+      boolean sampleTrained) {
+    try (StepScope scope = StepScope.open(manager, persistent)) {
+      NDManager sm = scope.manager();
+      // 1. x_t and the target, no gradient
+      ErasureObjective.Step s;
+      if (sampleTrained) {
+        t.install(sm);
+      }
+      try {
+        s = objective.prepare(RunFolder.stepRandom(settings.seed(), step), sm);
+      } finally {
+        t.uninstall();
+      }
+      // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained, then 3. AdamW
+      t.install(sm);
+      try {
+        float loss;
+        try (GradientCollector gc = Torch.engine().newGradientCollector()) {
+          NDArray l = objective.loss(sd.unet(), s);
+          loss = l.getFloat();
+          gc.backward(l);
+        }
+        String fault = null;
+        if (faultInjection.test(step, tryNumber)) {
+          fault = "injected";
+        } else if (!Float.isFinite(loss)) {
+          fault = "loss " + loss;
+        } else {
+          List<String> bad = t.nonFiniteGradients();
+          if (!bad.isEmpty()) {
+            fault = "gradient of " + bad.size() + " tensors, first " + bad.get(0);
+          }
+        }
+        if (fault != null) {
+          t.discardGradients(optimizer);
+          return new Attempt(loss, s, fault);
+        }
+        optimizer.setLearningRate(settings.learningRate());
+        t.optimizerStep(optimizer);
+        return new Attempt(loss, s, null);
+      } finally {
+        t.uninstall();
+      }
     }
   }
 }

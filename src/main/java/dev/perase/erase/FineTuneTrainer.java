@@ -135,6 +135,22 @@ public final class FineTuneTrainer {
       return false; // the trained weights are the model's own: sampling sees them anyway
     }
 
+    @Override
+    public List<String> nonFiniteGradients() {
+      List<String> bad = new java.util.ArrayList<>();
+      for (Map.Entry<String, NDArray> e : state.entrySet()) {
+        if (!SoftMask.finite(e.getValue().getGradient())) {
+          bad.add(e.getKey());
+        }
+      }
+      return bad;
+    }
+
+    @Override
+    public void discardGradients(AdamW optimizer) {
+      optimizer.zeroGrad();
+    }
+
     /** Pre-Prune: no gradient to the pruned weights, so AdamW leaves them at 0. */
     @Override
     public void optimizerStep(AdamW optimizer) {

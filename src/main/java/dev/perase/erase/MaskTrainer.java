@@ -111,6 +111,15 @@ public final class MaskTrainer {
           && esd.settings().xtSource() == EsdSettings.XtSource.ERASED;
     }
 
+    @Override
+    public List<String> nonFiniteGradients() {
+      return mask.nonFiniteGradients();
+    }
+
+    /** The gradients live on the installed products, which uninstalling frees. */
+    @Override
+    public void discardGradients(AdamW optimizer) {}
+
     /**
      * AdamW on ∂L/∂s, formed from ∂L/∂(W ⊙ m) one tensor at a time, counting the gradients and the
      * steps for the log ({@link GradientStats}).

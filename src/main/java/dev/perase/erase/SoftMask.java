@@ -192,6 +192,28 @@ public final class SoftMask implements AutoCloseable {
     return g;
   }
 
+  /** The parameters whose ∂L/∂E after a backward pass holds a NaN or an infinity. */
+  public List<String> nonFiniteGradients() {
+    if (installed == null) {
+      throw new IllegalStateException("no mask installed");
+    }
+    List<String> bad = new ArrayList<>();
+    for (int i = 0; i < params.size(); i++) {
+      if (!finite(installed[i].getGradient())) {
+        bad.add(params.get(i).name());
+      }
+    }
+    return bad;
+  }
+
+  /** Whether every element of {@code g} is finite (its sum is; {@code g} is closed). */
+  static boolean finite(NDArray g) {
+    try (g;
+        NDArray sum = g.sum()) {
+      return Float.isFinite(sum.getFloat());
+    }
+  }
+
   /** Removes the installed products and frees them: the model reads the plain weights W again. */
   public void uninstall() {
     if (installed == null) {
