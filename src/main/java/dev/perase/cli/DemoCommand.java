@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the paper's study on the built-in world: for the object (star), the style (Vortex) and"
+      "Runs the paper's study on the built-in world: for the object (star), the style (Pointel) and"
           + " the implicit colour (red), erases the concept with ESD, P-ESD, AC and P-AC, measures"
           + " every model's concept erasure rate on test prompts and its Fréchet distance on retain"
           + " prompts, attacks every model with UnlearnDiff and P4D, analyses the concept neurons"

@@ -45,9 +45,12 @@ public record DemoSettings(
     @JsonProperty("attack_attempts") int attackAttempts) {
   /**
    * The paper's three test beds in the world, in the order of its Tables 1, 3 and 5: the implicit
-   * concept (nudity there, the colour red here), a style and an object.
+   * concept (nudity there, the colour red here), a style and an object. The style is Pointel's
+   * dots, which the base model draws on 45 of the 50 test prompts (CER 0.10, 10 DDIM steps);
+   * Vortex's swirls, the style bed until issue 17, it draws on 21 of 50 (CER 0.58), so erasing
+   * Vortex could not be told from not drawing it.
    */
-  public static final List<String> BEDS = List.of("red", "Vortex", "star");
+  public static final List<String> BEDS = List.of("red", "Pointel", "star");
 
   /**
    * The paper's methods (ESD, P-ESD, AC, P-AC; Tables 1, 3, 5) and its comparisons (UCE, FMN,

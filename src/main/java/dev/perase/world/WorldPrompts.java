@@ -48,7 +48,7 @@ public final class WorldPrompts {
   /**
    * The paper's three test beds in the world: an object, an artist's style, an implicit concept.
    */
-  public static final List<String> TEST_BEDS = List.of("star", "Vortex", "red");
+  public static final List<String> TEST_BEDS = List.of("star", "Pointel", "red");
 
   /** Sizes and seeds of the committed default sets under {@code models/world/prompts/}. */
   public static final int DEFAULT_TEST_COUNT = 50;

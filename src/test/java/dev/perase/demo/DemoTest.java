@@ -160,8 +160,8 @@ class DemoTest {
   /** The paper's layers and anchors by concept kind, and its learning rates by method. */
   private static void erasureUsedThePaperDefaults(DemoSettings s, String bed) {
     Map<String, String> layers =
-        Map.of("star", "non-cross-attn", "Vortex", "cross-attn", "red", "non-cross-attn");
-    Map<String, String> anchors = Map.of("star", "circle", "Vortex", "Solano", "red", "blue");
+        Map.of("star", "non-cross-attn", "Pointel", "cross-attn", "red", "non-cross-attn");
+    Map<String, String> anchors = Map.of("star", "circle", "Pointel", "Solano", "red", "blue");
     Map<String, Double> rates = Map.of("esd", 1e-4, "ac", 1e-4, "p-esd", 0.1, "p-ac", 0.01);
     for (EraseMethod m : s.methods()) {
       if (!rates.containsKey(m.json())) {
