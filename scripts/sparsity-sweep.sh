@@ -18,12 +18,15 @@ for r in "${ratios[@]}"; do
   run="$out/p-esd-$r"
   budget=()
   [[ "$r" == none ]] || budget=(--prune-ratio "$r")
-  if ! grep -qs '"status" : "finished"' "$run/erase/config.json"; then
+  # a step that stays non-finite in one process has passed when resumed in a new one (README,
+  # Known problems): up to three fresh processes per run
+  for try in 1 2 3; do
+    grep -qs '"status" : "finished"' "$run/erase/config.json" && break
     resume=()
     [[ -f "$run/erase/checkpoint.safetensors" ]] && resume=(--resume)
     "$here/perase" erase --method p-esd --concept "$concept" --steps "$steps" --ddim-steps 10 \
-      --checkpoint-every 25 "${budget[@]}" "${resume[@]}" --out "$run/erase"
-  fi
+      --checkpoint-every 25 "${budget[@]}" "${resume[@]}" --out "$run/erase" || [[ $try -lt 3 ]]
+  done
   "$here/perase" evaluate --prompts "$prompts.csv" --retain "${prompts}_retain.csv" --steps 10 \
     --mask "$run/erase/mask.safetensors" --cache "$out/retain-cache" --out "$run/eval"
 done
