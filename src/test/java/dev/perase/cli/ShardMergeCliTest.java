@@ -6,12 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.perase.Fixtures;
+import dev.perase.erase.BinaryMask;
+import dev.perase.erase.MaskMetadata;
+import dev.perase.io.DiffusersLayout;
 import dev.perase.io.Json;
+import dev.perase.io.SafeTensors;
+import dev.perase.model.nn.Param;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,11 +36,30 @@ class ShardMergeCliTest {
 
   static Path retain;
 
+  static Path mask;
+
   @BeforeAll
-  static void retainPrompts() throws IOException {
+  static void retainPromptsAndMask() throws IOException {
     List<String> lines = Files.readAllLines(Path.of("models/world/prompts/star_retain.csv"));
     retain = tmp.resolve("retain.csv");
     Files.write(retain, lines.subList(0, 6)); // header and 5 rows
+    // a third of one conv pruned: the erased model's images and features differ from the base's
+    String key = "down_blocks.0.resnets.0.conv1.weight";
+    long[] shape;
+    try (SafeTensors st =
+        SafeTensors.open(Fixtures.world().resolve("unet/diffusion_pytorch_model.safetensors"))) {
+      shape = st.info(key).shape();
+    }
+    int[] idx =
+        IntStream.range(0, (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b) / 3)
+            .map(i -> 3 * i)
+            .toArray();
+    String hash = DiffusersLayout.open(Fixtures.world()).modelHash();
+    mask = tmp.resolve("mask.safetensors");
+    BinaryMask.of(
+            new MaskMetadata(hash, "regex:test", "p-esd", 10, 0.5, "star", null, "{}"),
+            Map.of(key, new BinaryMask.Pruned(shape, Param.Kind.CONV, idx)))
+        .write(mask);
   }
 
   private static CliRun evaluate(Path out, String... more) {
@@ -49,6 +77,8 @@ class ShardMergeCliTest {
                 "2",
                 "--batch",
                 "2",
+                "--mask",
+                mask.toString(),
                 "--cache",
                 tmp.resolve("cache").toString(),
                 "--out",
@@ -74,6 +104,8 @@ class ShardMergeCliTest {
                 "2",
                 "--iterations",
                 "2",
+                "--mask",
+                mask.toString(),
                 "--out",
                 out.toString()));
     args.addAll(List.of(more));
@@ -101,6 +133,12 @@ class ShardMergeCliTest {
     CliRun m = merge(shards, merged);
     assertEquals(0, m.code(), m.err());
     assertTrue(m.out().contains("Fréchet distance to the base model on 5 retain prompts"), m.out());
+    double fd =
+        Json.MAPPER
+            .readTree(merged.resolve("results.json").toFile())
+            .at("/retain/frechet_distance")
+            .asDouble();
+    assertTrue(fd > 1e-3, "the mask changes the retain images: " + fd);
 
     assertSameBytes(
         all, merged, "per_prompt.json", "per_prompt.csv", "retain_features.safetensors");
