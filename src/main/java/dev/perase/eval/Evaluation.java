@@ -114,7 +114,23 @@ public final class Evaluation {
       @JsonProperty("trace_covmean") double traceCovmean,
       @JsonProperty("eps_offset_used") boolean epsOffsetUsed,
       @JsonProperty("base_features") String baseFeatures,
-      @JsonProperty("base_reused") boolean baseReused) {}
+      @JsonProperty("base_reused") boolean baseReused) {
+    /** The Fréchet distance between the base and the edited model's features, row for row. */
+    static RetainResult of(
+        float[][] base, float[][] edited, String baseFeatures, boolean baseReused) {
+      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base), toDouble(edited));
+      return new RetainResult(
+          base.length,
+          fd.distance(),
+          fd.meanTerm(),
+          fd.traceSigma1(),
+          fd.traceSigma2(),
+          fd.traceCovmean(),
+          fd.offsetUsed(),
+          baseFeatures,
+          baseReused);
+    }
+  }
 
   /** What {@code results.json} holds; {@link #perPrompt} is in {@code per_prompt.json}. */
   public record Result(
@@ -378,18 +394,7 @@ public final class Evaluation {
     ConceptErasureRate cer = ConceptErasureRate.of(results);
     RetainResult retainResult = null;
     if (detectorFrechet && shard == null) {
-      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base.values()), toDouble(edited));
-      retainResult =
-          new RetainResult(
-              retain.size(),
-              fd.distance(),
-              fd.meanTerm(),
-              fd.traceSigma1(),
-              fd.traceSigma2(),
-              fd.traceCovmean(),
-              fd.offsetUsed(),
-              base.file().toString(),
-              base.reused());
+      retainResult = RetainResult.of(base.values(), edited, base.file().toString(), base.reused());
     }
     CleanFid.Result retainFid = null;
     if (fid != null) {

@@ -94,19 +94,7 @@ public final class EvaluationMerge {
       Path baseFile = out.resolve(Evaluation.RETAIN_BASE_FEATURES);
       Evaluation.writeFeatures(out.resolve(Evaluation.RETAIN_FEATURES), edited, runKey, Map.of());
       Evaluation.writeFeatures(baseFile, base, runKey, Map.of());
-      FrechetDistance.Result fd =
-          FrechetDistance.of(Evaluation.toDouble(base), Evaluation.toDouble(edited));
-      retain =
-          new Evaluation.RetainResult(
-              retainCount,
-              fd.distance(),
-              fd.meanTerm(),
-              fd.traceSigma1(),
-              fd.traceSigma2(),
-              fd.traceCovmean(),
-              fd.offsetUsed(),
-              baseFile.toString(),
-              false);
+      retain = Evaluation.RetainResult.of(base, edited, baseFile.toString(), false);
     }
 
     // outputs, as Evaluation.run writes them
