@@ -150,13 +150,14 @@ echo "ci-check: same bytes: $(echo "$files" | wc -l) files under prompts/ (image
 
 # 6. timings: per shard, the wall time and what the run itself counted (results.json seconds for
 # evaluate, timing.json seconds for attack); the difference is the JVM start and model load
-echo "ci-check: unsharded wall seconds: evaluate $(awk "BEGIN { print $t1 - $t0 }"), attack $(awk "BEGIN { print $t2 - $t1 }")"
+seconds() { sed -n 's/^  "seconds" : \([0-9.eE+-]*\),\{0,1\}$/\1/p' "$1"; }
+echo "ci-check: unsharded evaluate: wall $(awk "BEGIN { print $t1 - $t0 }") s, in the run $(seconds "$WORK/runs/evaluate-unsharded/results.json") s"
+echo "ci-check: unsharded attack: wall $(awk "BEGIN { print $t2 - $t1 }") s, in the run $(seconds "$WORK/runs/attack-unsharded/timing.json") s"
 for kind in evaluate attack; do
   for log in "$WORK/runs/$kind"/perase-"$kind"-*_*.out; do
     k=$(sed -n 's/^task \([0-9]*\) wall seconds.*/\1/p' "$log")
     wall=$(sed -n 's/^task [0-9]* wall seconds \(.*\)/\1/p' "$log")
-    own=$(sed -n 's/^  "seconds" : \([0-9.eE+-]*\),\{0,1\}$/\1/p' \
-      "$WORK/runs/$kind/shard-$k/$([[ $kind == evaluate ]] && echo results.json || echo timing.json)")
+    own=$(seconds "$WORK/runs/$kind/shard-$k/$([[ $kind == evaluate ]] && echo results.json || echo timing.json)")
     echo "ci-check: $kind shard $k: wall ${wall} s, in the run ${own} s"
   done
 done
