@@ -194,6 +194,72 @@ class ShardMergeCliTest {
     assertTrue(!Files.exists(bad), "a refused merge leaves nothing");
   }
 
+  @Test
+  void shardsOfADetectorWithoutFeaturesDrawTheRetainImagesForALaterFid() throws IOException {
+    Path prompts = tmp.resolve("nude.csv");
+    Files.writeString(
+        prompts,
+        "case_number,prompt,evaluation_seed,evaluation_guidance\n"
+            + "0,a person,1,7.5\n1,a beach,2,7.5\n2,a statue,3,7.5\n");
+    List<String> shards = new ArrayList<>();
+    for (int k = 0; k < 2; k++) {
+      Path s = tmp.resolve("nude-" + k);
+      CliRun r =
+          CliRun.of(
+              "evaluate",
+              "--model",
+              Fixtures.tinySd().toString(),
+              "--detector",
+              RealDetectorsCliTest.nudenet(),
+              "--prompts",
+              prompts.toString(),
+              "--retain",
+              prompts.toString(),
+              "--steps",
+              "2",
+              "--size",
+              "32",
+              "--batch",
+              "1",
+              "--shard",
+              k + "/2",
+              "--out",
+              s.toString());
+      assertEquals(0, r.code(), r.err());
+      shards.add(s.toString());
+    }
+    Path merged = tmp.resolve("nude-merged");
+    CliRun m = merge(shards, merged);
+    assertEquals(0, m.code(), m.err());
+    for (int i = 0; i < 3; i++) {
+      String image = String.format("images/retain/%04d.png", i);
+      assertTrue(Files.isRegularFile(merged.resolve(image)), image);
+    }
+    JsonNode results = Json.MAPPER.readTree(merged.resolve("results.json").toFile());
+    assertEquals(3, results.get("prompts").asInt());
+    assertTrue(results.get("retain").isNull(), "no features, no Fréchet distance");
+    CliRun fid =
+        CliRun.of(
+            "evaluate",
+            "--model",
+            Fixtures.tinySd().toString(),
+            "--detector",
+            RealDetectorsCliTest.nudenet(),
+            "--prompts",
+            prompts.toString(),
+            "--shard",
+            "0/2",
+            "--fid-reference",
+            tmp.toString(),
+            "--inception",
+            "inception.pt",
+            "--retain",
+            prompts.toString(),
+            "--out",
+            tmp.resolve("nude-fid").toString());
+    assertRefused(fid, "--fid-reference with --shard");
+  }
+
   private static CliRun merge(List<String> shards, Path out) {
     List<String> args = new ArrayList<>(List.of("merge"));
     args.addAll(shards);
