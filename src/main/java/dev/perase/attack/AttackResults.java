@@ -41,6 +41,20 @@ public record AttackResults(
     perPrompt = List.copyOf(perPrompt);
   }
 
+  /** The CER before the attack: the prompts whose own image the detector does not flag. */
+  static ConceptErasureRate preAttack(List<PromptAttackResult> results) {
+    return rate(results.size(), (int) results.stream().filter(r -> r.preAttackFlagged()).count());
+  }
+
+  /** The CER under attack: the prompts the attack did not break. */
+  static ConceptErasureRate underAttack(List<PromptAttackResult> results) {
+    return rate(results.size(), (int) results.stream().filter(r -> r.broken()).count());
+  }
+
+  private static ConceptErasureRate rate(int n, int flagged) {
+    return new ConceptErasureRate(n, flagged, (n - flagged) / (double) n);
+  }
+
   /**
    * A prompt left out because the adversarial tokens do not fit beside it.
    *

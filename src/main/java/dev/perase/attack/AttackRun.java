@@ -3,7 +3,6 @@ package dev.perase.attack;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.Detector;
 import dev.perase.eval.ModelEdit;
 import dev.perase.eval.Verdict;
@@ -16,6 +15,8 @@ import dev.perase.io.PromptRow;
 import dev.perase.io.PromptRunFolder;
 import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
+import dev.perase.io.Shard;
+import dev.perase.io.ShardPart;
 import dev.perase.pipeline.GenerateSettings;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
@@ -128,9 +129,9 @@ public final class AttackRun {
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
     }
-    int[] selected =
-        (s.rows() == null ? RowSelection.ALL : s.rows())
-            .indices(rows.size(), s.prompts().toString());
+    RowSelection selection = s.rows() == null ? RowSelection.ALL : s.rows();
+    Shard shard = selection.shard();
+    int[] selected = selection.indices(rows.size(), s.prompts().toString());
     String modelHash = sd.layout().modelHash();
     int size =
         s.imageSize() > 0 ? s.imageSize() : sd.unet().config().sampleSize() * sd.latentFactor();
@@ -168,6 +169,11 @@ public final class AttackRun {
               + " adversarial tokens within the tokenizer's limit of "
               + sd.tokenizer().maxLength()
               + " tokens");
+    }
+    ShardPart part = shard == null ? null : shardPart(shard, selected.length, layouts, skipped);
+    if (part != null) {
+      layouts.keySet().retainAll(part.rows());
+      skipped.removeIf(p -> !part.rows().contains(p.index()));
     }
 
     // 2. config.json and the run key; refuse to mix two runs in one folder
@@ -207,6 +213,9 @@ public final class AttackRun {
     Map<String, Object> schedules = new LinkedHashMap<>();
     schedules.put("attempt_timesteps", schedule.timesteps());
     schedules.put("attempt_ddim_indices", schedule.ddimIndices());
+    if (part != null) {
+      schedules.put(ShardPart.KEY, part);
+    }
     runFolder.writeConfig("attack", s.peraseVersion(), s, schedules);
     Map<Integer, JournalLine> done =
         runFolder.readJournal(
@@ -264,13 +273,6 @@ public final class AttackRun {
     }
 
     // 5. outputs
-    int flaggedBefore = 0;
-    int broken = 0;
-    for (PromptAttackResult r : results) {
-      flaggedBefore += r.preAttackFlagged() ? 1 : 0;
-      broken += r.broken() ? 1 : 0;
-    }
-    int n = results.size();
     List<Integer> timesteps = new ArrayList<>();
     for (int t : schedule.timesteps()) {
       timesteps.add(t);
@@ -288,16 +290,50 @@ public final class AttackRun {
             timesteps,
             s.relaxation(),
             excluded.size(),
-            selected.length,
-            n,
-            new ConceptErasureRate(n, flaggedBefore, (n - flaggedBefore) / (double) n),
-            new ConceptErasureRate(n, broken, (n - broken) / (double) n),
+            layouts.size() + skipped.size(),
+            results.size(),
+            AttackResults.preAttack(results),
+            AttackResults.underAttack(results),
             skipped,
             results);
     Json.write(out.resolve(RESULTS), summary);
     AtomicFile.writeString(out.resolve(RESULTS_CSV), csv(results));
     Json.write(out.resolve(TIMING), AttackTiming.of(timings));
     return summary;
+  }
+
+  /** How a shard's rows are chosen ({@link Shard}'s rule), as {@code config.json} records it. */
+  static final String SHARD_RULE =
+      "attacked row j of the selected rows (one that fits the adversarial tokens) goes to shard j"
+          + " mod N; the rows too long to take them (skipped) go to shard 0";
+
+  /**
+   * Shard {@code shard}'s rows: its attacked rows (every N-th of them) and, for shard 0, the
+   * skipped ones. A shard left without an attacked row is refused.
+   */
+  private static ShardPart shardPart(
+      Shard shard,
+      int selected,
+      Map<Integer, PromptLayout> layouts,
+      List<AttackResults.SkippedPrompt> skipped) {
+    List<Integer> attacked = new ArrayList<>(layouts.keySet());
+    List<Integer> mine = new ArrayList<>();
+    for (int j : shard.units(attacked.size())) {
+      mine.add(attacked.get(j));
+    }
+    if (mine.isEmpty()) {
+      throw new BadInputException(
+          "shard "
+              + shard
+              + " has no prompts: only "
+              + attacked.size()
+              + " selected rows can be attacked; use fewer shards");
+    }
+    if (shard.index() == 0) {
+      skipped.forEach(p -> mine.add(p.index()));
+      java.util.Collections.sort(mine);
+    }
+    return new ShardPart(shard.toString(), SHARD_RULE, selected, mine, 0, List.of());
   }
 
   /** The relative folder of prompt row i: {@code prompts/0003}. */

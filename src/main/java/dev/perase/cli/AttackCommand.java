@@ -169,6 +169,12 @@ final class AttackCommand implements Callable<Integer> {
                 }
               });
     }
+    print(r, run.out);
+    return 0;
+  }
+
+  /** Prints an attack's outcome: skipped prompts, the CER before and under attack. */
+  static void print(AttackResults r, java.nio.file.Path out) {
     for (AttackResults.SkippedPrompt p : r.skipped()) {
       System.out.printf(
           Locale.ROOT,
@@ -189,8 +195,7 @@ final class AttackCommand implements Callable<Integer> {
         r.underAttack().rate(),
         r.underAttack().flagged(),
         r.attacked());
-    System.out.println("wrote " + run.out.resolve(AttackRun.RESULTS));
-    return 0;
+    System.out.println("wrote " + out.resolve(AttackRun.RESULTS));
   }
 
   /**

@@ -146,6 +146,12 @@ final class EvaluateCommand implements Callable<Integer> {
                 }
               });
     }
+    print(r, out);
+    return 0;
+  }
+
+  /** Prints an evaluation's figures: the CER and, when measured, the Fréchet distance and FID. */
+  static void print(Evaluation.Result r, Path out) {
     System.out.printf(
         Locale.ROOT,
         "CER %.4f: %d of %d images not flagged as %s (rule %s)%n",
@@ -173,7 +179,6 @@ final class EvaluateCommand implements Callable<Integer> {
               : String.format(Locale.ROOT, ", KID %.6f", r.retainFid().kid().kid()));
     }
     System.out.println("wrote " + out.resolve(Evaluation.RESULTS));
-    return 0;
   }
 
   /** The FID request of {@code --fid-reference} and {@code --inception}, or null. */

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       DetectCommand.class,
       FidCommand.class,
       AttackCommand.class,
+      MergeCommand.class,
       ReportCommand.class,
       DemoCommand.class,
       NeuronsCommand.class,

@@ -2,6 +2,7 @@ package dev.perase.cli;
 
 import dev.perase.eval.EditFile;
 import dev.perase.io.RowSelection;
+import dev.perase.io.Shard;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -27,6 +28,15 @@ final class ModelEditOptions {
   @Option(names = "--limit", description = "At most this many of the selected rows.")
   Integer limit;
 
+  @Option(
+      names = "--shard",
+      description =
+          "Run shard K of N of the selected rows into --out, for a cluster's array job: K/N,"
+              + " auto (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT) or auto/N"
+              + " (JOB_COMPLETION_INDEX of a Kubernetes Indexed Job); perase merge joins the N"
+              + " folders (default: all rows).")
+  String shard;
+
   @Option(names = "--mask", description = "Hard mask file to apply to the UNet (the pruned model).")
   Path mask;
 
@@ -36,9 +46,11 @@ final class ModelEditOptions {
           "Safetensors file of fine-tuned UNet tensors under diffusers keys (ESD, AC, ...).")
   Path weights;
 
-  /** The parsed {@code --rows} and {@code --limit}: every row when neither is given. */
+  /**
+   * The parsed {@code --rows}, {@code --limit} and {@code --shard}: every row when none is given.
+   */
   RowSelection selection() {
-    return RowSelection.parse(rows, limit);
+    return RowSelection.parse(rows, limit).withShard(Shard.parse(shard, System.getenv()));
   }
 
   /** The edit given: none, the mask or the weights (both at once are refused). */

@@ -17,6 +17,8 @@ import dev.perase.io.PromptRunFolder;
 import dev.perase.io.RowSelection;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsWriter;
+import dev.perase.io.Shard;
+import dev.perase.io.ShardPart;
 import dev.perase.io.TensorInfo;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
@@ -69,6 +71,10 @@ public final class Evaluation {
   public static final String JOURNAL = PromptRunFolder.JOURNAL;
   public static final String IMAGES = "images";
   public static final String RETAIN_FEATURES = "retain_features.safetensors";
+
+  /** A shard's copy of the base model's features of its retain rows, for {@code merge}. */
+  public static final String RETAIN_BASE_FEATURES = "retain_base_features.safetensors";
+
   static final String FEATURES = "features.safetensors";
 
   private Evaluation() {}
@@ -108,7 +114,23 @@ public final class Evaluation {
       @JsonProperty("trace_covmean") double traceCovmean,
       @JsonProperty("eps_offset_used") boolean epsOffsetUsed,
       @JsonProperty("base_features") String baseFeatures,
-      @JsonProperty("base_reused") boolean baseReused) {}
+      @JsonProperty("base_reused") boolean baseReused) {
+    /** The Fréchet distance between the base and the edited model's features, row for row. */
+    static RetainResult of(
+        float[][] base, float[][] edited, String baseFeatures, boolean baseReused) {
+      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base), toDouble(edited));
+      return new RetainResult(
+          base.length,
+          fd.distance(),
+          fd.meanTerm(),
+          fd.traceSigma1(),
+          fd.traceSigma2(),
+          fd.traceCovmean(),
+          fd.offsetUsed(),
+          baseFeatures,
+          baseReused);
+    }
+  }
 
   /** What {@code results.json} holds; {@link #perPrompt} is in {@code per_prompt.json}. */
   public record Result(
@@ -179,11 +201,17 @@ public final class Evaluation {
     if (rows.isEmpty()) {
       throw new BadInputException(s.prompts() + " has no prompts");
     }
-    int[] selected =
-        (s.rows() == null ? RowSelection.ALL : s.rows())
-            .indices(rows.size(), s.prompts().toString());
+    RowSelection selection = s.rows() == null ? RowSelection.ALL : s.rows();
+    Shard shard = selection.shard();
+    int[] selected = selection.indices(rows.size(), s.prompts().toString());
     boolean detectorFrechet = s.retain() != null && detector.hasFeatures();
-    if (s.retain() != null && !detector.hasFeatures() && fid == null) {
+    if (shard != null && fid != null) {
+      throw new BadInputException(
+          "--fid-reference with --shard: the FID needs every retain image at once; run the shards"
+              + " without it, merge them, then run perase fid on the merged folder's"
+              + " images/retain");
+    }
+    if (s.retain() != null && !detector.hasFeatures() && fid == null && shard == null) {
       throw new BadInputException(
           "the "
               + detector.name()
@@ -217,6 +245,27 @@ public final class Evaluation {
       }
     }
     Path out = s.out();
+    List<PromptRow> selectedRows = new ArrayList<>(selected.length);
+    for (int i : selected) {
+      selectedRows.add(rows.get(i));
+    }
+    List<int[]> testBatches = batches(selectedRows, s.batch(), sizes);
+    List<int[]> myBatches = shardBatches(testBatches, shard);
+    if (myBatches.isEmpty()) {
+      throw new BadInputException(
+          "shard "
+              + shard
+              + " has no prompts: the "
+              + selected.length
+              + " selected rows make only "
+              + testBatches.size()
+              + " batches of up to "
+              + s.batch()
+              + " images; use fewer shards or a smaller --batch");
+    }
+    List<int[]> retainBatches =
+        retain == null ? List.of() : shardBatches(batches(retain, s.batch(), sizes), shard);
+    int[] retainRows = positions(retainBatches);
 
     // 1. config.json and the run key; refuse to mix two runs in one folder
     Map<String, String> inputs = new LinkedHashMap<>();
@@ -253,7 +302,25 @@ public final class Evaluation {
             PromptResult.class,
             r -> r);
     String runKey = runFolder.runKey();
-    runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of());
+    String featuresKey = runKey;
+    if (shard == null) {
+      runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of());
+    } else {
+      List<Integer> mine = new ArrayList<>();
+      for (int k : positions(myBatches)) {
+        mine.add(selected[k]);
+      }
+      ShardPart part =
+          new ShardPart(
+              shard.toString(),
+              shardRule(s.batch()),
+              selected.length,
+              mine,
+              retain == null ? 0 : retain.size(),
+              Arrays.stream(retainRows).boxed().toList());
+      runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of(ShardPart.KEY, part));
+      featuresKey = runKey + "\nshard " + shard + ", " + part.rule();
+    }
 
     // 2. the edited model: test prompts, then retain prompts (a bad mask or weights file is
     // refused here, before any image is made)
@@ -264,73 +331,70 @@ public final class Evaluation {
       Map<Integer, PromptResult> done =
           runFolder.readJournal(
               rows, r -> r.image() != null && Files.isRegularFile(out.resolve(r.image())));
-      resumed = (int) Arrays.stream(selected).filter(done::containsKey).count();
+      resumed = 0;
+      for (int k : positions(myBatches)) {
+        resumed += done.containsKey(selected[k]) ? 1 : 0;
+      }
       results =
           testPrompts(
               sd,
               detector,
               rows,
               selected,
+              myBatches,
               s.sampler(),
               s.steps(),
-              s.batch(),
               sizes,
               runFolder,
               out,
               done,
               listener);
-      if (detectorFrechet) {
+      if (detectorFrechet && retainRows.length > 0) {
         edited =
             editedFeatures(
                 sd,
                 detector,
                 retain,
+                retainBatches,
                 s.sampler(),
                 s.steps(),
-                s.batch(),
                 sizes,
                 out,
-                runKey,
+                featuresKey,
                 listener);
       } else if (retain != null) {
-        retainImages(sd, retain, s.sampler(), s.steps(), s.batch(), sizes, out, listener);
+        retainImages(sd, retain, retainBatches, s.sampler(), s.steps(), sizes, out, listener);
       }
     }
 
     // 3. the base model's retain features, the edit removed
     Features base = null;
-    if (detectorFrechet) {
+    if (detectorFrechet && retainRows.length > 0) {
       Path cache = s.cache() != null ? s.cache() : out;
       base =
           baseFeatures(
               sd,
               detector,
               retain,
+              retainBatches,
+              shard == null ? null : featuresKey.substring(runKey.length() + 1),
               s.sampler(),
               s.steps(),
-              s.batch(),
               sizes,
               modelHash,
               cache,
               listener);
+      if (shard != null) {
+        // merge reads the base features from the shard's folder, the cache may be the node's
+        writeFeatures(out.resolve(RETAIN_BASE_FEATURES), base.values(), featuresKey, Map.of());
+      }
     }
 
-    // 4. outputs
+    // 4. outputs (a shard's Fréchet distance is merge's, over every shard's features)
     ConceptErasureRate cer = ConceptErasureRate.of(results);
     RetainResult retainResult = null;
-    if (detectorFrechet) {
-      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base.values()), toDouble(edited));
-      retainResult =
-          new RetainResult(
-              retain.size(),
-              fd.distance(),
-              fd.meanTerm(),
-              fd.traceSigma1(),
-              fd.traceSigma2(),
-              fd.traceCovmean(),
-              fd.offsetUsed(),
-              base.file().toString(),
-              base.reused());
+    if (detectorFrechet && shard == null) {
+      retainResult = RetainResult.of(base.values(), edited, base.file().toString(), base.reused());
     }
     CleanFid.Result retainFid = null;
     if (fid != null) {
@@ -372,37 +436,43 @@ public final class Evaluation {
   // ---------------------------------------------------------------------------------------------
   // Test prompts
 
-  /** The selected rows' results, in file order; row i's image is {@code images/<i>.png}. */
+  /**
+   * The results of the selected rows in {@code batches} (all of them, or a shard's), in file order;
+   * row i's image is {@code images/<i>.png}.
+   */
   private static List<PromptResult> testPrompts(
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> rows,
       int[] selected,
+      List<int[]> batches,
       Sampler sampler,
       int steps,
-      int batch,
       Sizes sizes,
       PromptRunFolder<PromptResult> runFolder,
       Path out,
       Map<Integer, PromptResult> done,
       Listener listener) {
-    listener.phase("prompts", (long) selected.length * steps);
+    int[] mine = positions(batches);
+    listener.phase("prompts", (long) mine.length * steps);
     runFolder.rewriteJournal(done.values());
     PromptResult[] results = new PromptResult[selected.length];
     List<PromptRow> selectedRows = new ArrayList<>(selected.length);
     boolean[] pending = new boolean[selected.length];
     for (int k = 0; k < selected.length; k++) {
       selectedRows.add(rows.get(selected[k]));
+    }
+    for (int k : mine) {
       results[k] = done.get(selected[k]);
       pending[k] = results[k] == null;
     }
     draw(
         sd,
         selectedRows,
+        batches,
         pending,
         sampler,
         steps,
-        batch,
         sizes,
         listener,
         (k, img) -> {
@@ -429,7 +499,11 @@ public final class Evaluation {
                   v.detections());
           runFolder.append(results[k]);
         });
-    return List.of(results);
+    List<PromptResult> list = new ArrayList<>(mine.length);
+    for (int k : mine) {
+      list.add(results[k]);
+    }
+    return list;
   }
 
   /** What {@link #draw} hands each image to: the row's position and its image (1, 3, H, W). */
@@ -438,25 +512,13 @@ public final class Evaluation {
   }
 
   /**
-   * Draws the image of every pending row (each with its seed, guidance and size) and hands each to
-   * {@code sink} in row order. The rows are cut into fixed batches: consecutive rows of one size,
-   * at most {@code batch} of them, whether pending or not; a batch with a pending row is drawn
-   * whole (a row that is not pending is drawn for its batch's sake and dropped), so an image
-   * depends only on the rows and {@code batch}, and a resumed run draws every image bit for bit as
-   * an uninterrupted one. An image equals the one drawn alone within float rounding, and bit for
-   * bit with {@code batch} 1.
+   * The fixed batches {@link #draw} cuts {@code rows} into, as {@code {from, to}} position ranges:
+   * consecutive rows of one size, at most {@code batch} of them, whether pending or not. An image
+   * depends only on its batch, so a resumed run, and a shard that draws whole batches of the
+   * unsharded run's ({@link Shard}), draw every image bit for bit as one uninterrupted run.
    */
-  private static void draw(
-      StableDiffusion sd,
-      List<PromptRow> rows,
-      boolean[] pending,
-      Sampler sampler,
-      int steps,
-      int batch,
-      Sizes sizes,
-      Listener listener,
-      ImageSink sink) {
-    long stepsDone = 0;
+  static List<int[]> batches(List<PromptRow> rows, int batch, Sizes sizes) {
+    List<int[]> out = new ArrayList<>();
     int from = 0;
     while (from < rows.size()) {
       int to = from + 1;
@@ -465,6 +527,58 @@ public final class Evaluation {
           && sizes.sameSize(rows.get(from), rows.get(to))) {
         to++;
       }
+      out.add(new int[] {from, to});
+      from = to;
+    }
+    return out;
+  }
+
+  /** The batches of {@code shard} (batch j when it takes j), or all of them without one. */
+  private static List<int[]> shardBatches(List<int[]> batches, Shard shard) {
+    if (shard == null) {
+      return batches;
+    }
+    List<int[]> out = new ArrayList<>();
+    for (int j : shard.units(batches.size())) {
+      out.add(batches.get(j));
+    }
+    return out;
+  }
+
+  /** The row positions of {@code batches}, ascending. */
+  private static int[] positions(List<int[]> batches) {
+    return batches.stream()
+        .flatMapToInt(b -> java.util.stream.IntStream.range(b[0], b[1]))
+        .toArray();
+  }
+
+  /** What {@code config.json} says a shard takes: the unit of {@link Shard}'s rule. */
+  static String shardRule(int batch) {
+    return "batch j of the selected rows (consecutive rows of one image size, at most "
+        + batch
+        + ") goes to shard j mod N";
+  }
+
+  /**
+   * Draws the image of every pending row of {@code batches} (each with its seed, guidance and size;
+   * see {@link #batches}) and hands each to {@code sink} in row order. A batch with a pending row
+   * is drawn whole (a row that is not pending is drawn for its batch's sake and dropped). An image
+   * equals the one drawn alone within float rounding, and bit for bit in a batch of 1.
+   */
+  private static void draw(
+      StableDiffusion sd,
+      List<PromptRow> rows,
+      List<int[]> batches,
+      boolean[] pending,
+      Sampler sampler,
+      int steps,
+      Sizes sizes,
+      Listener listener,
+      ImageSink sink) {
+    long stepsDone = 0;
+    for (int[] b : batches) {
+      int from = b[0];
+      int to = b[1];
       boolean any = false;
       for (int k = from; k < to; k++) {
         any |= pending[k];
@@ -474,7 +588,6 @@ public final class Evaluation {
       }
       stepsDone += (long) (to - from) * steps;
       listener.progress(stepsDone);
-      from = to;
     }
   }
 
@@ -522,7 +635,7 @@ public final class Evaluation {
     }
   }
 
-  private static String imageName(int index) {
+  static String imageName(int index) {
     return String.format("%04d.png", index);
   }
 
@@ -579,16 +692,20 @@ public final class Evaluation {
   private record Features(float[][] values, Path file, boolean reused) {}
 
   /**
-   * The base model's retain features: from the cache when an entry for the same key exists, else
-   * generated (with the images) and written there.
+   * The base model's features of the retain rows in {@code batches} (all, or a shard's), in row
+   * order: from the cache when an entry for the same key exists, else generated (with the images)
+   * and written there.
+   *
+   * @param shard the shard's line of the key ({@code shard K/N, …}), or null for all rows
    */
   private static Features baseFeatures(
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      List<int[]> batches,
+      String shard,
       Sampler sampler,
       int steps,
-      int batch,
       Sizes sizes,
       String modelHash,
       Path cache,
@@ -611,13 +728,17 @@ public final class Evaluation {
       }
       key.append(r.prompt()).append('\n');
     }
+    if (shard != null) {
+      key.append(shard).append('\n'); // whole batches of the unsharded run: `batch` counts
+    }
     String hash = dev.perase.io.Hashes.sha256(key.toString());
     Path dir = cache.resolve("retain-base-" + hash.substring(0, 16));
     Path file = dir.resolve(FEATURES);
-    float[][] cached = readFeatures(file, hash, retain.size());
+    int n = positions(batches).length;
+    float[][] cached = readFeatures(file, hash, n);
     if (cached != null) {
-      listener.phase("retain base (cached)", (long) retain.size() * steps);
-      listener.progress((long) retain.size() * steps);
+      listener.phase("retain base (cached)", (long) n * steps);
+      listener.progress((long) n * steps);
       return new Features(cached, file, true);
     }
     float[][] f =
@@ -625,9 +746,9 @@ public final class Evaluation {
             sd,
             detector,
             retain,
+            batches,
             sampler,
             steps,
-            batch,
             sizes,
             dir.resolve(IMAGES),
             "retain base",
@@ -640,20 +761,23 @@ public final class Evaluation {
     return new Features(f, file, false);
   }
 
-  /** The edited model's retain features, reused from the output folder when the run key matches. */
+  /**
+   * The edited model's features of the retain rows in {@code batches}, in row order, reused from
+   * the output folder when they were written for {@code key} (the run key, and a shard's line).
+   */
   private static float[][] editedFeatures(
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      List<int[]> batches,
       Sampler sampler,
       int steps,
-      int batch,
       Sizes sizes,
       Path out,
       String runKey,
       Listener listener) {
     Path file = out.resolve(RETAIN_FEATURES);
-    float[][] cached = readFeatures(file, runKey, retain.size());
+    float[][] cached = readFeatures(file, runKey, positions(batches).length);
     if (cached != null) {
       return cached;
     }
@@ -662,9 +786,9 @@ public final class Evaluation {
             sd,
             detector,
             retain,
+            batches,
             sampler,
             steps,
-            batch,
             sizes,
             out.resolve(IMAGES).resolve("retain"),
             "retain edited",
@@ -680,63 +804,72 @@ public final class Evaluation {
   private static void retainImages(
       StableDiffusion sd,
       List<PromptRow> retain,
+      List<int[]> batches,
       Sampler sampler,
       int steps,
-      int batch,
       Sizes sizes,
       Path out,
       Listener listener) {
     Path images = out.resolve(IMAGES).resolve("retain");
-    listener.phase("retain edited", (long) retain.size() * steps);
+    int[] mine = positions(batches);
+    listener.phase("retain edited", (long) mine.length * steps);
     boolean[] pending = new boolean[retain.size()];
-    for (int i = 0; i < retain.size(); i++) {
+    for (int i : mine) {
       pending[i] = !Files.isRegularFile(images.resolve(imageName(i)));
     }
     draw(
         sd,
         retain,
+        batches,
         pending,
         sampler,
         steps,
-        batch,
         sizes,
         listener,
         (i, img) -> Png.write(images.resolve(imageName(i)), img));
   }
 
+  /** The features of the retain rows in {@code batches}, in row order, and their images. */
   private static float[][] retainFeatures(
       StableDiffusion sd,
       Detector detector,
       List<PromptRow> retain,
+      List<int[]> batches,
       Sampler sampler,
       int steps,
-      int batch,
       Sizes sizes,
       Path images,
       String phase,
       Listener listener) {
-    listener.phase(phase, (long) retain.size() * steps);
+    int[] mine = positions(batches);
+    listener.phase(phase, (long) mine.length * steps);
     float[][] out = new float[retain.size()][];
     boolean[] pending = new boolean[retain.size()];
-    Arrays.fill(pending, true);
+    for (int i : mine) {
+      pending[i] = true;
+    }
     draw(
         sd,
         retain,
+        batches,
         pending,
         sampler,
         steps,
-        batch,
         sizes,
         listener,
         (i, img) -> {
           out[i] = detector.features(img).toFloatArray();
           Png.write(images.resolve(imageName(i)), img);
         });
-    return out;
+    float[][] f = new float[mine.length][];
+    for (int k = 0; k < mine.length; k++) {
+      f[k] = out[mine[k]];
+    }
+    return f;
   }
 
   /** Features written as F32 (N, F) with the key in the metadata. */
-  private static void writeFeatures(Path file, float[][] f, String key, Map<String, String> extra) {
+  static void writeFeatures(Path file, float[][] f, String key, Map<String, String> extra) {
     int n = f.length;
     int dim = f[0].length;
     float[] flat = new float[n * dim];
@@ -753,7 +886,7 @@ public final class Evaluation {
   /**
    * Features from a file written for {@code key} with {@code n} rows, or null when there is none.
    */
-  private static float[][] readFeatures(Path file, String key, int n) {
+  static float[][] readFeatures(Path file, String key, int n) {
     if (!Files.isRegularFile(file)) {
       return null;
     }
@@ -777,7 +910,7 @@ public final class Evaluation {
     }
   }
 
-  private static double[][] toDouble(float[][] f) {
+  static double[][] toDouble(float[][] f) {
     double[][] d = new double[f.length][];
     for (int i = 0; i < f.length; i++) {
       d[i] = new double[f[i].length];
@@ -793,13 +926,18 @@ public final class Evaluation {
 
   /** index, case_number, prompt, seed, guidance, flagged, concept_score, top_HEAD…, image. */
   static String csv(List<PromptResult> results, List<Detector.Head> heads) {
+    return csv(results, heads.stream().map(Detector.Head::name).toList());
+  }
+
+  /** As {@link #csv(List, List)}, with the detector's heads by name. */
+  static String csv(List<PromptResult> results, Iterable<String> heads) {
     StringBuilder sb = new StringBuilder();
     List<String> header =
         new ArrayList<>(
             List.of(
                 "index", "case_number", "prompt", "seed", "guidance", "flagged", "concept_score"));
-    for (Detector.Head h : heads) {
-      header.add("top_" + h.name());
+    for (String h : heads) {
+      header.add("top_" + h);
     }
     header.add("image");
     dev.perase.io.Csv.record(sb, header);
@@ -812,8 +950,8 @@ public final class Evaluation {
       f.add(Double.toString(r.guidance()));
       f.add(Boolean.toString(r.flagged()));
       f.add(Double.toString(r.conceptScore()));
-      for (Detector.Head h : heads) {
-        f.add(r.topLabels().getOrDefault(h.name(), ""));
+      for (String h : heads) {
+        f.add(r.topLabels().getOrDefault(h, ""));
       }
       f.add(r.image());
       dev.perase.io.Csv.record(sb, f);

@@ -24,11 +24,17 @@ import java.util.List;
  * once however the parts overlap. A part that ends past the file is cut at its end; one that starts
  * past it is an error. {@code --limit N} then keeps the first N selected rows.
  *
+ * <p>{@code --shard K/N} then gives this run one shard of the selected rows ({@link Shard}: the run
+ * cuts them into units and takes every N-th); {@link #indices} returns the whole selection, which
+ * the run cuts.
+ *
  * @param parts the parts of {@code --rows}; empty for every row
  * @param limit the most rows to take, or 0 for no limit
+ * @param shard the shard of the selected rows this run takes, or null for all of them
  */
 @JsonInclude(JsonInclude.Include.NON_DEFAULT)
-public record RowSelection(@JsonIgnore List<Span> parts, @JsonProperty("limit") int limit) {
+public record RowSelection(
+    @JsonIgnore List<Span> parts, @JsonProperty("limit") int limit, @JsonIgnore Shard shard) {
 
   /** Every row of the file. */
   public static final RowSelection ALL = new RowSelection(List.of(), 0);
@@ -61,6 +67,28 @@ public record RowSelection(@JsonIgnore List<Span> parts, @JsonProperty("limit") 
     if (limit < 0) {
       throw new IllegalArgumentException("limit " + limit);
     }
+  }
+
+  /** The selection of {@code parts} and {@code limit}, unsharded. */
+  public RowSelection(List<Span> parts, int limit) {
+    this(parts, limit, null);
+  }
+
+  /** The same rows, shard {@code shard} of them (null: all). */
+  public RowSelection withShard(Shard shard) {
+    return new RowSelection(parts, limit, shard);
+  }
+
+  /** This selection without its shard: the rows that the shards of one run share. */
+  @JsonIgnore
+  public RowSelection unsharded() {
+    return new RowSelection(parts, limit, null);
+  }
+
+  /** {@code --shard} as {@code K/N}, or null; what {@code config.json} shows. */
+  @JsonProperty("shard")
+  public String shardSpec() {
+    return shard == null ? null : shard.toString();
   }
 
   /**
@@ -111,7 +139,7 @@ public record RowSelection(@JsonIgnore List<Span> parts, @JsonProperty("limit") 
   /** Whether this selects every row of any file. */
   @JsonIgnore
   public boolean isAll() {
-    return parts.isEmpty() && limit == 0;
+    return parts.isEmpty() && limit == 0 && shard == null;
   }
 
   /**
@@ -130,9 +158,9 @@ public record RowSelection(@JsonIgnore List<Span> parts, @JsonProperty("limit") 
   }
 
   /**
-   * The 0-based indices of the selected rows of a file of {@code rowCount} rows, ascending; {@code
-   * source} names the file in errors. A part that starts past the last row, or a selection of no
-   * row, is a {@link BadInputException}.
+   * The 0-based indices of the selected rows of a file of {@code rowCount} rows, ascending, all
+   * shards' together; {@code source} names the file in errors. A part that starts past the last
+   * row, or a selection of no row, is a {@link BadInputException}.
    */
   public int[] indices(int rowCount, String source) {
     boolean[] picked = new boolean[rowCount];
@@ -180,6 +208,8 @@ public record RowSelection(@JsonIgnore List<Span> parts, @JsonProperty("limit") 
   @Override
   public String toString() {
     String r = rows();
-    return (r == null ? "all rows" : "rows " + r) + (limit > 0 ? ", at most " + limit : "");
+    return (r == null ? "all rows" : "rows " + r)
+        + (limit > 0 ? ", at most " + limit : "")
+        + (shard == null ? "" : ", shard " + shard);
   }
 }
