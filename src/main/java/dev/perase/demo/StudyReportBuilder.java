@@ -40,6 +40,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * Turns a study's folders into the report's data model: the tables from {@link StudyResults}, image
@@ -470,36 +471,13 @@ final class StudyReportBuilder {
   /** Rows: models; columns: the first test prompts; cells: each model's image (same seed). */
   private static GridFigure testGrid(DemoSettings s, String bed) {
     StudyLayout layout = StudyLayout.of(s);
-    Path prompts = layout.prompts(bed, StudyLayout.Prompts.TEST);
-    if (!Files.exists(prompts)) {
-      return null;
-    }
-    List<PromptRow> rows = PromptCsv.read(prompts);
-    int n = Math.min(GRID_COLUMNS, rows.size());
-    List<String> rowLabels = new ArrayList<>();
-    List<List<String>> cells = new ArrayList<>();
-    boolean any = false;
-    for (String model : Demo.models(s)) {
-      List<String> line = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        Path img = layout.testImage(bed, model, i);
-        line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
-        any |= Files.exists(img);
-      }
-      rowLabels.add(label(model));
-      cells.add(line);
-    }
-    if (!any) {
-      return null;
-    }
-    return new GridFigure(
+    return promptGrid(
+        s,
+        layout.prompts(bed, StudyLayout.Prompts.TEST),
+        GRID_COLUMNS,
+        (model, i) -> layout.testImage(bed, model, i),
         "Test prompts, no attack",
-        "The same prompts and seeds for every model (the paper's Fig. 1): "
-            + columnText(rows.subList(0, n)),
-        rowLabels,
-        columnNumbers(n),
-        cells,
-        null);
+        "The same prompts and seeds for every model (the paper's Fig. 1): ");
   }
 
   /**
@@ -507,20 +485,43 @@ final class StudyReportBuilder {
    * a model still draws what it is asked for things it should keep.
    */
   private static GridFigure retainGrid(DemoSettings s, String bed) {
+    if (s.retainPrompts() < 1) {
+      return null;
+    }
     StudyLayout layout = StudyLayout.of(s);
-    Path prompts = layout.prompts(bed, StudyLayout.Prompts.RETAIN);
-    if (s.retainPrompts() < 1 || !Files.exists(prompts)) {
+    return promptGrid(
+        s,
+        layout.prompts(bed, StudyLayout.Prompts.RETAIN),
+        RETAIN_COLUMNS,
+        (model, i) -> layout.retainImage(bed, model, i),
+        "Retain prompts",
+        "What each model draws for prompts it should keep, the same prompts and seeds for every"
+            + " model: ");
+  }
+
+  /**
+   * Rows: models; columns: the first {@code columns} prompts of a file; cells: {@code image(model,
+   * i)} where it exists. Null when the file or every image is missing.
+   */
+  private static GridFigure promptGrid(
+      DemoSettings s,
+      Path prompts,
+      int columns,
+      BiFunction<String, Integer, Path> image,
+      String title,
+      String caption) {
+    if (!Files.exists(prompts)) {
       return null;
     }
     List<PromptRow> rows = PromptCsv.read(prompts);
-    int n = Math.min(RETAIN_COLUMNS, rows.size());
+    int n = Math.min(columns, rows.size());
     List<String> rowLabels = new ArrayList<>();
     List<List<String>> cells = new ArrayList<>();
     boolean any = false;
     for (String model : Demo.models(s)) {
       List<String> line = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Path img = layout.retainImage(bed, model, i);
+        Path img = image.apply(model, i);
         line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
         any |= Files.exists(img);
       }
@@ -531,13 +532,7 @@ final class StudyReportBuilder {
       return null;
     }
     return new GridFigure(
-        "Retain prompts",
-        "What each model draws for prompts it should keep, same prompts and seeds for every model: "
-            + columnText(rows.subList(0, n)),
-        rowLabels,
-        columnNumbers(n),
-        cells,
-        null);
+        title, caption + columnText(rows.subList(0, n)), rowLabels, columnNumbers(n), cells, null);
   }
 
   /** Rows: models; columns: attacked prompts; cells: the breaking attempt's image, or the last. */

@@ -191,27 +191,6 @@ public record EvaluateSettings(
         bootstrap);
   }
 
-  /** The same settings, {@code resamples} bootstrap resamples of the retain distance. */
-  public EvaluateSettings withBootstrap(int resamples) {
-    return new EvaluateSettings(
-        prompts,
-        rows,
-        edit,
-        model,
-        detector,
-        concept,
-        rule,
-        retain,
-        steps,
-        sampler,
-        imageSize,
-        out,
-        cache,
-        peraseVersion,
-        batch,
-        resamples);
-  }
-
   /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */
   public EvaluateSettings(
       Path prompts,
