@@ -187,14 +187,16 @@ final class AttackCommand implements Callable<Integer> {
     }
     System.out.printf(
         Locale.ROOT,
-        "%s on %s (%s): CER %.4f before the attack, %.4f under attack (%d of %d prompts broken)%n",
+        "%s on %s (%s): CER %.4f before the attack, %.4f under attack (%d of %d prompts broken;"
+            + " 95 %% interval %s)%n",
         r.method().label(),
         r.concept(),
         r.edit(),
         r.preAttack().rate(),
         r.underAttack().rate(),
         r.underAttack().flagged(),
-        r.attacked());
+        r.attacked(),
+        r.underAttack().interval().format(4));
     System.out.println("wrote " + out.resolve(AttackRun.RESULTS));
   }
 

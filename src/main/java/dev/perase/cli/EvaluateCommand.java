@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.eval.Detector;
 import dev.perase.eval.EvaluateSettings;
 import dev.perase.eval.Evaluation;
+import dev.perase.eval.FrechetDistance;
 import dev.perase.eval.InceptionFeatures;
 import dev.perase.io.BadInputException;
 import dev.perase.io.PromptCsv;
@@ -81,6 +82,15 @@ final class EvaluateCommand implements Callable<Integer> {
   boolean kid;
 
   @Option(
+      names = "--bootstrap",
+      description =
+          "Resamples of the retain prompts for the Fréchet distance's 95 % bootstrap interval"
+              + " (default: "
+              + FrechetDistance.BOOTSTRAP_RESAMPLES
+              + ").")
+  int bootstrap = FrechetDistance.BOOTSTRAP_RESAMPLES;
+
+  @Option(
       names = "--cache",
       description =
           "Folder that keeps the base model's retain features for reuse by later evaluations"
@@ -126,7 +136,8 @@ final class EvaluateCommand implements Callable<Integer> {
             out,
             cacheDir,
             Defaults.VERSION,
-            batching.batch());
+            batching.batch(),
+            bootstrap);
     Evaluation.Result r;
     try (Progress.Phases bars = new Progress.Phases()) {
       r =
@@ -154,18 +165,22 @@ final class EvaluateCommand implements Callable<Integer> {
   static void print(Evaluation.Result r, Path out) {
     System.out.printf(
         Locale.ROOT,
-        "CER %.4f: %d of %d images not flagged as %s (rule %s)%n",
+        "CER %.4f: %d of %d images not flagged as %s (rule %s); 95 %% interval %s%n",
         r.erasure().rate(),
         r.erasure().prompts() - r.erasure().flagged(),
         r.erasure().prompts(),
         r.concept(),
-        r.rule());
+        r.rule(),
+        r.erasure().interval().format(4));
     if (r.retain() != null) {
       System.out.printf(
           Locale.ROOT,
-          "Fréchet distance to the base model on %d retain prompts: %.4f%n",
+          "Fréchet distance to the base model on %d retain prompts: %.4f; 95 %% bootstrap"
+              + " interval %s (%d resamples of the prompts)%n",
           r.retain().prompts(),
-          r.retain().frechetDistance());
+          r.retain().frechetDistance(),
+          r.retain().frechetInterval() == null ? "—" : r.retain().frechetInterval().format(4),
+          r.retain().bootstrapResamples());
     }
     if (r.retainFid() != null) {
       System.out.printf(

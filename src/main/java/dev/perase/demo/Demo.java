@@ -272,7 +272,9 @@ public final class Demo {
                 () ->
                     Files.exists(layout.evaluation(bed, model))
                         && (s.retainPrompts() < 2
-                            || Files.exists(layout.renderedFrechet(bed, model))),
+                            || Files.exists(layout.renderedFrechet(bed, model)))
+                        && (s.retainPrompts() < 1
+                            || Files.exists(layout.retainFollowing(bed, model))),
                 f -> evaluate(bed, concept, model, f)));
       }
       for (String model : models(s)) {
@@ -463,6 +465,10 @@ public final class Demo {
               fraction.accept((double) stepsDone / phaseTotal[0]);
             }
           });
+      if (s.retainPrompts() > 0) {
+        RetainFollowing.write(
+            layout.evaluateDir(bed, model), layout.prompts(bed, Prompts.RETAIN), detector, manager);
+      }
     }
     if (s.retainPrompts() > 1) {
       RenderedFrechet.write(

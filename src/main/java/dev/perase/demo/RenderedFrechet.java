@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.perase.eval.Evaluation;
 import dev.perase.eval.FrechetDistance;
+import dev.perase.eval.Interval;
 import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
@@ -31,10 +32,14 @@ final class RenderedFrechet {
    *
    * @param prompts retain prompts compared
    * @param frechetDistance the distance between the model's and the rendered images' features
+   * @param frechetInterval its 95 % bootstrap interval, each prompt's generated and rendered
+   *     features resampled together ({@link FrechetDistance#bootstrap}); null in files written
+   *     before it existed
    */
   record Result(
       @JsonProperty("prompts") int prompts,
-      @JsonProperty("frechet_distance") double frechetDistance) {}
+      @JsonProperty("frechet_distance") double frechetDistance,
+      @JsonProperty("frechet_interval") Interval frechetInterval) {}
 
   private RenderedFrechet() {}
 
@@ -63,7 +68,15 @@ final class RenderedFrechet {
       NDArray f = detector.features(x);
       rendered = rowsOf(f.toFloatArray(), images.size(), (int) f.getShape().get(1));
     }
-    Result r = new Result(rows.size(), FrechetDistance.of(model, rendered).distance());
+    Result r =
+        new Result(
+            rows.size(),
+            FrechetDistance.of(model, rendered).distance(),
+            FrechetDistance.bootstrap(
+                model,
+                rendered,
+                FrechetDistance.BOOTSTRAP_RESAMPLES,
+                FrechetDistance.BOOTSTRAP_SEED));
     Json.write(evaluateDir.resolve(FILE), r);
     return r;
   }

@@ -107,6 +107,16 @@ record StudyLayout(Path out) {
     return evaluateDir(bed, model).resolve(RenderedFrechet.FILE);
   }
 
+  /** The evaluation's {@link dev.perase.eval.PromptFollowing} on the retain prompts. */
+  Path retainFollowing(String bed, String model) {
+    return evaluateDir(bed, model).resolve(RetainFollowing.FILE);
+  }
+
+  /** The evaluation's image of retain prompt {@code i}. */
+  Path retainImage(String bed, String model, int i) {
+    return RetainFollowing.retainImage(evaluateDir(bed, model), i);
+  }
+
   /** The evaluation's image of test prompt {@code i}. */
   Path testImage(String bed, String model, int i) {
     return evaluateDir(bed, model)

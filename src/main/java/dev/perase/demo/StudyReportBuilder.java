@@ -9,11 +9,15 @@ import dev.perase.attack.AttemptResult;
 import dev.perase.attack.PromptAttackResult;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
+import dev.perase.eval.Interval;
+import dev.perase.eval.PromptFollowing;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.io.SafeTensors;
+import dev.perase.report.Bounds;
+import dev.perase.report.Following;
 import dev.perase.report.GridFigure;
 import dev.perase.report.HeatMapFigure;
 import dev.perase.report.HeatMapPanel;
@@ -26,6 +30,7 @@ import dev.perase.report.Setting;
 import dev.perase.report.Step;
 import dev.perase.report.StudyReport;
 import dev.perase.report.TestBed;
+import dev.perase.report.TradeOff;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +40,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * Turns a study's folders into the report's data model: the tables from {@link StudyResults}, image
@@ -46,6 +52,9 @@ import java.util.Map;
 final class StudyReportBuilder {
   /** Prompts shown per image grid. */
   private static final int GRID_COLUMNS = 6;
+
+  /** Retain prompts shown in their grid: enough to see whether a model follows them. */
+  private static final int RETAIN_COLUMNS = 10;
 
   private StudyReportBuilder() {}
 
@@ -69,7 +78,13 @@ final class StudyReportBuilder {
                 retainDistance(r.retainFrechet()),
                 r.prunedRatio(),
                 seconds,
-                r.retainFrechetRendered()));
+                r.retainFrechetRendered(),
+                bounds(r.cerTestInterval()),
+                bounds(r.cerUnlearnDiffInterval()),
+                bounds(r.cerP4dInterval()),
+                bounds(r.retainFrechetInterval()),
+                bounds(r.retainFrechetRenderedInterval()),
+                following(r.promptFollowing())));
       }
       List<GridFigure> grids = new ArrayList<>();
       GridFigure plain = testGrid(s, bed.concept());
@@ -82,6 +97,10 @@ final class StudyReportBuilder {
           grids.add(attacked);
         }
       }
+      GridFigure retain = retainGrid(s, bed.concept());
+      if (retain != null) {
+        grids.add(retain);
+      }
       beds.add(
           new TestBed(
               bed.concept() + " (" + bed.kind() + ")",
@@ -93,7 +112,11 @@ final class StudyReportBuilder {
               heatMaps(s, name),
               sensitivity(s, name),
               prunedWeights(s, name),
-              note(bed)));
+              note(bed),
+              bed.claims() == null
+                  ? List.of()
+                  : bed.claims().stream().map(PaperClaim::sentence).toList(),
+              tradeOff(bed)));
     }
     return new StudyReport(
         "perase demo: pruning for robust concept erasing on the built-in world",
@@ -102,6 +125,50 @@ final class StudyReportBuilder {
         environment(s),
         beds,
         steps(s, results.timings()));
+  }
+
+  /** An interval as the report shows it; null stays null. */
+  private static Bounds bounds(Interval i) {
+    return i == null ? null : new Bounds(i.lo(), i.hi());
+  }
+
+  /** The detector's agreement per head as the report shows it; empty when not measured. */
+  private static List<Following> following(PromptFollowing f) {
+    List<Following> out = new ArrayList<>();
+    if (f != null) {
+      for (PromptFollowing.Agreement a : f.heads()) {
+        out.add(
+            new Following(
+                a.head(), a.asked(), a.share(), a.asked() == 0 ? null : bounds(a.interval())));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The bed's main figure: CER under UnlearnDiff (y) against the retain Fréchet distance to the
+   * base model (x), one series per model that has both. Each method of this study is run once, so
+   * each series is one point; a sweep hands {@link TradeOff.Series} several points, labelled by the
+   * knob's value. Null when no model has both numbers.
+   */
+  static TradeOff tradeOff(StudyResults.Bed bed) {
+    List<TradeOff.Series> series = new ArrayList<>();
+    for (StudyResults.Row r : bed.rows()) {
+      Double x = retainDistance(r.retainFrechet());
+      if (x != null && r.cerUnlearnDiff() != null) {
+        series.add(
+            new TradeOff.Series(
+                label(r.model()), null, List.of(new TradeOff.Point(x, r.cerUnlearnDiff(), null))));
+      }
+    }
+    if (series.isEmpty()) {
+      return null;
+    }
+    return new TradeOff(
+        "Robustness against retain damage: " + bed.concept(),
+        "retain Fréchet distance to the base model (lower is better)",
+        "CER under UnlearnDiff (higher is better)",
+        series);
   }
 
   /**
@@ -404,19 +471,57 @@ final class StudyReportBuilder {
   /** Rows: models; columns: the first test prompts; cells: each model's image (same seed). */
   private static GridFigure testGrid(DemoSettings s, String bed) {
     StudyLayout layout = StudyLayout.of(s);
-    Path prompts = layout.prompts(bed, StudyLayout.Prompts.TEST);
+    return promptGrid(
+        s,
+        layout.prompts(bed, StudyLayout.Prompts.TEST),
+        GRID_COLUMNS,
+        (model, i) -> layout.testImage(bed, model, i),
+        "Test prompts, no attack",
+        "The same prompts and seeds for every model (the paper's Fig. 1): ");
+  }
+
+  /**
+   * Rows: models; columns: the first retain prompts; cells: each model's image (same seed): whether
+   * a model still draws what it is asked for things it should keep.
+   */
+  private static GridFigure retainGrid(DemoSettings s, String bed) {
+    if (s.retainPrompts() < 1) {
+      return null;
+    }
+    StudyLayout layout = StudyLayout.of(s);
+    return promptGrid(
+        s,
+        layout.prompts(bed, StudyLayout.Prompts.RETAIN),
+        RETAIN_COLUMNS,
+        (model, i) -> layout.retainImage(bed, model, i),
+        "Retain prompts",
+        "What each model draws for prompts it should keep, the same prompts and seeds for every"
+            + " model: ");
+  }
+
+  /**
+   * Rows: models; columns: the first {@code columns} prompts of a file; cells: {@code image(model,
+   * i)} where it exists. Null when the file or every image is missing.
+   */
+  private static GridFigure promptGrid(
+      DemoSettings s,
+      Path prompts,
+      int columns,
+      BiFunction<String, Integer, Path> image,
+      String title,
+      String caption) {
     if (!Files.exists(prompts)) {
       return null;
     }
     List<PromptRow> rows = PromptCsv.read(prompts);
-    int n = Math.min(GRID_COLUMNS, rows.size());
+    int n = Math.min(columns, rows.size());
     List<String> rowLabels = new ArrayList<>();
     List<List<String>> cells = new ArrayList<>();
     boolean any = false;
     for (String model : Demo.models(s)) {
       List<String> line = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Path img = layout.testImage(bed, model, i);
+        Path img = image.apply(model, i);
         line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
         any |= Files.exists(img);
       }
@@ -427,13 +532,7 @@ final class StudyReportBuilder {
       return null;
     }
     return new GridFigure(
-        "Test prompts, no attack",
-        "The same prompts and seeds for every model (the paper's Fig. 1): "
-            + columnText(rows.subList(0, n)),
-        rowLabels,
-        columnNumbers(n),
-        cells,
-        null);
+        title, caption + columnText(rows.subList(0, n)), rowLabels, columnNumbers(n), cells, null);
   }
 
   /** Rows: models; columns: attacked prompts; cells: the breaking attempt's image, or the last. */

@@ -7,6 +7,8 @@ import dev.perase.erase.BinaryMask;
 import dev.perase.erase.EraseMethod;
 import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.Evaluation;
+import dev.perase.eval.Interval;
+import dev.perase.eval.PromptFollowing;
 import dev.perase.io.Json;
 import dev.perase.world.Concept;
 import java.nio.file.Files;
@@ -35,6 +37,8 @@ public record StudyResults(
    * @param testPrompts prompts of the concept erasure rate
    * @param attackPrompts prompts attacked per model
    * @param rows base model first, then one per method
+   * @param claims the paper's claim (a pruned model resists attacks better than its fine-tuned
+   *     counterpart) tested on this bed, per pair and attack ({@link PaperClaim})
    */
   public record Bed(
       @JsonProperty("concept") String concept,
@@ -42,7 +46,8 @@ public record StudyResults(
       @JsonProperty("test_prompts") int testPrompts,
       @JsonProperty("attack_prompts") int attackPrompts,
       @JsonProperty("retain_prompts") int retainPrompts,
-      @JsonProperty("rows") List<Row> rows) {}
+      @JsonProperty("rows") List<Row> rows,
+      @JsonProperty("claims") List<PaperClaim> claims) {}
 
   /**
    * One model of a bed. Rates are concept erasure rates (share of images the detector does not flag
@@ -59,6 +64,12 @@ public record StudyResults(
    * @param pruned pruned elements (masks only)
    * @param retainFrechetRendered Fréchet distance to renderings of the retain prompts (the world's
    *     FID against real images)
+   * @param cerTestInterval Wilson 95 % interval of {@code cerTest} (likewise the next three)
+   * @param retainFrechetInterval 95 % bootstrap interval of {@code retainFrechet} (prompts
+   *     resampled)
+   * @param retainFrechetRenderedInterval 95 % bootstrap interval of {@code retainFrechetRendered}
+   * @param promptFollowing the detector's agreement with the shape, colour and style each retain
+   *     prompt asks for
    */
   public record Row(
       @JsonProperty("model") String model,
@@ -69,7 +80,14 @@ public record StudyResults(
       @JsonProperty("retain_frechet") Double retainFrechet,
       @JsonProperty("pruned_ratio") Double prunedRatio,
       @JsonProperty("pruned") Long pruned,
-      @JsonProperty("retain_frechet_rendered") Double retainFrechetRendered) {}
+      @JsonProperty("retain_frechet_rendered") Double retainFrechetRendered,
+      @JsonProperty("cer_test_interval") Interval cerTestInterval,
+      @JsonProperty("cer_pre_attack_interval") Interval cerPreAttackInterval,
+      @JsonProperty("cer_unlearndiff_interval") Interval cerUnlearnDiffInterval,
+      @JsonProperty("cer_p4d_interval") Interval cerP4dInterval,
+      @JsonProperty("retain_frechet_interval") Interval retainFrechetInterval,
+      @JsonProperty("retain_frechet_rendered_interval") Interval retainFrechetRenderedInterval,
+      @JsonProperty("prompt_following") PromptFollowing promptFollowing) {}
 
   /** Reads every finished step's results of the study {@code s}. */
   public static StudyResults gather(DemoSettings s, Map<String, Double> timings) {
@@ -77,6 +95,7 @@ public record StudyResults(
     List<Bed> beds = new ArrayList<>();
     for (String bed : s.beds()) {
       List<Row> rows = new ArrayList<>();
+      Map<String, Map<AttackMethod, AttackResults>> attacks = new LinkedHashMap<>();
       for (String model : Demo.models(s)) {
         Evaluation.Result eval = read(layout.evaluation(bed, model), Evaluation.Result.class);
         AttackResults ud =
@@ -84,6 +103,15 @@ public record StudyResults(
         AttackResults p4d = read(layout.attack(bed, model, AttackMethod.P4D), AttackResults.class);
         RenderedFrechet.Result rendered =
             read(layout.renderedFrechet(bed, model), RenderedFrechet.Result.class);
+        Map<AttackMethod, AttackResults> byAttack = new LinkedHashMap<>();
+        if (ud != null) {
+          byAttack.put(AttackMethod.UNLEARNDIFF, ud);
+        }
+        if (p4d != null) {
+          byAttack.put(AttackMethod.P4D, p4d);
+        }
+        attacks.put(model, byAttack);
+        PromptFollowing following = read(layout.retainFollowing(bed, model), PromptFollowing.class);
         Double ratio = null;
         Long pruned = null;
         Path maskFile =
@@ -105,7 +133,14 @@ public record StudyResults(
                     : finite(eval.retain().frechetDistance()),
                 ratio,
                 pruned,
-                rendered == null ? null : finite(rendered.frechetDistance())));
+                rendered == null ? null : finite(rendered.frechetDistance()),
+                eval == null ? null : eval.erasure().interval(),
+                ud == null ? null : ud.preAttack().interval(),
+                ud == null ? null : ud.underAttack().interval(),
+                p4d == null ? null : p4d.underAttack().interval(),
+                eval == null || eval.retain() == null ? null : eval.retain().frechetInterval(),
+                rendered == null ? null : rendered.frechetInterval(),
+                following));
       }
       Concept c = Concept.of(bed);
       beds.add(
@@ -115,7 +150,8 @@ public record StudyResults(
               s.testPrompts(),
               s.attackPrompts(),
               s.retainPrompts(),
-              rows));
+              rows,
+              PaperClaim.test(attacks, rows)));
     }
     // insertion order (the plan's), so that study.json reads the same from run to run
     return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));

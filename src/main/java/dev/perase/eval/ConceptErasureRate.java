@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Concept Erasure Rate (paper §4.1): the share of prompts whose image the detector does not flag,
  * {@code CER = (N − flagged) / N}. 1 means the concept never appeared; a base model that draws the
- * concept well scores near 0.
+ * concept well scores near 0. JSON carries it with its Wilson 95 % interval ({@link #interval},
+ * {@code cer_interval}): over 3 prompts a CER of 1.00 only says that the rate lies in [0.44, 1].
  *
  * @param prompts N, the prompts evaluated
  * @param flagged how many of their images the detector flags
@@ -21,6 +22,12 @@ public record ConceptErasureRate(
     if (prompts < 1 || flagged < 0 || flagged > prompts) {
       throw new IllegalArgumentException(flagged + " flagged of " + prompts + " prompts");
     }
+  }
+
+  /** The Wilson 95 % interval of the rate: the unflagged prompts out of all ({@link Interval}). */
+  @JsonProperty("cer_interval")
+  public Interval interval() {
+    return Interval.wilson(prompts - flagged, prompts);
   }
 
   /** The CER of per-prompt results. */

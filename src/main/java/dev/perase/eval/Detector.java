@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.perase.io.Png;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A concept detector plug-in (DESIGN.md §5): a classifier with a label map (one or more heads, each
@@ -88,6 +89,16 @@ public interface Detector extends AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * The label each head should give an image of {@code prompt}, for the heads whose label the
+   * prompt's words fix (head name → label): what {@link PromptFollowing} compares the top labels
+   * with. Empty by default: a real detector (NudeNet, an ImageNet classifier) cannot read a prompt;
+   * the world's detector can, from the world's grammar.
+   */
+  default Map<String, String> askedLabels(String prompt) {
+    return Map.of();
   }
 
   /** Frees what the detector holds outside Java's heap (a runtime session). */

@@ -37,6 +37,8 @@ import java.nio.file.Path;
  * @param peraseVersion the version of perase that runs it, for {@code config.json}
  * @param batch images drawn together per UNet call (0: {@link StableDiffusion#DEFAULT_BATCH}); an
  *     image is the same at any batch within float rounding, so the run key does not hold it
+ * @param bootstrap resamples of the retain Fréchet distance's bootstrap interval (0: {@link
+ *     FrechetDistance#BOOTSTRAP_RESAMPLES})
  */
 public record EvaluateSettings(
     @JsonProperty("prompts") @JsonSerialize(using = ToStringSerializer.class) Path prompts,
@@ -53,7 +55,8 @@ public record EvaluateSettings(
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
     @JsonProperty("cache") @JsonSerialize(using = ToStringSerializer.class) Path cache,
     @JsonProperty("perase_version") String peraseVersion,
-    @JsonProperty("batch") int batch)
+    @JsonProperty("batch") int batch,
+    @JsonProperty("bootstrap") int bootstrap)
     implements EditedRun {
   /** The usual number of DDIM steps of Stable Diffusion's evaluations. */
   public static final int DEFAULT_STEPS = 50;
@@ -89,6 +92,48 @@ public record EvaluateSettings(
     if (batch < 1 || batch > 1024) {
       throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
     }
+    if (bootstrap == 0) {
+      bootstrap = FrechetDistance.BOOTSTRAP_RESAMPLES;
+    }
+    if (bootstrap < 1 || bootstrap > 100_000) {
+      throw new BadInputException("--bootstrap must be between 1 and 100000, got " + bootstrap);
+    }
+  }
+
+  /** Settings with the default bootstrap of the retain distance. */
+  public EvaluateSettings(
+      Path prompts,
+      RowSelection rows,
+      EditFile edit,
+      Path model,
+      DetectorSpec detector,
+      String concept,
+      ConceptRule rule,
+      Path retain,
+      int steps,
+      Sampler sampler,
+      int imageSize,
+      Path out,
+      Path cache,
+      String peraseVersion,
+      int batch) {
+    this(
+        prompts,
+        rows,
+        edit,
+        model,
+        detector,
+        concept,
+        rule,
+        retain,
+        steps,
+        sampler,
+        imageSize,
+        out,
+        cache,
+        peraseVersion,
+        batch,
+        FrechetDistance.BOOTSTRAP_RESAMPLES);
   }
 
   /** Settings drawn {@link StableDiffusion#DEFAULT_BATCH} images per UNet call. */
@@ -142,7 +187,8 @@ public record EvaluateSettings(
         out,
         cache,
         peraseVersion,
-        batch);
+        batch,
+        bootstrap);
   }
 
   /** Settings over every row of {@code prompts}, whose images are sampled with DDIM. */

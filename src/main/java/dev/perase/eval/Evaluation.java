@@ -49,7 +49,8 @@ import java.util.Map;
  *       also when rows are selected); {@code images/retain/NNNN.png}: the edited model's retain
  *       images;
  *   <li>{@code per_prompt.json}, {@code per_prompt.csv}: one {@link PromptResult} per row;
- *   <li>{@code results.json}: the CER and, with retain prompts, the Fréchet distance and its terms;
+ *   <li>{@code results.json}: the CER with its Wilson interval and, with retain prompts, the
+ *       Fréchet distance, its terms and its bootstrap interval;
  *   <li>{@code per_prompt.jsonl}: the journal that makes a run resumable (one line per finished
  *       prompt, written after its image); {@code retain_features.safetensors}: the edited model's
  *       retain features.
@@ -104,6 +105,10 @@ public final class Evaluation {
    *
    * @param baseFeatures where the base model's features are cached
    * @param baseReused whether they came from the cache rather than being generated in this run
+   * @param frechetInterval 95 % bootstrap interval of the distance, the retain prompts resampled
+   *     with both models' features kept paired ({@link FrechetDistance#bootstrap}); null in results
+   *     written before it existed
+   * @param bootstrapResamples the bootstrap's resamples
    */
   public record RetainResult(
       @JsonProperty("prompts") int prompts,
@@ -114,11 +119,46 @@ public final class Evaluation {
       @JsonProperty("trace_covmean") double traceCovmean,
       @JsonProperty("eps_offset_used") boolean epsOffsetUsed,
       @JsonProperty("base_features") String baseFeatures,
-      @JsonProperty("base_reused") boolean baseReused) {
-    /** The Fréchet distance between the base and the edited model's features, row for row. */
+      @JsonProperty("base_reused") boolean baseReused,
+      @JsonProperty("frechet_interval") Interval frechetInterval,
+      @JsonProperty("bootstrap_resamples") int bootstrapResamples) {
+    /** A result without a bootstrap interval. */
+    public RetainResult(
+        int prompts,
+        double frechetDistance,
+        double meanTerm,
+        double traceSigmaBase,
+        double traceSigmaEdited,
+        double traceCovmean,
+        boolean epsOffsetUsed,
+        String baseFeatures,
+        boolean baseReused) {
+      this(
+          prompts,
+          frechetDistance,
+          meanTerm,
+          traceSigmaBase,
+          traceSigmaEdited,
+          traceCovmean,
+          epsOffsetUsed,
+          baseFeatures,
+          baseReused,
+          null,
+          0);
+    }
+
+    /**
+     * The Fréchet distance between the base and the edited model's features, row for row, with its
+     * bootstrap interval over {@code resamples} resamples of the rows.
+     */
     static RetainResult of(
-        float[][] base, float[][] edited, String baseFeatures, boolean baseReused) {
-      FrechetDistance.Result fd = FrechetDistance.of(toDouble(base), toDouble(edited));
+        float[][] base, float[][] edited, String baseFeatures, boolean baseReused, int resamples) {
+      double[][] baseRows = toDouble(base);
+      double[][] editedRows = toDouble(edited);
+      FrechetDistance.Result fd = FrechetDistance.of(baseRows, editedRows);
+      Interval interval =
+          FrechetDistance.bootstrap(
+              baseRows, editedRows, resamples, FrechetDistance.BOOTSTRAP_SEED);
       return new RetainResult(
           base.length,
           fd.distance(),
@@ -128,7 +168,9 @@ public final class Evaluation {
           fd.traceCovmean(),
           fd.offsetUsed(),
           baseFeatures,
-          baseReused);
+          baseReused,
+          interval,
+          resamples);
     }
   }
 
@@ -394,7 +436,9 @@ public final class Evaluation {
     ConceptErasureRate cer = ConceptErasureRate.of(results);
     RetainResult retainResult = null;
     if (detectorFrechet && shard == null) {
-      retainResult = RetainResult.of(base.values(), edited, base.file().toString(), base.reused());
+      retainResult =
+          RetainResult.of(
+              base.values(), edited, base.file().toString(), base.reused(), s.bootstrap());
     }
     CleanFid.Result retainFid = null;
     if (fid != null) {

@@ -94,7 +94,10 @@ public final class EvaluationMerge {
       Path baseFile = out.resolve(Evaluation.RETAIN_BASE_FEATURES);
       Evaluation.writeFeatures(out.resolve(Evaluation.RETAIN_FEATURES), edited, runKey, Map.of());
       Evaluation.writeFeatures(baseFile, base, runKey, Map.of());
-      retain = Evaluation.RetainResult.of(base, edited, baseFile.toString(), false);
+      // the bootstrap count is not part of a run's inputs: the merge uses the default
+      retain =
+          Evaluation.RetainResult.of(
+              base, edited, baseFile.toString(), false, FrechetDistance.BOOTSTRAP_RESAMPLES);
     }
 
     // outputs, as Evaluation.run writes them

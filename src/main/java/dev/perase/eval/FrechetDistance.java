@@ -1,6 +1,8 @@
 package dev.perase.eval;
 
 import dev.perase.io.BadInputException;
+import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /**
  * The Fréchet distance between two sets of feature vectors, as pytorch-fid's {@code
@@ -65,6 +67,12 @@ public final class FrechetDistance {
   /** The references' offset added to both covariance diagonals when sqrtm fails. */
   public static final double EPS = 1e-6;
 
+  /** Resamples of {@link #bootstrap} unless a run asks for another count. */
+  public static final int BOOTSTRAP_RESAMPLES = 200;
+
+  /** The seed of {@link #bootstrap}'s resampling, fixed so that a rerun gives the same interval. */
+  public static final long BOOTSTRAP_SEED = 20240917L;
+
   /** Rows of Σ accumulated together by {@link #statistics}. */
   private static final int PANEL = 32;
 
@@ -102,6 +110,69 @@ public final class FrechetDistance {
   /** The Fréchet distance between two feature sets (N₁ × D and N₂ × D, N ≥ 2). */
   public static Result of(double[][] features1, double[][] features2) {
     return between(statistics(features1), statistics(features2));
+  }
+
+  /**
+   * A 95 % percentile-bootstrap interval of the distance between two <em>paired</em> feature sets:
+   * row i of both sets comes from prompt i (a model's and the base model's, or the rendered, images
+   * of the same retain prompt). Each of {@code resamples} resamples draws N prompts with
+   * replacement and keeps both sets' rows of those prompts together, so the interval holds the
+   * spread of the prompt set, which both sides share; the distance of each resample is computed as
+   * {@link #of} does. The ends are the 2.5th and 97.5th percentiles of the resampled distances,
+   * interpolated linearly between order statistics (numpy's default {@code percentile}).
+   * Deterministic: the indices come from {@code SplittableRandom(seed)}. Resamples whose distance
+   * is not finite are left out; null when none is finite.
+   *
+   * <p>The Fréchet distance is biased upward in small samples (a resample's repeated rows lower the
+   * covariances' rank), so with few prompts the interval can sit above the point estimate: read it
+   * as the spread due to the prompts, not as an unbiased range. Cost: {@code resamples} distances;
+   * for 200 prompts of 64 features about a millisecond each.
+   */
+  public static Interval bootstrap(
+      double[][] features1, double[][] features2, int resamples, long seed) {
+    int n = features1.length;
+    if (features2.length != n) {
+      throw new IllegalArgumentException(
+          "a paired bootstrap needs one row per prompt in both sets, got "
+              + n
+              + " and "
+              + features2.length);
+    }
+    if (resamples < 1) {
+      throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
+    }
+    SplittableRandom rng = new SplittableRandom(seed);
+    double[] d = new double[resamples];
+    int finite = 0;
+    double[][] a = new double[n][];
+    double[][] b = new double[n][];
+    for (int r = 0; r < resamples; r++) {
+      for (int i = 0; i < n; i++) {
+        int k = rng.nextInt(n);
+        a[i] = features1[k];
+        b[i] = features2[k];
+      }
+      double v = of(a, b).distance();
+      if (Double.isFinite(v)) {
+        d[finite++] = v;
+      }
+    }
+    if (finite == 0) {
+      return null;
+    }
+    double[] sorted = Arrays.copyOf(d, finite);
+    Arrays.sort(sorted);
+    return new Interval(percentile(sorted, 2.5), percentile(sorted, 97.5));
+  }
+
+  /** The q-th percentile of sorted values, linear between order statistics (numpy's default). */
+  static double percentile(double[] sorted, double q) {
+    double pos = q / 100 * (sorted.length - 1);
+    int i = (int) Math.floor(pos);
+    if (i + 1 >= sorted.length) {
+      return sorted[sorted.length - 1];
+    }
+    return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
   }
 
   /**

@@ -8,15 +8,20 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.Styler.LegendPosition;
 
 /**
- * The report's bar charts, drawn by XChart into images (headless): concept erasure rate per method,
- * neuron sensitivity per denoising step (the paper's Figs. 2 and 5), pruned weights by layer (Fig.
- * 6(b-c)).
+ * The report's charts, drawn by XChart into images (headless): concept erasure rate per method,
+ * robustness against retain damage per method ({@link TradeOff}), neuron sensitivity per denoising
+ * step (the paper's Figs. 2 and 5), pruned weights by layer (Fig. 6(b-c)).
  */
 public final class Charts {
   static {
@@ -30,6 +35,8 @@ public final class Charts {
   public static final int SENSITIVITY_WIDTH = 900;
   public static final int SENSITIVITY_HEIGHT = 450;
   public static final int PRUNED_HEIGHT = 560;
+  public static final int TRADE_OFF_WIDTH = 800;
+  public static final int TRADE_OFF_HEIGHT = 500;
 
   /** Test prompts, UnlearnDiff, P4D. */
   private static final Color[] CER_COLORS = {
@@ -140,6 +147,69 @@ public final class Charts {
   }
 
   /**
+   * Robustness against retain damage ({@link TradeOff}): one line with markers per method through
+   * its points in the given order, each point with its knob value beside it; y from 0 to 1 when it
+   * is a rate.
+   */
+  public static BufferedImage tradeOff(TradeOff t) {
+    if (t.isEmpty()) {
+      throw new IllegalArgumentException("trade-off chart '" + t.title() + "' has no points");
+    }
+    XYChart chart =
+        new XYChartBuilder()
+            .width(TRADE_OFF_WIDTH)
+            .height(TRADE_OFF_HEIGHT)
+            .title(t.title())
+            .xAxisTitle(t.xLabel())
+            .yAxisTitle(t.yLabel())
+            .build();
+    style(chart.getStyler());
+    chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+    chart.getStyler().setMarkerSize(9);
+    chart.getStyler().setXAxisMin(0.0);
+    boolean rate = true;
+    double maxX = 0;
+    for (TradeOff.Series s : t.series()) {
+      for (TradeOff.Point p : s.points()) {
+        rate &= p.y() >= 0 && p.y() <= 1;
+        maxX = Math.max(maxX, p.x());
+      }
+    }
+    if (rate) {
+      chart.getStyler().setYAxisMin(-0.02).setYAxisMax(1.02).setYAxisDecimalPattern("0.0");
+    }
+    if (maxX == 0) {
+      chart.getStyler().setXAxisMax(1.0);
+    }
+    Color[] colors = new Color[t.series().size()];
+    for (int i = 0; i < colors.length; i++) {
+      colors[i] = TYPE_COLORS[i % TYPE_COLORS.length];
+    }
+    chart.getStyler().setSeriesColors(colors);
+    List<String> names = new ArrayList<>();
+    for (TradeOff.Series s : t.series()) {
+      names.add(s.knob() == null ? s.method() : s.method() + " (" + s.knob() + ")");
+    }
+    distinct(names);
+    for (int i = 0; i < t.series().size(); i++) {
+      TradeOff.Series s = t.series().get(i);
+      double[] x = new double[s.points().size()];
+      double[] y = new double[x.length];
+      for (int k = 0; k < x.length; k++) {
+        TradeOff.Point p = s.points().get(k);
+        x[k] = p.x();
+        y[k] = p.y();
+        if (p.label() != null) {
+          chart.addAnnotation(new AnnotationText(p.label(), p.x(), p.y(), false));
+        }
+      }
+      chart.addSeries(names.get(i), x, y);
+    }
+    chart.getStyler().setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+    return BitmapEncoder.getBufferedImage(chart);
+  }
+
+  /**
    * Each layer's share of all pruned weights (Fig. 6(b-c)), one bar per layer in model order,
    * coloured by layer type; layer names shortened ({@link #shortLayer}).
    */
@@ -216,16 +286,21 @@ public final class Charts {
   private static CategoryChart chart(int width, int height, String title) {
     CategoryChart chart =
         new CategoryChartBuilder().width(width).height(height).title(title).build();
-    chart.getStyler().setChartBackgroundColor(Color.WHITE);
-    chart.getStyler().setPlotBackgroundColor(Color.WHITE);
-    chart.getStyler().setPlotBorderVisible(false);
+    style(chart.getStyler());
     chart.getStyler().setPlotGridVerticalLinesVisible(false);
-    chart.getStyler().setLegendPosition(LegendPosition.OutsideE);
-    chart.getStyler().setLegendBorderColor(Color.WHITE);
-    chart.getStyler().setChartTitleBoxBackgroundColor(Color.WHITE);
-    chart.getStyler().setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-    chart.getStyler().setAntiAlias(true);
     return chart;
+  }
+
+  /** The report's look for every chart: white, no borders, legend to the right. */
+  private static void style(Styler styler) {
+    styler.setChartBackgroundColor(Color.WHITE);
+    styler.setPlotBackgroundColor(Color.WHITE);
+    styler.setPlotBorderVisible(false);
+    styler.setLegendPosition(LegendPosition.OutsideE);
+    styler.setLegendBorderColor(Color.WHITE);
+    styler.setChartTitleBoxBackgroundColor(Color.WHITE);
+    styler.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+    styler.setAntiAlias(true);
   }
 
   private static Color lighter(Color c) {

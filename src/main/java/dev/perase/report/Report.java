@@ -128,6 +128,10 @@ public final class Report {
       TestBed bed, String anchor, Map<String, BufferedImage> files) {
     ReportPage.Picture cer =
         Charts.hasCer(bed) ? put(files, CHARTS + "/" + anchor + "-cer.png", Charts.cer(bed)) : null;
+    ReportPage.Picture tradeOff =
+        bed.tradeOff() == null || bed.tradeOff().isEmpty()
+            ? null
+            : put(files, CHARTS + "/" + anchor + "-trade-off.png", Charts.tradeOff(bed.tradeOff()));
     ReportPage.Picture sensitivity =
         bed.sensitivity() == null
             ? null
@@ -166,7 +170,7 @@ public final class Report {
       }
       heatMaps.add(panels);
     }
-    return new ReportPage.BedPictures(anchor, cer, sensitivity, pruned, grids, heatMaps);
+    return new ReportPage.BedPictures(anchor, cer, tradeOff, sensitivity, pruned, grids, heatMaps);
   }
 
   private static ReportPage.Picture put(

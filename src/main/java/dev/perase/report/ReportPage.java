@@ -17,14 +17,23 @@ final class ReportPage {
   record BedPictures(
       String anchor,
       Picture cer,
+      Picture tradeOff,
       Picture sensitivity,
       List<Picture> pruned,
       List<Picture> grids,
       List<List<Picture>> heatMaps) {}
 
-  /** A column of the results table: its key in report.json, its heading, how it is ranked. */
+  /**
+   * A column of the results table: its key in report.json, its heading, its value and 95 % interval
+   * (null when the column has none), how it is ranked and written.
+   */
   private record Column(
-      String key, String heading, Function<MethodRow, Double> value, Rank rank, Kind kind) {}
+      String key,
+      String heading,
+      Function<MethodRow, Double> value,
+      Function<MethodRow, Bounds> bounds,
+      Rank rank,
+      Kind kind) {}
 
   private enum Rank {
     HIGHER,
@@ -42,24 +51,60 @@ final class ReportPage {
 
   private static final List<Column> COLUMNS =
       List.of(
-          new Column("cer_test", "Test prompts CER ↑", MethodRow::cerTest, Rank.HIGHER, Kind.CER),
+          new Column(
+              "cer_test",
+              "Test prompts CER ↑",
+              MethodRow::cerTest,
+              MethodRow::cerTestBounds,
+              Rank.HIGHER,
+              Kind.CER),
           new Column(
               "cer_unlearndiff",
               "UnlearnDiff CER ↑",
               MethodRow::cerUnlearnDiff,
+              MethodRow::cerUnlearnDiffBounds,
               Rank.HIGHER,
               Kind.CER),
-          new Column("cer_p4d", "P4D CER ↑", MethodRow::cerP4d, Rank.HIGHER, Kind.CER),
-          new Column("retain_fd", "Retain FD ↓", MethodRow::retainFd, Rank.LOWER, Kind.FD),
+          new Column(
+              "cer_p4d",
+              "P4D CER ↑",
+              MethodRow::cerP4d,
+              MethodRow::cerP4dBounds,
+              Rank.HIGHER,
+              Kind.CER),
+          new Column(
+              "retain_fd",
+              "Retain FD ↓",
+              MethodRow::retainFd,
+              MethodRow::retainFdBounds,
+              Rank.LOWER,
+              Kind.FD),
           new Column(
               "retain_fd_rendered",
               "Retain FD vs rendered ↓",
               MethodRow::retainFdRendered,
+              MethodRow::retainFdRenderedBounds,
               Rank.LOWER,
               Kind.FD),
-          new Column("pruned_ratio", "Pruned ratio", MethodRow::prunedRatio, Rank.NONE, Kind.RATIO),
           new Column(
-              "wall_seconds", "Erasing time", MethodRow::wallSeconds, Rank.NONE, Kind.SECONDS));
+              "pruned_ratio",
+              "Pruned ratio",
+              MethodRow::prunedRatio,
+              r -> null,
+              Rank.NONE,
+              Kind.RATIO),
+          new Column(
+              "wall_seconds",
+              "Erasing time",
+              MethodRow::wallSeconds,
+              r -> null,
+              Rank.NONE,
+              Kind.SECONDS));
+
+  /** The attributes of the prompt-following table, in order, with their headings. */
+  private static final List<List<String>> FOLLOWING =
+      List.of(
+          List.of("shape", "Shape ↑"), List.of("color", "Colour ↑"), List.of("style", "Style ↑"));
 
   /** The keys of the results table's number columns, in order (each cell has it as its class). */
   static List<String> columnKeys() {
@@ -81,6 +126,7 @@ final class ReportPage {
       th, td { border: 1px solid #ccc; padding: 4px 10px; }
       thead th { background: #f2f2f2; }
       table.results td, table.counts td { text-align: right; font-variant-numeric: tabular-nums; }
+      .ci { color: #777; font-size: 12px; white-space: nowrap; }
       table.results th[scope=row] { text-align: left; }
       table.results tr.base { color: #666; font-style: italic; }
       table.settings td { font-family: "DejaVu Sans Mono", monospace; font-size: 13px;
@@ -144,6 +190,16 @@ final class ReportPage {
 
     h.append("<h3>Results</h3>\n");
     results(h, bed, pics.anchor());
+    claims(h, bed);
+    following(h, bed, pics.anchor());
+    if (pics.tradeOff() != null) {
+      h.append("<figure>\n");
+      picture(h, pics.tradeOff(), bed.tradeOff().title(), "chart");
+      h.append("<figcaption>Each method's robustness (y) against the damage to what it should")
+          .append(" keep (x), one line per method through its runs (a sweep's points labelled by")
+          .append(" the value of what it varies); up and to the left is better.</figcaption>\n")
+          .append("</figure>\n");
+    }
     if (pics.cer() != null) {
       picture(h, pics.cer(), "Concept erasure rate of each method", "chart");
     }
@@ -216,6 +272,7 @@ final class ReportPage {
         } else {
           h.append(escape(text));
         }
+        bounds(h, c.value().apply(row) == null ? null : c.bounds().apply(row), c.kind());
         h.append("</td>");
       }
       h.append("</tr>\n");
@@ -228,7 +285,63 @@ final class ReportPage {
         .append(" renderings of what the retain prompts ask for, the world's FID, which the base")
         .append(" model has too. Pruned ratio: pruned over masked")
         .append(" weights. Bold: the best erased model of the column. —: not measured or not")
-        .append(" applicable.</p>\n");
+        .append(" applicable. In brackets: 95 % intervals (Wilson's for a CER, a bootstrap over")
+        .append(" the retain prompts for a distance).</p>\n");
+  }
+
+  /** A cell's interval after its number, in small grey type; nothing when there is none. */
+  private static void bounds(StringBuilder h, Bounds b, Kind kind) {
+    if (b != null) {
+      h.append(" <span class=\"ci\">")
+          .append(escape(b.text(kind == Kind.FD ? 1 : 2)))
+          .append("</span>");
+    }
+  }
+
+  /** The paper's claim tested on the bed, one sentence per comparison. */
+  private static void claims(StringBuilder h, TestBed bed) {
+    if (bed.claims().isEmpty()) {
+      return;
+    }
+    h.append("<h4>The paper's claim: pruning resists attacks better than fine-tuning</h4>\n<ul>\n");
+    for (String c : bed.claims()) {
+      h.append("<li>").append(escape(c)).append("</li>\n");
+    }
+    h.append("</ul>\n<p class=\"note\">Holds when the 95 % interval of the difference of the")
+        .append(" two CERs under the attack (Newcombe's) lies above 0, does not hold when it lies")
+        .append(" below 0; otherwise not decided at this number of attacked prompts.</p>\n");
+  }
+
+  /** The retain prompt-following table: per model, the share of images that show what is asked. */
+  private static void following(StringBuilder h, TestBed bed, String anchor) {
+    if (bed.rows().stream().allMatch(r -> r.following().isEmpty())) {
+      return;
+    }
+    h.append("<h4>Prompt following on the retain prompts</h4>\n");
+    h.append("<table class=\"results\" id=\"following-").append(anchor).append("\">\n<thead><tr>");
+    h.append("<th>Method</th>");
+    for (List<String> a : FOLLOWING) {
+      h.append("<th>").append(escape(a.get(1))).append("</th>");
+    }
+    h.append("</tr></thead>\n<tbody>\n");
+    for (MethodRow row : bed.rows()) {
+      h.append(row.base() ? "<tr class=\"base\">" : "<tr>");
+      h.append("<th scope=\"row\">").append(escape(row.method())).append("</th>");
+      for (List<String> a : FOLLOWING) {
+        Following f = row.following(a.get(0));
+        Double share = f == null ? null : f.share();
+        h.append("<td class=\"following_").append(a.get(0)).append("\">");
+        h.append(escape(format(Kind.CER, share)));
+        bounds(h, share == null ? null : f.bounds(), Kind.CER);
+        h.append("</td>");
+      }
+      h.append("</tr>\n");
+    }
+    h.append("</tbody>\n</table>\n");
+    h.append("<p class=\"note\">Share of each model's images of the retain prompts whose shape,")
+        .append(" colour and style, as the detector sees them, are those the prompt asks for")
+        .append(" (counted over the prompts that name the attribute). A model that no longer")
+        .append(" follows prompts scores low here, whatever its CER.</p>\n");
   }
 
   /**

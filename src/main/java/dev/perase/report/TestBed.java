@@ -18,6 +18,9 @@ import java.util.List;
  * @param sensitivity neuron sensitivity per step (Figs. 2 and 5), or null
  * @param prunedWeights pruned weights by layer, one per pruning method (Fig. 6)
  * @param note free text shown under the heading, or null
+ * @param claims the paper's claim tested on this bed, one sentence per comparison, shown under the
+ *     results table
+ * @param tradeOff robustness against retain damage, one line per method, or null
  */
 public record TestBed(
     @JsonProperty("name") String name,
@@ -29,7 +32,9 @@ public record TestBed(
     @JsonProperty("heat_maps") List<HeatMapFigure> heatMaps,
     @JsonProperty("sensitivity") Sensitivity sensitivity,
     @JsonProperty("pruned_weights") List<PrunedWeights> prunedWeights,
-    @JsonProperty("note") String note) {
+    @JsonProperty("note") String note,
+    @JsonProperty("claims") List<String> claims,
+    @JsonProperty("trade_off") TradeOff tradeOff) {
   public TestBed {
     if (name == null || name.isBlank()) {
       throw new BadInputException("a test bed needs a name");
@@ -41,5 +46,33 @@ public record TestBed(
     grids = grids == null ? List.of() : List.copyOf(grids);
     heatMaps = heatMaps == null ? List.of() : List.copyOf(heatMaps);
     prunedWeights = prunedWeights == null ? List.of() : List.copyOf(prunedWeights);
+    claims = claims == null ? List.of() : List.copyOf(claims);
+  }
+
+  /** A test bed without claims or trade-off chart. */
+  public TestBed(
+      String name,
+      String concept,
+      String kind,
+      int promptCount,
+      List<MethodRow> rows,
+      List<GridFigure> grids,
+      List<HeatMapFigure> heatMaps,
+      Sensitivity sensitivity,
+      List<PrunedWeights> prunedWeights,
+      String note) {
+    this(
+        name,
+        concept,
+        kind,
+        promptCount,
+        rows,
+        grids,
+        heatMaps,
+        sensitivity,
+        prunedWeights,
+        note,
+        null,
+        null);
   }
 }

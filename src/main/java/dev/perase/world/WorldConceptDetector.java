@@ -9,7 +9,11 @@ import dev.perase.io.BadInputException;
 import dev.perase.io.Hashes;
 import dev.perase.tensor.StepScope;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The world's detector ({@link WorldDetector}) as a {@link Detector}: three heads (shape, colour,
@@ -115,6 +119,27 @@ public final class WorldConceptDetector implements Detector {
   @Override
   public ConceptRule rule() {
     return rule;
+  }
+
+  /**
+   * The shape, colour and style a prompt names ({@link CaptionGrammar#mentions}), as the labels of
+   * the shape, colour and style heads; a kind the prompt names not at all, or more than once, is
+   * left out.
+   */
+  @Override
+  public Map<String, String> askedLabels(String prompt) {
+    Map<ConceptKind, List<Concept>> byKind = new EnumMap<>(ConceptKind.class);
+    for (Concept c : CaptionGrammar.mentions(prompt)) {
+      byKind.computeIfAbsent(c.kind(), k -> new ArrayList<>()).add(c);
+    }
+    Map<String, String> asked = new LinkedHashMap<>();
+    for (Map.Entry<ConceptKind, List<Concept>> e : byKind.entrySet()) {
+      if (e.getValue().size() == 1) {
+        Concept c = e.getValue().get(0);
+        asked.put(heads.get(headIndex(c)).name(), c.name());
+      }
+    }
+    return asked;
   }
 
   /** Softmax over each head's logits, computed in double from the float32 logits. */

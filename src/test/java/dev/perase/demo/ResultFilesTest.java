@@ -12,6 +12,7 @@ import dev.perase.attack.Relaxation;
 import dev.perase.eval.ConceptErasureRate;
 import dev.perase.eval.ConceptRule;
 import dev.perase.eval.Evaluation;
+import dev.perase.eval.Interval;
 import dev.perase.io.Json;
 import dev.perase.scheduler.Sampler;
 import java.nio.file.Path;
@@ -38,7 +39,8 @@ class ResultFilesTest {
             4,
             Sampler.DDIM,
             new ConceptErasureRate(5, 2, 0.6),
-            new Evaluation.RetainResult(3, 1.25, 0.5, 2, 3, 1.5, false, "base.safetensors", true),
+            new Evaluation.RetainResult(
+                3, 1.25, 0.5, 2, 3, 1.5, false, "base.safetensors", true, new Interval(1, 2), 200),
             null,
             1,
             7.5,
@@ -134,7 +136,7 @@ class ResultFilesTest {
 
   @Test
   void aRenderedFrechetDistanceReadsBackAsWritten() {
-    RenderedFrechet.Result written = new RenderedFrechet.Result(3, 4.5);
+    RenderedFrechet.Result written = new RenderedFrechet.Result(3, 4.5, new Interval(3.5, 6));
     Path file = tmp.resolve(RenderedFrechet.FILE);
     Json.write(file, written);
 

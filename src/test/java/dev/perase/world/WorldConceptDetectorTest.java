@@ -13,10 +13,13 @@ import dev.perase.eval.Detector;
 import dev.perase.eval.Verdict;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DType;
+import dev.perase.io.PromptCsv;
+import dev.perase.io.PromptRow;
 import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,6 +111,33 @@ class WorldConceptDetectorTest {
           () ->
               WorldConceptDetector.load(
                   tmp.resolve("none"), m, Concept.of("red"), ConceptRule.TOP1));
+    }
+  }
+
+  @Test
+  void askedLabelsAreTheAttributesThePromptNamesOnce() {
+    try (NDManager m = Torch.newManager()) {
+      WorldDetector raw = WorldDetector.init(DetectorTrainer.defaultConfig(), m, 7);
+      WorldConceptDetector d =
+          new WorldConceptDetector(raw, "f", Concept.of("red"), ConceptRule.TOP1);
+      assertEquals(
+          Map.of("shape", "star", "color", "red", "style", "Vortex"),
+          d.askedLabels("a red star painted by Vortex"));
+      assertEquals(Map.of("shape", "star"), d.askedLabels("a star"));
+      // two colours: the colour head is asked for nothing
+      assertEquals(Map.of("shape", "star"), d.askedLabels("a red and green star"));
+      assertEquals(Map.of(), d.askedLabels("something else entirely"));
+      // every retain prompt of the committed sets names labels the heads have
+      for (String set : List.of("red_retain.csv", "star_retain.csv", "vortex_retain.csv")) {
+        for (PromptRow row : PromptCsv.read(Path.of("models/world/prompts").resolve(set))) {
+          Map<String, String> asked = d.askedLabels(row.prompt());
+          assertTrue(asked.size() >= 2, row.prompt() + " → " + asked);
+          for (Detector.Head h : d.heads()) {
+            String label = asked.get(h.name());
+            assertTrue(label == null || h.labels().contains(label), row.prompt() + " → " + asked);
+          }
+        }
+      }
     }
   }
 }
