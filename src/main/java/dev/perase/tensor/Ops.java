@@ -85,7 +85,8 @@ public final class Ops {
    * 8 channels; {@code ConvolutionGradientTest}); with 32 it was right. At batch 1 the values were
    * right in every probe, but erasing runs (batch 1) got a NaN gradient for all but the last two
    * trained tensors — everything upstream of the 3-channel {@code conv_out} — in about 1 % of their
-   * steps; with the padding at batch 1 too, none in 450 steps against 1 to 5 per 150 steps without.
+   * steps; with the padding at batch 1 too, none in 300 steps against 1 and 5 per 150 steps
+   * without.
    */
   static final int GRADIENT_SAFE_CHANNELS = 32;
 
