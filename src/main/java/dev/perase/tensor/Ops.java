@@ -84,9 +84,8 @@ public final class Ops {
    * this project's machine (AMD Zen 5, libtorch 2.7.1: wrong values, now and then NaN, for 3, 4 and
    * 8 channels; {@code ConvolutionGradientTest}); with 32 it was right. At batch 1 the values were
    * right in every probe, but erasing runs (batch 1) got a NaN gradient for all but the last two
-   * trained tensors — everything upstream of the 3-channel {@code conv_out} — in about 1 % of their
-   * steps; with the padding at batch 1 too, none in 300 steps against 1 and 5 per 150 steps
-   * without.
+   * trained tensors (everything upstream of the 3-channel {@code conv_out}) in about 1 % of their
+   * steps; with the padding at batch 1 too, none in 600 steps (README, Known problems).
    */
   static final int GRADIENT_SAFE_CHANNELS = 32;
 
