@@ -37,24 +37,41 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--throughput",
-      split = ",",
       description =
-          "Batch sizes at which to measure the generation's images/s (default: 1,2,4,8,16,32;"
-              + " none: --throughput=).")
-  int[] throughput = {1, 2, 4, 8, 16, 32};
+          "Batch sizes at which to measure the generation's images/s, separated by commas, or"
+              + " none (default: ${DEFAULT-VALUE}).")
+  String throughput = "1,2,4,8,16,32";
 
   @Override
   public Integer call() {
     if (batch < 1 || repeats < 1 || steps < 1) {
       throw new dev.perase.io.BadInputException("--batch, --steps and --repeats must be positive");
     }
-    for (int b : throughput) {
-      if (b < 1) {
+    int[] batches = batches(throughput);
+    Bench.Result r = Bench.run(model, batch, steps, repeats, batches);
+    System.out.print(r.describe());
+    return 0;
+  }
+
+  /** The batch sizes of {@code --throughput}: none for "none" or nothing, else positive ints. */
+  static int[] batches(String text) {
+    String t = text.strip();
+    if (t.isEmpty() || t.equals("none")) {
+      return new int[0];
+    }
+    String[] parts = t.split(",");
+    int[] out = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        out[i] = Integer.parseInt(parts[i].strip());
+      } catch (NumberFormatException e) {
+        throw new dev.perase.io.BadInputException(
+            "--throughput takes batch sizes separated by commas or none, got " + text);
+      }
+      if (out[i] < 1) {
         throw new dev.perase.io.BadInputException("--throughput batches must be positive");
       }
     }
-    Bench.Result r = Bench.run(model, batch, steps, repeats, throughput);
-    System.out.print(r.describe());
-    return 0;
+    return out;
   }
 }
