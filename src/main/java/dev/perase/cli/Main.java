@@ -66,6 +66,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    dev.perase.tensor.Torch.useDefaultThreads();
     System.exit(run(args));
   }
 

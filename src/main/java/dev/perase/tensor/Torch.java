@@ -9,6 +9,25 @@ import ai.djl.pytorch.jni.JniUtils;
 public final class Torch {
   private Torch() {}
 
+  /**
+   * Sets libtorch's thread counts unless the JVM was given them ({@code
+   * -Dai.djl.pytorch.num_threads}, {@code -Dai.djl.pytorch.num_interop_threads}): one core fewer
+   * than the machine has for the intra-op pool (at least one), one inter-op thread. With every core
+   * in the pool, libtorch's OpenMP threads spin-wait and lose their core to the JVM's own threads:
+   * on this project's 2-core machine, one thread ran the quick demo and a UNet step faster and
+   * steadier than two, and two with OpenMP's passive wait were slowest (README, Speed). Call it
+   * before the engine starts.
+   */
+  public static void useDefaultThreads() {
+    if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+      int cores = Runtime.getRuntime().availableProcessors();
+      System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(Math.max(1, cores - 1)));
+    }
+    if (System.getProperty("ai.djl.pytorch.num_interop_threads") == null) {
+      System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+    }
+  }
+
   /** The PyTorch engine (starts it on first use). */
   public static Engine engine() {
     return Engine.getEngine("PyTorch");
