@@ -100,42 +100,6 @@ public record EvaluateSettings(
     }
   }
 
-  /** Settings with the default bootstrap of the retain distance. */
-  public EvaluateSettings(
-      Path prompts,
-      RowSelection rows,
-      EditFile edit,
-      Path model,
-      DetectorSpec detector,
-      String concept,
-      ConceptRule rule,
-      Path retain,
-      int steps,
-      Sampler sampler,
-      int imageSize,
-      Path out,
-      Path cache,
-      String peraseVersion,
-      int batch) {
-    this(
-        prompts,
-        rows,
-        edit,
-        model,
-        detector,
-        concept,
-        rule,
-        retain,
-        steps,
-        sampler,
-        imageSize,
-        out,
-        cache,
-        peraseVersion,
-        batch,
-        FrechetDistance.BOOTSTRAP_RESAMPLES);
-  }
-
   /** Settings drawn {@link StableDiffusion#DEFAULT_BATCH} images per UNet call. */
   public EvaluateSettings(
       Path prompts,
@@ -167,7 +131,8 @@ public record EvaluateSettings(
         out,
         cache,
         peraseVersion,
-        StableDiffusion.DEFAULT_BATCH);
+        StableDiffusion.DEFAULT_BATCH,
+        FrechetDistance.BOOTSTRAP_RESAMPLES);
   }
 
   /** The same settings, {@code batch} images per UNet call. */
@@ -220,6 +185,7 @@ public record EvaluateSettings(
         out,
         cache,
         peraseVersion,
-        StableDiffusion.DEFAULT_BATCH);
+        StableDiffusion.DEFAULT_BATCH,
+        FrechetDistance.BOOTSTRAP_RESAMPLES);
   }
 }
