@@ -14,7 +14,9 @@ import java.util.Locale;
  * <p>This is the evidence for how many elements a run can prune: a logit falls from s₀ = 1 to the
  * threshold 0 after about s₀ / lr steps of size lr, so the elements with steps near 1 are those
  * that can cross. Counted in Java over a copy of each tensor (4 B per element at a time), in the
- * order the tensors come, so the figures do not depend on the machine.
+ * order the tensors come, so the figures do not depend on the machine. The copies and the
+ * per-element pass cost about a tenth of a world step and seconds of an SD-sized one, so only the
+ * steps {@link #recordedAt} picks are counted.
  */
 final class GradientStats {
   /** Lowest decade with its own bin (1e-16); smaller values, and 0, share the bin below it. */
@@ -29,6 +31,11 @@ final class GradientStats {
   private long gradientBelowEps;
   private long denominatorBelowEps;
   private long elements;
+
+  /** Whether step t (1-based) is counted: the first ten, then every tenth. */
+  static boolean recordedAt(int t) {
+    return t <= 10 || t % 10 == 0;
+  }
 
   GradientStats(double eps) {
     this.eps = eps;

@@ -126,6 +126,13 @@ public final class MaskTrainer {
      */
     @Override
     public void optimizerStep(AdamW optimizer) {
+      int t = optimizer.stepCount() + 1;
+      if (!GradientStats.recordedAt(t)) {
+        optimizer.step(mask::gradient);
+        mask.logitsChanged();
+        lastStep = null;
+        return;
+      }
       GradientStats stats = new GradientStats(ErasingLoop.EPS);
       optimizer.step(
           i -> {
@@ -133,12 +140,9 @@ public final class MaskTrainer {
             stats.addGradient(g);
             return g;
           });
+      mask.logitsChanged();
       stats.addSteps(
-          optimizer.expAvg(),
-          optimizer.expAvgSq(),
-          optimizer.stepCount(),
-          ErasingLoop.BETA1,
-          ErasingLoop.BETA2);
+          optimizer.expAvg(), optimizer.expAvgSq(), t, ErasingLoop.BETA1, ErasingLoop.BETA2);
       lastStep = stats;
     }
 

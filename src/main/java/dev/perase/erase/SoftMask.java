@@ -57,6 +57,11 @@ public final class SoftMask implements AutoCloseable {
   private final long budget;
   private NDArray[] installed;
 
+  /** s_k of the current logits, once found (see {@link #logitsChanged}). */
+  private float knownBudgetLogit;
+
+  private boolean budgetLogitKnown;
+
   private SoftMask(
       Selection selection,
       MaskSettings settings,
@@ -247,11 +252,15 @@ public final class SoftMask implements AutoCloseable {
    * bounded scratch memory (SD's selections have hundreds of millions of elements).
    */
   public Stats stats() {
-    return stats(STATS_GROUP_ELEMENTS);
+    return stats(STATS_GROUP_ELEMENTS, budget < elements ? budgetLogit() : Float.NaN);
   }
 
+  /** {@link #stats()} with groups of {@code groupElements} and s_k found afresh (for tests). */
   Stats stats(long groupElements) {
-    float sk = budget < elements ? budgetLogit(groupElements) : Float.NaN;
+    return stats(groupElements, budget < elements ? budgetLogit(groupElements) : Float.NaN);
+  }
+
+  private Stats stats(long groupElements, float sk) {
     double[] sum = {0};
     long[] counts = new long[3]; // pruned below s_k (or all pruned), below s_k, at s_k
     forGroups(
@@ -299,9 +308,21 @@ public final class SoftMask implements AutoCloseable {
     return budget;
   }
 
-  /** The k-th lowest logit s_k, k = {@link #budget()} (ignoring NaN logits). */
+  /**
+   * The k-th lowest logit s_k, k = {@link #budget()} (ignoring NaN logits), found once for the
+   * current logits: a step's installs and its log share it.
+   */
   public float budgetLogit() {
-    return budgetLogit(STATS_GROUP_ELEMENTS);
+    if (!budgetLogitKnown) {
+      knownBudgetLogit = budgetLogit(STATS_GROUP_ELEMENTS);
+      budgetLogitKnown = true;
+    }
+    return knownBudgetLogit;
+  }
+
+  /** Says that the logits were changed (by an optimiser step), so s_k must be found again. */
+  public void logitsChanged() {
+    budgetLogitKnown = false;
   }
 
   /**
