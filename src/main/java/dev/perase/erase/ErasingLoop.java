@@ -43,7 +43,8 @@ final class ErasingLoop {
   private ErasingLoop() {}
 
   /** What Alg. 1 trains, and what it writes at the end. */
-  sealed interface Trainable permits MaskTrainer.Logits, FineTuneTrainer.Weights {
+  sealed interface Trainable extends AutoCloseable
+      permits MaskTrainer.Logits, FineTuneTrainer.Weights {
     /** The tensors AdamW updates, in a fixed order. */
     List<NDArray> parameters();
 
@@ -93,6 +94,10 @@ final class ErasingLoop {
      * the fields of {@code config.json}'s result beyond {@link RunFolder#result}.
      */
     Erasure finish(Path out, RunFolder run, String modelHash, Map<String, Object> result);
+
+    /** Gives the model back as it was before the run (before the run's manager is closed). */
+    @Override
+    default void close() {}
   }
 
   /**
@@ -112,8 +117,8 @@ final class ErasingLoop {
     ParamSet params = sd.unet().params();
     String hash = sd.layout().modelHash();
     RunFolder run = RunFolder.open(out, settings, hash, resume);
-    try (NDManager manager = Torch.newManager()) {
-      Trainable t = trainable.apply(manager);
+    try (NDManager manager = Torch.newManager();
+        Trainable t = trainable.apply(manager)) {
       AdamW optimizer =
           new AdamW(
               t.parameters(),

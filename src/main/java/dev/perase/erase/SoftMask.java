@@ -164,7 +164,9 @@ public final class SoftMask implements AutoCloseable {
           m = m.maximum(outside.toType(DataType.FLOAT32, false));
         }
         // mask first, as the hook's product W ⊙ m: the same float32 values
-        NDArray e = m.mul(p.value());
+        NDArray w = p.valueF32();
+        NDArray e = m.mul(w);
+        p.release(w);
         e.attach(step);
         products[i] = e;
       }
@@ -189,10 +191,11 @@ public final class SoftMask implements AutoCloseable {
     try (NDManager tmp = g.getManager().newSubManager()) {
       NDArray m = mask(logits.get(i), tmp);
       NDArray oneMinusM = m.neg().addi(1f);
-      g.muli(params.get(i).value())
-          .muli(oneMinusM)
-          .muli(m)
-          .muli(tmp.create((float) settings.temperature()));
+      Param p = params.get(i);
+      NDArray w = p.valueF32();
+      g.muli(w);
+      p.release(w);
+      g.muli(oneMinusM).muli(m).muli(tmp.create((float) settings.temperature()));
     }
     return g;
   }

@@ -30,7 +30,14 @@ public final class Conv2d {
   }
 
   public NDArray forward(NDArray x) {
-    return dev.perase.tensor.Ops.conv2d(x, effectiveWeight(), bias.effective(), stride, padding);
+    NDArray w = weight.effective();
+    NDArray b = bias.effective();
+    try {
+      return dev.perase.tensor.Ops.conv2d(x, w, b, stride, padding);
+    } finally {
+      weight.release(w);
+      bias.release(b);
+    }
   }
 
   public long outChannels() {

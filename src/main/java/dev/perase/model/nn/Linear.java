@@ -33,7 +33,16 @@ public final class Linear {
   }
 
   public NDArray forward(NDArray x) {
-    return ai.djl.nn.core.Linear.linear(x, effectiveWeight(), effectiveBias()).singletonOrThrow();
+    NDArray w = weight.effective();
+    NDArray b = effectiveBias();
+    try {
+      return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
+    } finally {
+      weight.release(w);
+      if (bias != null) {
+        bias.release(b);
+      }
+    }
   }
 
   public long outFeatures() {

@@ -1,6 +1,7 @@
 package dev.perase.model.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * One named parameter tensor and the masking hook of DESIGN.md §4. Every layer reads its weight
@@ -45,9 +46,75 @@ public final class Param {
     return kind == Kind.LINEAR || kind == Kind.CONV;
   }
 
-  /** The stored weight W (never changed by masking). */
+  /**
+   * The stored weight W (never changed by masking): float32, or float16 while {@link
+   * #storeHalfIfExact} holds it so; {@link #valueF32()} reads it as float32 either way.
+   */
   public NDArray value() {
     return value;
+  }
+
+  /** Whether W is stored in float16 ({@link #storeHalfIfExact}). */
+  public boolean halfStored() {
+    return value.getDataType() == DataType.FLOAT16;
+  }
+
+  /**
+   * W in float32 for computing: the stored array itself, or a fresh exact copy when W is stored in
+   * float16. Hand the result to {@link #release} once the op that reads it has run.
+   */
+  public NDArray valueF32() {
+    return halfStored() ? value.toType(DataType.FLOAT32, false) : value;
+  }
+
+  /**
+   * Frees {@code read}, an array returned by {@link #effective()} or {@link #valueF32()}, when it
+   * is a temporary (a float32 copy of a float16 W, or a soft mask's product formed on read); the
+   * stored weight, a cached hard-masked product and an installed product are kept. Safe inside
+   * gradient recording: autograd holds its own reference to what it saved.
+   */
+  public void release(NDArray read) {
+    if (read != null && read != value && read != masked && read != product) {
+      read.close();
+    }
+  }
+
+  /**
+   * Stores W in float16 when that loses nothing (every element is a float16 value, as in a
+   * checkpoint saved in float16), halving its memory; reads through {@link #effective()} and {@link
+   * #valueF32()} then give the same float32 values as before. Returns whether W is now stored in
+   * float16. {@link #storeFull()} undoes it exactly.
+   */
+  public boolean storeHalfIfExact() {
+    if (halfStored()) {
+      return true;
+    }
+    if (value.getDataType() != DataType.FLOAT32 || mask != null || product != null) {
+      return false;
+    }
+    NDArray half = value.toType(DataType.FLOAT16, false);
+    boolean exact;
+    try (NDArray back = half.toType(DataType.FLOAT32, false);
+        NDArray same = back.eq(value);
+        NDArray all = same.all()) {
+      exact = all.getBoolean();
+    }
+    if (!exact) {
+      half.close();
+      return false;
+    }
+    value.close();
+    value = half;
+    return true;
+  }
+
+  /** Stores W in float32 again (exactly the values it had before {@link #storeHalfIfExact}). */
+  public void storeFull() {
+    if (halfStored()) {
+      NDArray full = value.toType(DataType.FLOAT32, false);
+      value.close();
+      value = full;
+    }
   }
 
   /**
@@ -96,17 +163,18 @@ public final class Param {
   }
 
   /**
-   * The masking hook: {@code W} when no mask is set or masks are switched off, else {@code W ⊙ m}.
+   * The masking hook: {@code W} when no mask is set or masks are switched off, else {@code W ⊙ m};
+   * always float32. The layer that reads it hands it to {@link #release} after its op.
    */
   public NDArray effective() {
     if (!owner.masksEnabled()) {
-      return value;
+      return valueF32();
     }
     if (product != null) {
       return product;
     }
     if (mask == null) {
-      return value;
+      return valueF32();
     }
     if (masked != null) {
       return masked;
