@@ -13,9 +13,16 @@ import java.util.function.Supplier;
  * UNet is never trained, so it is θ* already). {@link #run} swaps the originals into the {@link
  * Param}s, runs the body and swaps the trained tensors back; the trained arrays themselves (which
  * the optimiser updates in place) are never copied. Memory: one extra copy of the selection, not of
- * the UNet.
+ * the UNet, in float16 where that is exact.
  */
 public final class OriginalWeights implements FrozenModel {
+  /**
+   * Whether an original is kept in float16 where that is exact (weights from a float16 file): the
+   * layers read it as the same float32 values ({@link Param#valueF32()}), at half the memory. Tests
+   * switch it off to compare.
+   */
+  static volatile boolean halfStorage = true;
+
   private final List<Param> params;
   private final List<NDArray> originals;
 
@@ -27,7 +34,8 @@ public final class OriginalWeights implements FrozenModel {
     this.params = List.copyOf(selected);
     List<NDArray> copies = new ArrayList<>(params.size());
     for (Param p : params) {
-      NDArray c = p.value().duplicate();
+      NDArray half = halfStorage ? Param.halfIfExact(p.value()) : null;
+      NDArray c = half != null ? half : p.value().duplicate();
       c.attach(manager);
       copies.add(c);
     }

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -98,5 +99,45 @@ class HalfStoredWeightsTest {
         assertTrue(compared > 2 * selected.size(), "logits and both moments compared");
       }
     }
+  }
+
+  /** ESD's θ* keeps the originals in float16 when exact: the fine-tuned weights are the same. */
+  @Test
+  void esdWithHalfStoredOriginalsGivesTheSameWeights() throws IOException {
+    byte[][] weights = new byte[2][];
+    for (int run = 0; run < 2; run++) {
+      OriginalWeights.halfStorage = run == 0;
+      try (StableDiffusion sd = StableDiffusion.load(Fixtures.tinySd())) {
+        EraseSettings base = MaskTrainerTest.pEsd(sd, 2);
+        EraseSettings settings =
+            EraseSettings.defaults(
+                    EraseMethod.ESD,
+                    MaskTrainerTest.PROMPT,
+                    null,
+                    Selection.parse("non-cross-attn"),
+                    sd.unet().params().numel(),
+                    8)
+                .withSteps(2)
+                .withLearningRate(1e-3)
+                .withSeed(base.seed())
+                .withEsd(base.esd());
+        List<Param> selected = settings.parsedSelection().selectSome(sd.unet().params());
+        for (Param p : selected) {
+          p.setValue(p.value().toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false));
+        }
+        try (ai.djl.ndarray.NDManager m = dev.perase.tensor.Torch.newManager()) {
+          OriginalWeights originals = new OriginalWeights(selected, m);
+          DataType expected = run == 0 ? DataType.FLOAT16 : DataType.FLOAT32;
+          assertTrue(
+              originals.arrays().stream().allMatch(a -> a.getDataType() == expected),
+              "originals stored as " + expected);
+        }
+        Erasure e = FineTuneTrainer.train(sd, settings, tmp.resolve("esd" + run), false, null);
+        weights[run] = Files.readAllBytes(e.artifact());
+      } finally {
+        OriginalWeights.halfStorage = true;
+      }
+    }
+    assertArrayEquals(weights[1], weights[0], "fine-tuned weights differ");
   }
 }

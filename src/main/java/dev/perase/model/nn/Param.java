@@ -89,23 +89,36 @@ public final class Param {
     if (halfStored()) {
       return true;
     }
-    if (value.getDataType() != DataType.FLOAT32 || mask != null || product != null) {
+    if (mask != null || product != null) {
       return false;
     }
-    NDArray half = value.toType(DataType.FLOAT16, false);
-    boolean exact;
-    try (NDArray back = half.toType(DataType.FLOAT32, false);
-        NDArray same = back.eq(value);
-        NDArray all = same.all()) {
-      exact = all.getBoolean();
-    }
-    if (!exact) {
-      half.close();
+    NDArray half = halfIfExact(value);
+    if (half == null) {
       return false;
     }
     value.close();
     value = half;
     return true;
+  }
+
+  /**
+   * A float16 copy of the float32 array {@code w} when it holds every value exactly (w came from a
+   * float16 file), else null; {@code w} is untouched.
+   */
+  public static NDArray halfIfExact(NDArray w) {
+    if (w.getDataType() != DataType.FLOAT32) {
+      return null;
+    }
+    NDArray half = w.toType(DataType.FLOAT16, false);
+    try (NDArray back = half.toType(DataType.FLOAT32, false);
+        NDArray same = back.eq(w);
+        NDArray all = same.all()) {
+      if (all.getBoolean()) {
+        return half;
+      }
+    }
+    half.close();
+    return null;
   }
 
   /** Stores W in float32 again (exactly the values it had before {@link #storeHalfIfExact}). */
