@@ -26,6 +26,13 @@ final class BenchCommand implements Callable<Integer> {
   int batch = 2;
 
   @Option(
+      names = "--latent-size",
+      description =
+          "Latent height and width of the timed UNet calls and generation (default: the UNet's"
+              + " sample size, 64 for SD v1.x, i.e. 512x512 images).")
+  int latentSize = 0;
+
+  @Option(
       names = "--steps",
       description = "Denoising steps of the timed generation (default: ${DEFAULT-VALUE}).")
   int steps = 50;
@@ -47,8 +54,12 @@ final class BenchCommand implements Callable<Integer> {
     if (batch < 1 || repeats < 1 || steps < 1) {
       throw new dev.perase.io.BadInputException("--batch, --steps and --repeats must be positive");
     }
+    if (latentSize < 0 || latentSize % 8 != 0) {
+      throw new dev.perase.io.BadInputException(
+          "--latent-size must be a positive multiple of 8, got " + latentSize);
+    }
     int[] batches = batches(throughput);
-    Bench.Result r = Bench.run(model, batch, steps, repeats, batches);
+    Bench.Result r = Bench.run(model, batch, latentSize, steps, repeats, batches);
     System.out.print(r.describe());
     return 0;
   }

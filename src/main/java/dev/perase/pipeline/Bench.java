@@ -97,10 +97,19 @@ public final class Bench {
    */
   public static Result run(
       Path modelDir, int batch, int steps, int repeats, int[] throughputBatches) {
+    return run(modelDir, batch, 0, steps, repeats, throughputBatches);
+  }
+
+  /**
+   * As {@link #run(Path, int, int, int, int[])} at latents of {@code latentSize}² (0: the UNet's
+   * sample size; SD v1.x: 64, i.e. 512×512 images).
+   */
+  public static Result run(
+      Path modelDir, int batch, int latentSize, int steps, int repeats, int[] throughputBatches) {
     try (StableDiffusion sd = StableDiffusion.load(modelDir);
         NDManager m = Torch.newManager()) {
       UNet2DConditionModel unet = sd.unet();
-      int size = unet.config().sampleSize();
+      int size = latentSize > 0 ? latentSize : unet.config().sampleSize();
       int textDim = unet.config().crossAttentionDim().get(0);
       Torch.seed(0);
       NDArray sample = m.randomNormal(new Shape(batch, unet.config().inChannels(), size, size));
