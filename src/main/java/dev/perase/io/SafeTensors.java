@@ -351,7 +351,12 @@ public final class SafeTensors implements AutoCloseable {
       case F64:
         return manager.create(floats(name), shape);
       case F32:
-        return manager.create(b.asFloatBuffer(), shape, DataType.FLOAT32);
+        // A view of the mapping, cloned into torch's memory: DJL would copy a FloatBuffer into a
+        // Java direct buffer, whose total -XX:MaxDirectMemorySize (by default -Xmx) caps, so an
+        // F32 model larger than the heap limit (SD v1.4: 4.3 GB) could not be loaded.
+        try (NDArray mapped = manager.create(b, shape, DataType.FLOAT32)) {
+          return mapped.duplicate();
+        }
       case F16:
         try (NDArray half = manager.create(b, shape, DataType.FLOAT16)) {
           return half.toType(DataType.FLOAT32, true);
