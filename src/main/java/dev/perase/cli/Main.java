@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       WorldCommand.class,
       BenchCommand.class,
       MakeModelCommand.class,
+      ConvertCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

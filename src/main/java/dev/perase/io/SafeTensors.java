@@ -315,6 +315,31 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   /**
+   * Reads {@code dst.remaining()} bytes of a tensor's data, from {@code offset} bytes into it, by a
+   * positional read rather than a mapping: for copying tensors piece by piece, so that neither the
+   * heap nor the mapped pages ever hold a whole file.
+   */
+  public void read(String name, long offset, ByteBuffer dst) {
+    TensorInfo t = info(name);
+    if (offset < 0 || offset + dst.remaining() > t.end() - t.begin()) {
+      throw new IllegalArgumentException(
+          "bytes " + offset + "+" + dst.remaining() + " are outside tensor '" + name + "'");
+    }
+    long pos = dataStart + t.begin() + offset;
+    try {
+      while (dst.hasRemaining()) {
+        int n = channel.read(dst, pos);
+        if (n < 0) {
+          throw new BadInputException(path + " ended early (truncated file)");
+        }
+        pos += n;
+      }
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * Loads a tensor into {@code manager}: floating dtypes as float32 (F64 narrowed), I64/I32 as
    * int64/int32, U8 and BOOL as uint8.
    */
@@ -326,7 +351,12 @@ public final class SafeTensors implements AutoCloseable {
       case F64:
         return manager.create(floats(name), shape);
       case F32:
-        return manager.create(b.asFloatBuffer(), shape, DataType.FLOAT32);
+        // A view of the mapping, cloned into torch's memory: DJL would copy a FloatBuffer into a
+        // Java direct buffer, whose total -XX:MaxDirectMemorySize (by default -Xmx) caps, so an
+        // F32 model larger than the heap limit (SD v1.4: 4.3 GB) could not be loaded.
+        try (NDArray mapped = manager.create(b, shape, DataType.FLOAT32)) {
+          return mapped.duplicate();
+        }
       case F16:
         try (NDArray half = manager.create(b, shape, DataType.FLOAT16)) {
           return half.toType(DataType.FLOAT32, true);

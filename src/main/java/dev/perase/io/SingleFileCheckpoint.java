@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -201,6 +203,58 @@ public final class SingleFileCheckpoint {
     return Collections.unmodifiableMap(map);
   }
 
+  /**
+   * The inverse of {@link #keyMap}: for the diffusers keys of each component (UNET, VAE,
+   * TEXT_ENCODER), the LDM key each is written under, mapped to the {@link Target} that {@link
+   * #keyMap} reads it back as; sorted by LDM key. Every LDM key is checked by mapping it forward
+   * again, so that the writer and the loader cannot drift apart: a key whose round trip does not
+   * come back to itself (one outside the architecture, an unknown name) is a {@link
+   * BadInputException} naming the key and {@code source}. Keys the loader skips (the text encoder's
+   * {@code position_ids}) are left out.
+   */
+  public static SortedMap<String, Target> ldmKeyMap(
+      Map<Component, ? extends Collection<String>> diffusersKeys,
+      LdmArchitecture arch,
+      String source) {
+    Mapper mapper = new Mapper(arch);
+    SortedMap<String, Target> map = new TreeMap<>();
+    for (Map.Entry<Component, ? extends Collection<String>> e : diffusersKeys.entrySet()) {
+      Component c = e.getKey();
+      for (String k : e.getValue()) {
+        String where = source + ": " + c.key + " key '" + k + "'";
+        String ldm;
+        Target back;
+        try {
+          ldm = mapper.unmap(c, k);
+          if (IGNORED.contains(ldm)) {
+            continue;
+          }
+          back = mapper.map(ldm);
+        } catch (Unmapped u) {
+          throw new BadInputException(
+              where
+                  + " has no place in the CompVis/LDM layout of this architecture ("
+                  + u.getMessage()
+                  + ")");
+        }
+        if (back.component() != c || !back.key().equals(k)) {
+          throw new BadInputException(
+              where
+                  + " does not fit the CompVis/LDM layout of this architecture: it would be"
+                  + " written as '"
+                  + ldm
+                  + "', which reads back as "
+                  + back.component().key
+                  + " '"
+                  + back.key()
+                  + "'");
+        }
+        map.put(ldm, back); // the round trip makes the inverse one-to-one
+      }
+    }
+    return Collections.unmodifiableSortedMap(map);
+  }
+
   /** SHA-256 (lowercase hex) of the file's bytes, as {@code sha256sum} prints it; streamed. */
   public static String modelHash(Path file) {
     MessageDigest sha;
@@ -323,6 +377,171 @@ public final class SingleFileCheckpoint {
       }
       throw new Unmapped(
           "not under model.diffusion_model., first_stage_model. or cond_stage_model.transformer.");
+    }
+
+    // ---- the inverse: diffusers key → LDM key, checked by map() in ldmKeyMap ----
+
+    private static final Pattern D_TIME_EMBED =
+        Pattern.compile("time_embedding\\.linear_([12])\\." + P);
+    private static final Pattern D_SAME_NAME =
+        Pattern.compile("(conv_in|conv_norm_out|conv_out)\\.(.+)");
+    private static final Pattern D_BLOCK =
+        Pattern.compile("(down|up)_blocks\\.(\\d+)\\.(resnets|attentions)\\.(\\d+)\\.(.+)");
+    private static final Pattern D_DOWNSAMPLER =
+        Pattern.compile("down_blocks\\.(\\d+)\\.downsamplers\\.0\\.conv\\.(.+)");
+    private static final Pattern D_UPSAMPLER =
+        Pattern.compile("up_blocks\\.(\\d+)\\.upsamplers\\.0\\.conv\\.(.+)");
+    private static final Pattern D_MID =
+        Pattern.compile("mid_block\\.(resnets\\.[01]|attentions\\.0)\\.(.+)");
+    private static final Pattern D_RESNET = Pattern.compile("([a-z_0-9]+)\\.(.+)");
+    private static final Map<String, String> RESBLOCK_LDM = invert(RESBLOCK_NAMES);
+
+    private static final Pattern D_VAE_NORM_OUT =
+        Pattern.compile("(encoder|decoder)\\.conv_norm_out\\.(.+)");
+    private static final Pattern D_VAE_DOWN =
+        Pattern.compile("encoder\\.down_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.+)");
+    private static final Pattern D_VAE_DOWNSAMPLE =
+        Pattern.compile("encoder\\.down_blocks\\.(\\d+)\\.downsamplers\\.0\\.conv\\.(.+)");
+    private static final Pattern D_VAE_UP =
+        Pattern.compile("decoder\\.up_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.+)");
+    private static final Pattern D_VAE_UPSAMPLE =
+        Pattern.compile("decoder\\.up_blocks\\.(\\d+)\\.upsamplers\\.0\\.conv\\.(.+)");
+    private static final Pattern D_VAE_MID_RES =
+        Pattern.compile("(encoder|decoder)\\.mid_block\\.resnets\\.([01])\\.(.+)");
+    private static final Pattern D_VAE_MID_ATTN =
+        Pattern.compile(
+            "(encoder|decoder)\\.mid_block\\.attentions\\.0\\.(group_norm|to_q|to_k|to_v|to_out\\.0)\\.(.+)");
+    private static final Map<String, String> VAE_ATTN_LDM = invert(VAE_ATTN_NAMES);
+
+    /**
+     * The LDM key (with its prefix) that {@link #map} would read as {@code key} of {@code c}. Only
+     * the structure is inverted here (block numbering, renamed parts); whether the result is a
+     * valid key of the architecture is for {@link #map} to say, which {@link #ldmKeyMap} asks.
+     */
+    String unmap(Component c, String key) {
+      return switch (c) {
+        case UNET -> UNET + unetLdm(key);
+        case VAE -> VAE + vaeLdm(key);
+        case TEXT_ENCODER -> TEXT + key;
+        default -> throw new Unmapped(c.key + " has no weights");
+      };
+    }
+
+    private String unetLdm(String k) {
+      Matcher m;
+      if ((m = D_TIME_EMBED.matcher(k)).matches()) {
+        return "time_embed." + (m.group(1).equals("1") ? 0 : 2) + "." + m.group(2);
+      }
+      if ((m = D_SAME_NAME.matcher(k)).matches()) {
+        String part =
+            switch (m.group(1)) {
+              case "conv_in" -> "input_blocks.0.0.";
+              case "conv_norm_out" -> "out.0.";
+              default -> "out.2.";
+            };
+        return part + m.group(2);
+      }
+      if ((m = D_BLOCK.matcher(k)).matches()) {
+        boolean down = m.group(1).equals("down");
+        int level = index(m.group(2));
+        int j = index(m.group(4));
+        boolean resnet = m.group(3).equals("resnets");
+        String rest = resnet ? resblockLdm(m.group(5)) : m.group(5);
+        // input_blocks.{1 + i(L+1) + j}, output_blocks.{i(L+1) + j}; part 0 resnet, 1 attention
+        return (down
+                ? "input_blocks." + (1 + level * block + j)
+                : "output_blocks." + (level * block + j))
+            + (resnet ? ".0." : ".1.")
+            + rest;
+      }
+      if ((m = D_DOWNSAMPLER.matcher(k)).matches()) {
+        return "input_blocks." + (index(m.group(1)) + 1) * block + ".0.op." + m.group(2);
+      }
+      if ((m = D_UPSAMPLER.matcher(k)).matches()) {
+        int level = within(m.group(1), arch.unetLevels(), "up level");
+        int part = arch.unetUpAttention().get(level) ? 2 : 1;
+        return "output_blocks."
+            + (level * block + arch.unetLayersPerBlock())
+            + "."
+            + part
+            + ".conv."
+            + m.group(2);
+      }
+      if ((m = D_MID.matcher(k)).matches()) {
+        return switch (m.group(1)) {
+          case "resnets.0" -> "middle_block.0." + resblockLdm(m.group(2));
+          case "attentions.0" -> "middle_block.1." + m.group(2);
+          default -> "middle_block.2." + resblockLdm(m.group(2));
+        };
+      }
+      throw new Unmapped("unknown UNet key");
+    }
+
+    private static String resblockLdm(String rest) {
+      Matcher m = D_RESNET.matcher(rest);
+      String name = m.matches() ? RESBLOCK_LDM.get(m.group(1)) : null;
+      if (name == null) {
+        throw new Unmapped("unknown resnet parameter '" + rest + "'");
+      }
+      return name + "." + m.group(2);
+    }
+
+    private String vaeLdm(String k) {
+      Matcher m;
+      int n = arch.vaeLevels();
+      if (VAE_SAME.matcher(k).matches()) {
+        return k;
+      }
+      if ((m = D_VAE_NORM_OUT.matcher(k)).matches()) {
+        return m.group(1) + ".norm_out." + m.group(2);
+      }
+      if ((m = D_VAE_DOWN.matcher(k)).matches()) {
+        return "encoder.down."
+            + m.group(1)
+            + ".block."
+            + m.group(2)
+            + "."
+            + vaeResnetLdm(m.group(3));
+      }
+      if ((m = D_VAE_DOWNSAMPLE.matcher(k)).matches()) {
+        return "encoder.down." + m.group(1) + ".downsample.conv." + m.group(2);
+      }
+      if ((m = D_VAE_UP.matcher(k)).matches()) {
+        int level = within(m.group(1), n, "decoder level"); // LDM counts up levels bottom-up
+        return "decoder.up."
+            + (n - 1 - level)
+            + ".block."
+            + m.group(2)
+            + "."
+            + vaeResnetLdm(m.group(3));
+      }
+      if ((m = D_VAE_UPSAMPLE.matcher(k)).matches()) {
+        int level = within(m.group(1), n, "decoder level");
+        return "decoder.up." + (n - 1 - level) + ".upsample.conv." + m.group(2);
+      }
+      if ((m = D_VAE_MID_RES.matcher(k)).matches()) {
+        return m.group(1)
+            + ".mid.block_"
+            + (index(m.group(2)) + 1)
+            + "."
+            + vaeResnetLdm(m.group(3));
+      }
+      if ((m = D_VAE_MID_ATTN.matcher(k)).matches()) {
+        return m.group(1) + ".mid.attn_1." + VAE_ATTN_LDM.get(m.group(2)) + "." + m.group(3);
+      }
+      throw new Unmapped("unknown VAE key");
+    }
+
+    private static String vaeResnetLdm(String rest) {
+      return rest.startsWith("conv_shortcut.")
+          ? "nin_shortcut." + rest.substring("conv_shortcut.".length())
+          : rest;
+    }
+
+    private static Map<String, String> invert(Map<String, String> names) {
+      Map<String, String> inverse = new HashMap<>();
+      names.forEach((ldm, diffusers) -> inverse.put(diffusers, ldm));
+      return Map.copyOf(inverse);
     }
 
     // ---- UNet ----

@@ -68,7 +68,8 @@ class OutputFailuresCliTest {
         "detect --images " + WORLD + " --out OUT",
         "fid --images " + WORLD + " --reference " + WORLD + " --inception absent.pt --out OUT",
         "world prompts --concept red --count 2 --out OUT",
-        "world quality --prompts 1 --fid-images 2 --steps 1 --samples OUT");
+        "world quality --prompts 1 --fid-images 2 --steps 1 --samples OUT",
+        "convert --model " + WORLD + " --out OUT");
   }
 
   private CliRun run(String command, Path out) throws IOException {

@@ -29,6 +29,42 @@ import org.junit.jupiter.api.io.TempDir;
 class SafeTensorsTest {
   @TempDir Path tmp;
 
+  private static long directBytes() {
+    return java.lang.management.ManagementFactory.getPlatformMXBeans(
+            java.lang.management.BufferPoolMXBean.class)
+        .stream()
+        .filter(b -> b.getName().equals("direct"))
+        .mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed)
+        .sum();
+  }
+
+  /**
+   * F32 weights are copied into torch's memory, not into Java direct buffers (which the JVM caps at
+   * -Xmx unless told otherwise), and the copy is the array's own: changing it in place leaves the
+   * read-only mapping alone.
+   */
+  @Test
+  void f32TensorsLoadIntoTorchMemoryOfTheirOwn() {
+    float[] v = new float[2 << 20]; // 8 MiB
+    for (int i = 0; i < v.length; i++) {
+      v[i] = i * 0.5f - 7;
+    }
+    Path f = tmp.resolve("f32.safetensors");
+    new SafeTensorsWriter().putFloats("w", new long[] {v.length}, v).write(f);
+    try (NDManager m = Torch.newManager();
+        SafeTensors st = SafeTensors.open(f)) {
+      long before = directBytes();
+      NDArray a = st.load("w", m);
+      long grown = directBytes() - before;
+      assertTrue(grown < (1 << 20), "Java direct memory grew by " + grown + " bytes");
+      assertEquals(DataType.FLOAT32, a.getDataType());
+      a.addi(1);
+      assertEquals(v[5] + 1, a.getFloat(5));
+      assertEquals(v[5], st.floats("w")[5]);
+      assertEquals(v[v.length - 1] + 1, a.getFloat(v.length - 1));
+    }
+  }
+
   // ---- round trips ----
 
   @Test

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Fixtures;
 import dev.perase.io.DiffusersLayout.Component;
 import dev.perase.io.SingleFileCheckpoint.Target;
@@ -16,8 +15,10 @@ import dev.perase.tensor.Torch;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,17 +28,7 @@ class SingleFileCheckpointTest {
 
   /** The fixture's numbers, read from its diffusers configs. */
   static LdmArchitecture tinySd() throws IOException {
-    Path dir = Fixtures.tinySd();
-    JsonNode unet = Json.MAPPER.readTree(dir.resolve("unet/config.json").toFile());
-    JsonNode vae = Json.MAPPER.readTree(dir.resolve("vae/config.json").toFile());
-    JsonNode text = Json.MAPPER.readTree(dir.resolve("text_encoder/config.json").toFile());
-    return LdmArchitecture.fromBlockTypes(
-        strings(unet.get("down_block_types")),
-        strings(unet.get("up_block_types")),
-        unet.get("layers_per_block").asInt(),
-        vae.get("block_out_channels").size(),
-        vae.get("layers_per_block").asInt(),
-        text.get("num_hidden_layers").asInt());
+    return LdmArchitecture.fromConfigs(DiffusersLayout.open(Fixtures.tinySd()));
   }
 
   @Test
@@ -218,9 +209,106 @@ class SingleFileCheckpointTest {
             Fixtures.tinySd().resolve("single-file/tiny-sd.safetensors")));
   }
 
-  private static List<String> strings(JsonNode array) {
-    List<String> out = new ArrayList<>();
-    array.forEach(n -> out.add(n.asText()));
-    return out;
+  @Test
+  void inverseKeyMapRoundTripsEveryFixtureKeyAndSdV1Keys() throws IOException {
+    DiffusersLayout layout = DiffusersLayout.open(Fixtures.tinySd());
+    Map<Component, List<String>> keys = new EnumMap<>(Component.class);
+    for (Component c : List.of(Component.UNET, Component.VAE, Component.TEXT_ENCODER)) {
+      try (SafeTensors st = SafeTensors.open(layout.weights(c))) {
+        keys.put(c, new ArrayList<>(st.keys()));
+      }
+    }
+    LdmArchitecture arch = LdmArchitecture.fromConfigs(layout);
+    SortedMap<String, Target> inverse = SingleFileCheckpoint.ldmKeyMap(keys, arch, "tiny-sd");
+    assertEquals(512, inverse.size());
+    try (SafeTensors ref =
+        SafeTensors.open(Fixtures.tinySd().resolve("single-file/tiny-sd.safetensors"))) {
+      assertEquals(List.copyOf(ref.keys()), List.copyOf(inverse.keySet()));
+    }
+    Map<String, Target> forward = SingleFileCheckpoint.keyMap(inverse.keySet(), arch, "ldm");
+    assertEquals(forward, inverse);
+
+    // SD v1.x's fixed numbering, the other way round (the pairs of SingleFileCheckpointTest)
+    Map<String, String> sdV1 =
+        Map.of(
+            "down_blocks.0.downsamplers.0.conv.weight",
+                "model.diffusion_model.input_blocks.3.0.op.weight",
+            "down_blocks.3.resnets.1.conv2.weight",
+                "model.diffusion_model.input_blocks.11.0.out_layers.3.weight",
+            "mid_block.resnets.1.time_emb_proj.bias",
+                "model.diffusion_model.middle_block.2.emb_layers.1.bias",
+            "up_blocks.0.upsamplers.0.conv.weight",
+                "model.diffusion_model.output_blocks.2.1.conv.weight",
+            "up_blocks.1.upsamplers.0.conv.bias",
+                "model.diffusion_model.output_blocks.5.2.conv.bias",
+            "up_blocks.2.resnets.2.conv_shortcut.weight",
+                "model.diffusion_model.output_blocks.8.0.skip_connection.weight",
+            "up_blocks.3.attentions.2.transformer_blocks.0.ff.net.2.bias",
+                "model.diffusion_model.output_blocks.11.1.transformer_blocks.0.ff.net.2.bias",
+            "time_embedding.linear_2.weight", "model.diffusion_model.time_embed.2.weight");
+    Map<String, String> sdV1Vae =
+        Map.of(
+            "decoder.up_blocks.0.upsamplers.0.conv.weight",
+                "first_stage_model.decoder.up.3.upsample.conv.weight",
+            "decoder.up_blocks.3.resnets.2.conv1.weight",
+                "first_stage_model.decoder.up.0.block.2.conv1.weight",
+            "encoder.down_blocks.1.resnets.0.conv_shortcut.bias",
+                "first_stage_model.encoder.down.1.block.0.nin_shortcut.bias",
+            "decoder.mid_block.attentions.0.to_out.0.weight",
+                "first_stage_model.decoder.mid.attn_1.proj_out.weight",
+            "encoder.conv_norm_out.weight", "first_stage_model.encoder.norm_out.weight");
+    SortedMap<String, Target> v1 =
+        SingleFileCheckpoint.ldmKeyMap(
+            Map.of(
+                Component.UNET,
+                sdV1.keySet(),
+                Component.VAE,
+                sdV1Vae.keySet(),
+                Component.TEXT_ENCODER,
+                List.of(
+                    "text_model.encoder.layers.11.mlp.fc2.weight",
+                    "text_model.embeddings.position_ids")),
+            LdmArchitecture.sdV1(),
+            "sd-v1");
+    sdV1.forEach((d, ldm) -> assertEquals(d, v1.get(ldm).key(), ldm));
+    sdV1Vae.forEach((d, ldm) -> assertEquals(d, v1.get(ldm).key(), ldm));
+    assertTrue(v1.get("first_stage_model.decoder.mid.attn_1.proj_out.weight").squeezeConv());
+    assertEquals(
+        "text_model.encoder.layers.11.mlp.fc2.weight",
+        v1.get("cond_stage_model.transformer.text_model.encoder.layers.11.mlp.fc2.weight").key());
+    assertFalse(
+        v1.containsKey("cond_stage_model.transformer.text_model.embeddings.position_ids"),
+        "position_ids, which the loader skips, is not written");
+    assertEquals(sdV1.size() + sdV1Vae.size() + 1, v1.size());
+  }
+
+  @Test
+  void keysWithNoPlaceInTheArchitectureAreRefusedNamingTheKey() throws IOException {
+    LdmArchitecture arch = LdmArchitecture.fromConfigs(DiffusersLayout.open(Fixtures.tinySd()));
+    List<Map.Entry<Component, String>> cases =
+        List.of(
+            Map.entry(Component.UNET, "down_blocks.0.resnets.3.norm1.weight"), // 2 per level
+            Map.entry(Component.UNET, "down_blocks.0.attentions.0.norm.weight"), // no attention
+            Map.entry(Component.UNET, "down_blocks.1.downsamplers.0.conv.weight"), // last level
+            Map.entry(Component.UNET, "up_blocks.1.upsamplers.0.conv.weight"), // last level
+            Map.entry(Component.UNET, "up_blocks.7.upsamplers.0.conv.weight"), // 2 levels
+            Map.entry(Component.UNET, "class_embedding.weight"),
+            Map.entry(Component.UNET, "down_blocks.0.resnets.0.nonsense.weight"),
+            Map.entry(Component.VAE, "decoder.up_blocks.2.resnets.0.conv1.weight"), // 2 levels
+            Map.entry(Component.VAE, "encoder.down_blocks.0.resnets.1.conv1.weight"), // 1 resnet
+            Map.entry(Component.VAE, "decoder.mid_block.attentions.0.query.weight"),
+            Map.entry(Component.TEXT_ENCODER, "text_model.encoder.layers.5.mlp.fc1.weight"),
+            Map.entry(Component.TEXT_ENCODER, "text_projection.weight"));
+    for (Map.Entry<Component, String> c : cases) {
+      BadInputException e =
+          assertThrows(
+              BadInputException.class,
+              () ->
+                  SingleFileCheckpoint.ldmKeyMap(
+                      Map.of(c.getKey(), List.of(c.getValue())), arch, "folder"),
+              c.getValue());
+      assertTrue(e.getMessage().contains("'" + c.getValue() + "'"), e.getMessage());
+      assertTrue(e.getMessage().startsWith("folder: "), e.getMessage());
+    }
   }
 }
