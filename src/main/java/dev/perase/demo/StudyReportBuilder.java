@@ -442,13 +442,13 @@ final class StudyReportBuilder {
    * are no step of the plan and are left out.
    */
   private static List<Step> steps(DemoSettings s, Map<String, Double> timings) {
-    Map<String, Demo.Task> plan = new HashMap<>();
-    for (Demo.Task t : Demo.plan(s)) {
+    Map<String, StudyRun.Task> plan = new HashMap<>();
+    for (StudyRun.Task t : Demo.plan(s)) {
       plan.put(t.name(), t);
     }
     List<Step> steps = new ArrayList<>();
     for (Map.Entry<String, Double> e : timings.entrySet()) {
-      Demo.Task task = plan.get(e.getKey());
+      StudyRun.Task task = plan.get(e.getKey());
       if (task == null) {
         continue;
       }
