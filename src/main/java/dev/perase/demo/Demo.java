@@ -206,24 +206,39 @@ public final class Demo {
     };
   }
 
-  /** The first N rows of the bed's committed test and retain sets; the attack set is a prefix. */
   private void writePrompts(String bed) {
+    writePrompts(
+        layout, s.promptSets(), bed, s.testPrompts(), s.retainPrompts(), s.attackPrompts());
+  }
+
+  /**
+   * Writes a bed's prompt files: the first {@code test} and {@code retain} rows of its committed
+   * test and retain sets ({@code <bed>.csv}, {@code <bed>_retain.csv} in {@code promptSets}); the
+   * attack set is the first {@code attack} test rows.
+   */
+  static void writePrompts(
+      StudyLayout layout, Path promptSets, String bed, int test, int retain, int attack) {
     String name = bed.toLowerCase(Locale.ROOT);
-    List<PromptRow> test = PromptCsv.read(s.promptSets().resolve(name + ".csv"));
-    List<PromptRow> retain = PromptCsv.read(s.promptSets().resolve(name + "_retain.csv"));
-    if (test.size() < s.testPrompts() || retain.size() < s.retainPrompts()) {
+    List<PromptRow> testRows = PromptCsv.read(promptSets.resolve(name + ".csv"));
+    List<PromptRow> retainRows = PromptCsv.read(promptSets.resolve(name + "_retain.csv"));
+    if (testRows.size() < test || retainRows.size() < retain) {
       throw new BadInputException(
-          "the prompt sets of "
-              + bed
-              + " in "
-              + s.promptSets()
-              + " have fewer rows than the demo asks for");
+          String.format(
+              Locale.ROOT,
+              "the prompt sets of %s in %s have %d test and %d retain rows; the study asks for %d"
+                  + " and %d",
+              bed,
+              promptSets,
+              testRows.size(),
+              retainRows.size(),
+              test,
+              retain));
     }
-    PromptCsv.write(layout.prompts(bed, Prompts.TEST), test.subList(0, s.testPrompts()));
-    PromptCsv.write(layout.prompts(bed, Prompts.RETAIN), retain.subList(0, s.retainPrompts()));
+    PromptCsv.write(layout.prompts(bed, Prompts.TEST), testRows.subList(0, test));
+    PromptCsv.write(layout.prompts(bed, Prompts.RETAIN), retainRows.subList(0, retain));
     PromptCsv.write(
         layout.prompts(bed, Prompts.ATTACK),
-        test.subList(0, Math.min(s.attackPrompts(), test.size())));
+        testRows.subList(0, Math.min(attack, testRows.size())));
   }
 
   private void erase(String bed, Concept concept, EraseMethod m, DoubleConsumer fraction) {

@@ -96,6 +96,13 @@ final class StudyRun {
 
   /** Runs every task of {@code plan} not done yet, in order, reporting to {@code listener}. */
   void execute(List<Task> plan, Demo.Listener listener) {
+    execute(plan, listener, () -> {});
+  }
+
+  /**
+   * As {@link #execute(List, Demo.Listener)}, calling {@code afterTask} after each task it runs.
+   */
+  void execute(List<Task> plan, Demo.Listener listener, Runnable afterTask) {
     double total = plan.stream().mapToDouble(Task::cost).sum();
     double done = 0;
     for (int i = 0; i < plan.size(); i++) {
@@ -108,6 +115,7 @@ final class StudyRun {
         t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
         timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
         Json.write(timingsFile(), timings);
+        afterTask.run();
       }
       done += t.cost();
       listener.progress(done / total);
