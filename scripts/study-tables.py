@@ -93,13 +93,10 @@ def claims(bed):
 
 
 def setting(p):
-    """A sweep point's erasing settings: '300 steps, lr 1e-4' (defaults left out)."""
-    parts = ['%d steps' % p['steps']]
-    if p.get('learning_rate') is not None:
-        parts.append('lr %g' % p['learning_rate'])
-    if p.get('prune_ratio') is not None:
-        parts.append('ρ %g' % p['prune_ratio'])
-    return ', '.join(parts)
+    """A sweep point as its label gives it, with its steps: 'ρ 1.5e-2, 300 steps'."""
+    if p['label'].startswith('steps'):
+        return p['label']
+    return '%s, %d steps' % (p['label'], p['steps'])
 
 
 def matched_table(bed):

@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
           + " following) and attacked with UnlearnDiff at the paper's budget (10 attempts × 40"
           + " iterations) on 20 prompts; per method the cheapest point that erases (test CER ≥"
           + " 0.9) is also attacked with P4D, and the paper's claim is tested on those points. It"
-          + " takes days on a 2-core CPU (README, 'The full study'): run it in the background.",
+          + " takes an estimated one to three days on a 2-core CPU (README, 'The full study'):"
+          + " run it in the background.",
       "Steps whose outputs exist are skipped, so an interrupted demo resumes where it stopped (an"
           + " interrupted erasure continues from its last checkpoint, an attack at its next"
           + " prompt): run the same command again."
