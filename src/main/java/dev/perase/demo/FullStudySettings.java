@@ -146,8 +146,8 @@ public record FullStudySettings(
 
   /**
    * {@code --study full --quick}: every step of the full study at a toy scale (two points per sweep
-   * of 2–3 erasing steps, 2 test, retain and attacked prompts, 3 DDIM steps, 1 attempt of 1 iteration): the
-   * plumbing, not the method.
+   * of 2–3 erasing steps, 2 test, retain and attacked prompts, 3 DDIM steps, 1 attempt of 1
+   * iteration): the plumbing, not the method.
    */
   public static FullStudySettings quick(Path out, Path model, Path detector, Path promptSets) {
     return new FullStudySettings(
