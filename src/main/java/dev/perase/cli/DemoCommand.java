@@ -2,6 +2,8 @@ package dev.perase.cli;
 
 import dev.perase.demo.Demo;
 import dev.perase.demo.DemoSettings;
+import dev.perase.demo.FullStudy;
+import dev.perase.demo.FullStudySettings;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RunLock;
@@ -22,20 +24,44 @@ import picocli.CommandLine.Option;
           + " prompts, attacks every model with UnlearnDiff and P4D, analyses the concept neurons"
           + " of ESD and P-ESD (Eq. 4 and 5, heat maps), and writes OUT/report.html with the"
           + " tables, image grids, sensitivity, heat-map and pruned-weight figures.",
+      "--study full runs the matched-point study instead: per bed, a sweep of each of ESD,"
+          + " P-ESD, AC and P-AC's erasing strength (learning rate, pruning budget or steps),"
+          + " every point evaluated (test CER, retain Fréchet distance on 200 prompts, prompt"
+          + " following) and attacked with UnlearnDiff at the paper's budget (10 attempts × 40"
+          + " iterations) on 20 prompts; per method the cheapest point that erases (test CER ≥"
+          + " 0.9) is also attacked with P4D, and the paper's claim is tested on those points. It"
+          + " takes an estimated one to three days on a 2-core CPU (README, 'The full study'):"
+          + " run it in the background.",
       "Steps whose outputs exist are skipped, so an interrupted demo resumes where it stopped (an"
-          + " interrupted erasure continues from its last checkpoint)."
+          + " interrupted erasure continues from its last checkpoint, an attack at its next"
+          + " prompt): run the same command again."
     },
     footer = {
       "",
       "Examples:",
       "  ./perase demo --out out/demo",
-      "  ./perase demo --quick --out out/demo-quick"
+      "  ./perase demo --quick --out out/demo-quick",
+      "  nohup ./perase demo --study full --out out/study > out/study.log 2>&1 &",
+      "  ./perase demo --study full --quick --out out/study-quick"
     })
 final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--quick",
       description = "Every step at a toy scale (a few prompts and steps): a smoke test of minutes.")
   boolean quick;
+
+  /** Which study: the short one of every method, or the matched-point sweeps. */
+  enum Study {
+    SHORT,
+    FULL
+  }
+
+  @Option(
+      names = "--study",
+      description =
+          "short: every method once at the demo's settings; full: the matched-point sweeps of"
+              + " ESD, P-ESD, AC and P-AC at the paper's attack budget (default: short).")
+  Study study = Study.SHORT;
 
   @Option(
       names = "--model",
@@ -60,34 +86,36 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Path detectorDir = worldDetector();
-    DemoSettings s =
-        quick
-            ? DemoSettings.quick(out, model, detectorDir, promptSets)
-            : DemoSettings.full(out, model, detectorDir, promptSets);
     Path report;
     try (RunLock lock = RunLock.acquire(out, "demo");
         ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
-      report =
-          Demo.runAndReport(
-              s,
-              new Demo.Listener() {
-                @Override
-                public void task(int index, int total, String name, boolean skipped) {
-                  bar.setExtraMessage(
-                      String.format(
-                          Locale.ROOT,
-                          " %d/%d %s%s",
-                          index,
-                          total,
-                          name,
-                          skipped ? " (done)" : ""));
-                }
+      Demo.Listener listener =
+          new Demo.Listener() {
+            @Override
+            public void task(int index, int total, String name, boolean skipped) {
+              bar.setExtraMessage(
+                  String.format(
+                      Locale.ROOT, " %d/%d %s%s", index, total, name, skipped ? " (done)" : ""));
+            }
 
-                @Override
-                public void progress(double fraction) {
-                  bar.stepTo(Math.round(fraction * 1000));
-                }
-              });
+            @Override
+            public void progress(double fraction) {
+              bar.stepTo(Math.round(fraction * 1000));
+            }
+          };
+      if (study == Study.FULL) {
+        FullStudySettings s =
+            quick
+                ? FullStudySettings.quick(out, model, detectorDir, promptSets)
+                : FullStudySettings.full(out, model, detectorDir, promptSets);
+        report = FullStudy.runAndReport(s, listener);
+      } else {
+        DemoSettings s =
+            quick
+                ? DemoSettings.quick(out, model, detectorDir, promptSets)
+                : DemoSettings.full(out, model, detectorDir, promptSets);
+        report = Demo.runAndReport(s, listener);
+      }
     }
     System.out.println("report: " + report.toAbsolutePath());
     return 0;

@@ -1,52 +1,27 @@
 package dev.perase.demo;
 
-import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.perase.Version;
 import dev.perase.analysis.NeuronAnalysis;
 import dev.perase.analysis.NeuronPruning;
 import dev.perase.analysis.NeuronSettings;
 import dev.perase.attack.AttackMethod;
-import dev.perase.attack.AttackRun;
-import dev.perase.attack.AttackSettings;
-import dev.perase.attack.Relaxation;
 import dev.perase.demo.StudyLayout.Prompts;
-import dev.perase.erase.AcSettings;
 import dev.perase.erase.EraseMethod;
-import dev.perase.erase.EraseRequest;
-import dev.perase.erase.EraseSettings;
-import dev.perase.erase.Erasure;
-import dev.perase.erase.EsdSettings;
-import dev.perase.erase.FmnSettings;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
-import dev.perase.eval.ConceptRule;
-import dev.perase.eval.Detector;
-import dev.perase.eval.DetectorSpec;
 import dev.perase.eval.EditFile;
-import dev.perase.eval.EvaluateSettings;
-import dev.perase.eval.Evaluation;
 import dev.perase.io.BadInputException;
-import dev.perase.io.FileAccessException;
 import dev.perase.io.Json;
-import dev.perase.io.OutputPaths;
 import dev.perase.io.PromptCsv;
 import dev.perase.io.PromptRow;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.report.Report;
-import dev.perase.tensor.Torch;
 import dev.perase.world.Concept;
-import dev.perase.world.PaperDefaults;
-import dev.perase.world.WorldConceptDetector;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -67,13 +42,11 @@ public final class Demo {
   /** Prompts per neuron analysis that get heat maps (Fig. 3). */
   static final int NEURON_HEATMAPS = 2;
 
-  /** The settings that are paths, compared as absolute, normalised paths on resume. */
-  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
-
   private final DemoSettings s;
   private final StudyLayout layout;
   private final Listener listener;
-  private final Map<String, Double> timings = new LinkedHashMap<>();
+  private final StudySteps steps;
+  private StudyRun study;
 
   /** Overall progress, for a progress bar with time left. */
   public interface Listener {
@@ -86,31 +59,15 @@ public final class Demo {
     void progress(double fraction);
   }
 
-  /**
-   * One step of the plan: its bed, what it does ({@code erase p-esd}, {@code unlearndiff on esd}),
-   * the folder it writes with its {@code config.json} (null for the bed's prompt files), its
-   * estimated cost (seconds at the full scale), done check and run.
-   */
-  record Task(String bed, String what, Path folder, double cost, BooleanSupplier done, Work run) {
-    /** The step's name in the progress, {@code timings.json} and the report. */
-    String name() {
-      return bed + ": " + what;
-    }
-  }
-
-  @FunctionalInterface
-  interface Work {
-    void run(DoubleConsumer fraction);
-  }
-
   private Demo(DemoSettings s, Listener listener) {
     this.s = s;
     this.layout = StudyLayout.of(s);
     this.listener = listener;
+    this.steps = new StudySteps(s.model(), s.detector(), s.steps());
   }
 
   /** The study's plan, in order; building it runs nothing. */
-  static List<Task> plan(DemoSettings s) {
+  static List<StudyRun.Task> plan(DemoSettings s) {
     return new Demo(s, null).plan();
   }
 
@@ -122,88 +79,11 @@ public final class Demo {
   }
 
   private StudyResults run() {
-    OutputPaths.createFolder(s.out());
-    try {
-      Path timingsFile = layout.timings();
-      if (Files.exists(timingsFile)) {
-        Map<String, Double> earlier =
-            Json.MAPPER.readValue(
-                timingsFile.toFile(),
-                Json.MAPPER
-                    .getTypeFactory()
-                    .constructMapType(LinkedHashMap.class, String.class, Double.class));
-        timings.putAll(earlier);
-      }
-    } catch (IOException e) {
-      throw FileAccessException.of("read", layout.timings(), e);
-    }
-    Path config = layout.config();
-    if (Files.exists(config)) {
-      refuseOtherStudy(config);
-    }
-    Json.write(config, s);
-    List<Task> plan = plan();
-    double total = plan.stream().mapToDouble(Task::cost).sum();
-    double done = 0;
-    for (int i = 0; i < plan.size(); i++) {
-      Task t = plan.get(i);
-      boolean skip = t.done().getAsBoolean();
-      listener.task(i + 1, plan.size(), t.name(), skip);
-      if (!skip) {
-        final double before = done;
-        long t0 = System.nanoTime();
-        t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
-        timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
-        Json.write(layout.timings(), timings);
-      }
-      done += t.cost();
-      listener.progress(done / total);
-    }
-    StudyResults results = StudyResults.gather(s, timings);
+    study = StudyRun.open(s.out(), s);
+    study.execute(plan(), listener);
+    StudyResults results = StudyResults.gather(s, study.timings());
     Json.write(layout.study(), results);
     return results;
-  }
-
-  /**
-   * A study folder is continued only with the settings it was started with: its finished steps are
-   * skipped, so other settings (another scale, more prompts, other methods or model files) would
-   * give a study that mixes two. The output folder itself may have moved.
-   */
-  private void refuseOtherStudy(Path config) {
-    JsonNode before;
-    try {
-      before = Json.MAPPER.readTree(config.toFile());
-    } catch (IOException e) {
-      throw new BadInputException(config + " is not a readable demo config: " + e.getMessage(), e);
-    }
-    JsonNode now = Json.MAPPER.valueToTree(s);
-    List<String> differ = new ArrayList<>();
-    for (var it = now.fieldNames(); it.hasNext(); ) {
-      String field = it.next();
-      if (field.equals("out")) {
-        continue;
-      }
-      JsonNode a = before == null ? null : before.get(field);
-      JsonNode b = now.get(field);
-      boolean same =
-          PATHS.contains(field)
-              ? a != null && a.isTextual() && samePath(a.asText(), b.asText())
-              : b.equals(a);
-      if (!same) {
-        differ.add(field);
-      }
-    }
-    if (!differ.isEmpty()) {
-      throw new BadInputException(
-          s.out()
-              + " holds a study made with other settings ("
-              + String.join(", ", differ)
-              + "); choose another --out, or delete the folder to start over");
-    }
-  }
-
-  private static boolean samePath(String a, String b) {
-    return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
   }
 
   /**
@@ -240,12 +120,12 @@ public final class Demo {
     return layout.prompts(bed, s.attackPrompts() > 0 ? Prompts.ATTACK : Prompts.TEST);
   }
 
-  private List<Task> plan() {
-    List<Task> plan = new ArrayList<>();
+  private List<StudyRun.Task> plan() {
+    List<StudyRun.Task> plan = new ArrayList<>();
     for (String bed : s.beds()) {
       Concept concept = Concept.of(bed);
       plan.add(
-          new Task(
+          new StudyRun.Task(
               bed,
               "prompts",
               null,
@@ -254,7 +134,7 @@ public final class Demo {
               f -> writePrompts(bed)));
       for (EraseMethod m : s.methods()) {
         plan.add(
-            new Task(
+            new StudyRun.Task(
                 bed,
                 "erase " + m.json(),
                 layout.eraseDir(bed, m),
@@ -264,7 +144,7 @@ public final class Demo {
       }
       for (String model : models(s)) {
         plan.add(
-            new Task(
+            new StudyRun.Task(
                 bed,
                 "evaluate " + model,
                 layout.evaluateDir(bed, model),
@@ -280,7 +160,7 @@ public final class Demo {
       for (String model : models(s)) {
         for (AttackMethod a : AttackMethod.values()) {
           plan.add(
-              new Task(
+              new StudyRun.Task(
                   bed,
                   a.label() + " on " + model,
                   layout.attackDir(bed, model, a),
@@ -293,7 +173,7 @@ public final class Demo {
       }
       for (EraseMethod m : neuronMethods(s)) {
         plan.add(
-            new Task(
+            new StudyRun.Task(
                 bed,
                 "neurons " + m.json(),
                 layout.neuronsDir(bed, m),
@@ -326,35 +206,51 @@ public final class Demo {
     };
   }
 
-  /** The first N rows of the bed's committed test and retain sets; the attack set is a prefix. */
   private void writePrompts(String bed) {
+    writePrompts(
+        layout, s.promptSets(), bed, s.testPrompts(), s.retainPrompts(), s.attackPrompts());
+  }
+
+  /**
+   * Writes a bed's prompt files: the first {@code test} and {@code retain} rows of its committed
+   * test and retain sets ({@code <bed>.csv}, {@code <bed>_retain.csv} in {@code promptSets}); the
+   * attack set is the first {@code attack} test rows.
+   */
+  static void writePrompts(
+      StudyLayout layout, Path promptSets, String bed, int test, int retain, int attack) {
     String name = bed.toLowerCase(Locale.ROOT);
-    List<PromptRow> test = PromptCsv.read(s.promptSets().resolve(name + ".csv"));
-    List<PromptRow> retain = PromptCsv.read(s.promptSets().resolve(name + "_retain.csv"));
-    if (test.size() < s.testPrompts() || retain.size() < s.retainPrompts()) {
+    List<PromptRow> testRows = PromptCsv.read(promptSets.resolve(name + ".csv"));
+    List<PromptRow> retainRows = PromptCsv.read(promptSets.resolve(name + "_retain.csv"));
+    if (testRows.size() < test || retainRows.size() < retain) {
       throw new BadInputException(
-          "the prompt sets of "
-              + bed
-              + " in "
-              + s.promptSets()
-              + " have fewer rows than the demo asks for");
+          String.format(
+              Locale.ROOT,
+              "the prompt sets of %s in %s have %d test and %d retain rows; the study asks for %d"
+                  + " and %d",
+              bed,
+              promptSets,
+              testRows.size(),
+              retainRows.size(),
+              test,
+              retain));
     }
-    PromptCsv.write(layout.prompts(bed, Prompts.TEST), test.subList(0, s.testPrompts()));
-    PromptCsv.write(layout.prompts(bed, Prompts.RETAIN), retain.subList(0, s.retainPrompts()));
+    PromptCsv.write(layout.prompts(bed, Prompts.TEST), testRows.subList(0, test));
+    PromptCsv.write(layout.prompts(bed, Prompts.RETAIN), retainRows.subList(0, retain));
     PromptCsv.write(
         layout.prompts(bed, Prompts.ATTACK),
-        test.subList(0, Math.min(s.attackPrompts(), test.size())));
+        testRows.subList(0, Math.min(attack, testRows.size())));
   }
 
   private void erase(String bed, Concept concept, EraseMethod m, DoubleConsumer fraction) {
     Path out = layout.eraseDir(bed, m);
-    boolean resume = Files.exists(out.resolve("checkpoint.safetensors"));
-    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
-      if (m == EraseMethod.UCE) {
+    if (m == EraseMethod.UCE) {
+      try (StableDiffusion sd = StableDiffusion.load(s.model())) {
         Uce.run(sd, UceSettings.defaults(concept.name()), out);
-        return;
       }
-      if (m == EraseMethod.NP_ESD) {
+      return;
+    }
+    if (m == EraseMethod.NP_ESD) {
+      try (StableDiffusion sd = StableDiffusion.load(s.model())) {
         // the top-1 concept neurons of the bed's ESD model, measured on its test prompts
         NeuronPruning.run(
             sd,
@@ -363,64 +259,13 @@ public final class Demo {
             1,
             s.steps(),
             out);
-        return;
       }
-      // the paper's layers and anchor per concept kind (FMN: cross-attention), the study's steps;
-      // x_t (ESD) is sampled with the study's DDIM step count
-      int steps = s.eraseSteps(m);
-      EsdSettings esd = EsdSettings.DEFAULT;
-      EraseRequest request =
-          new EraseRequest(
-              m,
-              concept.name(),
-              null,
-              null,
-              null,
-              steps,
-              null,
-              null,
-              null,
-              0,
-              Math.max(1, steps / 4),
-              resume,
-              null,
-              new EsdSettings(
-                  esd.negativeGuidance(), esd.startGuidance(), s.steps(), esd.xtSource()),
-              null,
-              null,
-              null,
-              null,
-              null,
-              null,
-              null,
-              null);
-      EraseSettings settings =
-          request.settings(
-              sd,
-              request.layerChoice(PaperDefaults.CONCEPT_DEFAULTS).selection(),
-              request.anchorPrompt(PaperDefaults.CONCEPT_DEFAULTS));
-      // the anchor (AC) and concept (FMN) images too
-      if (settings.fmn() != null) {
-        FmnSettings f = settings.fmn();
-        settings =
-            settings.withFmn(
-                new FmnSettings(
-                    s.quick() ? 2 : f.poolSize(), s.steps(), f.poolGuidance(), f.batchSize()));
-      }
-      if (settings.ac() != null) {
-        AcSettings a = settings.ac();
-        settings =
-            settings.withAc(
-                new AcSettings(a.poolSize(), s.steps(), a.poolGuidance(), a.batchSize()));
-      }
-      int total = settings.steps();
-      Erasure e =
-          EraseRequest.train(sd, settings, out, resume, k -> fraction.accept((double) k / total));
-      // a run resumed from its final checkpoint runs no step and has no rate
-      if (Double.isFinite(e.secondsPerStep())) {
-        timings.put(bed + ": erase " + m.json() + " s/step", e.secondsPerStep());
-      }
+      return;
     }
+    // the paper's layers, anchor and learning rate per concept kind, the study's steps
+    StudySteps.Point p = new StudySteps.Point(m, s.eraseSteps(m), null, null, s.quick() ? 2 : null);
+    // a run resumed from its final checkpoint runs no step and has no rate
+    study.record(bed + ": erase " + m.json() + " s/step", steps.erase(concept, p, out, fraction));
   }
 
   private EditFile edit(String bed, String model) {
@@ -428,52 +273,19 @@ public final class Demo {
       return EditFile.NONE;
     }
     EraseMethod m = EraseMethod.parse(model);
-    Path a = layout.artifact(bed, m);
-    return m.pruning() ? new EditFile.Mask(a) : new EditFile.Weights(a);
+    return StudySteps.edit(m, layout.artifact(bed, m));
   }
 
   private void evaluate(String bed, Concept concept, String model, DoubleConsumer fraction) {
-    EditFile e = edit(bed, model);
-    EvaluateSettings es =
-        new EvaluateSettings(
-            layout.prompts(bed, Prompts.TEST),
-            e,
-            s.model(),
-            new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
-            concept.name(),
-            ConceptRule.TOP1,
-            s.retainPrompts() > 0 ? layout.prompts(bed, Prompts.RETAIN) : null,
-            s.steps(),
-            0,
-            layout.evaluateDir(bed, model),
-            layout.retainCache(bed),
-            Version.NAME);
-    long[] phaseTotal = {1};
-    try (NDManager manager = Torch.newManager();
-        Detector detector = worldDetector(concept, manager)) {
-      Evaluation.run(
-          es,
-          detector,
-          new Evaluation.Listener() {
-            @Override
-            public void phase(String name, long totalSteps) {
-              phaseTotal[0] = Math.max(1, totalSteps);
-            }
-
-            @Override
-            public void progress(long stepsDone) {
-              fraction.accept((double) stepsDone / phaseTotal[0]);
-            }
-          });
-      if (s.retainPrompts() > 0) {
-        RetainFollowing.write(
-            layout.evaluateDir(bed, model), layout.prompts(bed, Prompts.RETAIN), detector, manager);
-      }
-    }
-    if (s.retainPrompts() > 1) {
-      RenderedFrechet.write(
-          layout.evaluateDir(bed, model), layout.prompts(bed, Prompts.RETAIN), s.detector());
-    }
+    steps.evaluate(
+        concept,
+        edit(bed, model),
+        layout.prompts(bed, Prompts.TEST),
+        s.retainPrompts() > 0 ? layout.prompts(bed, Prompts.RETAIN) : null,
+        s.retainPrompts(),
+        layout.evaluateDir(bed, model),
+        layout.retainCache(bed),
+        fraction);
   }
 
   /**
@@ -515,49 +327,14 @@ public final class Demo {
 
   private void attack(
       String bed, Concept concept, String model, AttackMethod a, DoubleConsumer fraction) {
-    EditFile e = edit(bed, model);
-    AttackSettings as =
-        new AttackSettings(
-            a,
-            layout.prompts(bed, Prompts.ATTACK),
-            e,
-            s.model(),
-            new DetectorSpec(DetectorSpec.Kind.WORLD, s.detector()),
-            concept.name(),
-            ConceptRule.TOP1,
-            concept.kind().attackTokens(),
-            s.attackIterations(),
-            s.steps(),
-            s.attackAttempts(),
-            AttackSettings.DEFAULT_LEARNING_RATE,
-            AttackSettings.DEFAULT_WEIGHT_DECAY,
-            Relaxation.SAMPLED,
-            List.of(),
-            0,
-            layout.attackDir(bed, model, a),
-            Version.NAME);
-    long[] phaseTotal = {1};
-    try (NDManager manager = Torch.newManager();
-        Detector detector = worldDetector(concept, manager)) {
-      AttackRun.run(
-          as,
-          detector,
-          new AttackRun.Listener() {
-            @Override
-            public void phase(String name, long total, String unit) {
-              phaseTotal[0] = Math.max(1, total);
-            }
-
-            @Override
-            public void progress(long done) {
-              fraction.accept((double) done / phaseTotal[0]);
-            }
-          });
-    }
-  }
-
-  /** The world's detector of the study, bound to a bed's concept (rule top-1). */
-  private Detector worldDetector(Concept concept, NDManager manager) {
-    return WorldConceptDetector.load(s.detector(), manager, concept, ConceptRule.TOP1);
+    steps.attack(
+        concept,
+        edit(bed, model),
+        a,
+        layout.prompts(bed, Prompts.ATTACK),
+        s.attackIterations(),
+        s.attackAttempts(),
+        layout.attackDir(bed, model, a),
+        fraction);
   }
 }

@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * Turns a study's folders into the report's data model: the tables from {@link StudyResults}, image
@@ -51,10 +52,10 @@ import java.util.function.BiFunction;
  */
 final class StudyReportBuilder {
   /** Prompts shown per image grid. */
-  private static final int GRID_COLUMNS = 6;
+  static final int GRID_COLUMNS = 6;
 
   /** Retain prompts shown in their grid: enough to see whether a model follows them. */
-  private static final int RETAIN_COLUMNS = 10;
+  static final int RETAIN_COLUMNS = 10;
 
   private StudyReportBuilder() {}
 
@@ -68,23 +69,7 @@ final class StudyReportBuilder {
         boolean base = r.model().equals(StudyLayout.BASE);
         Double seconds =
             base ? null : results.timings().get(bed.concept() + ": erase " + r.model());
-        rows.add(
-            new MethodRow(
-                label(r.model()),
-                base,
-                r.cerTest(),
-                r.cerUnlearnDiff(),
-                r.cerP4d(),
-                retainDistance(r.retainFrechet()),
-                r.prunedRatio(),
-                seconds,
-                r.retainFrechetRendered(),
-                bounds(r.cerTestInterval()),
-                bounds(r.cerUnlearnDiffInterval()),
-                bounds(r.cerP4dInterval()),
-                bounds(r.retainFrechetInterval()),
-                bounds(r.retainFrechetRenderedInterval()),
-                following(r.promptFollowing())));
+        rows.add(methodRow(label(r.model()), base, r, seconds));
       }
       List<GridFigure> grids = new ArrayList<>();
       GridFigure plain = testGrid(s, bed.concept());
@@ -127,13 +112,33 @@ final class StudyReportBuilder {
         steps(s, results.timings()));
   }
 
+  /** A study's row as the report's table shows it, under {@code label}. */
+  static MethodRow methodRow(String label, boolean base, StudyResults.Row r, Double seconds) {
+    return new MethodRow(
+        label,
+        base,
+        r.cerTest(),
+        r.cerUnlearnDiff(),
+        r.cerP4d(),
+        retainDistance(r.retainFrechet()),
+        r.prunedRatio(),
+        seconds,
+        r.retainFrechetRendered(),
+        bounds(r.cerTestInterval()),
+        bounds(r.cerUnlearnDiffInterval()),
+        bounds(r.cerP4dInterval()),
+        bounds(r.retainFrechetInterval()),
+        bounds(r.retainFrechetRenderedInterval()),
+        following(r.promptFollowing()));
+  }
+
   /** An interval as the report shows it; null stays null. */
-  private static Bounds bounds(Interval i) {
+  static Bounds bounds(Interval i) {
     return i == null ? null : new Bounds(i.lo(), i.hi());
   }
 
   /** The detector's agreement per head as the report shows it; empty when not measured. */
-  private static List<Following> following(PromptFollowing f) {
+  static List<Following> following(PromptFollowing f) {
     List<Following> out = new ArrayList<>();
     if (f != null) {
       for (PromptFollowing.Agreement a : f.heads()) {
@@ -352,34 +357,41 @@ final class StudyReportBuilder {
     List<PrunedWeights> figures = new ArrayList<>();
     for (EraseMethod m : s.methods()) {
       Path mask = StudyLayout.of(s).artifact(bed, m);
-      if (!m.pruning() || !Files.isRegularFile(mask)) {
-        continue;
+      PrunedWeights p = m.pruning() ? prunedWeights(label(m.json()), mask) : null;
+      if (p != null) {
+        figures.add(p);
       }
-      BinaryMask binary = BinaryMask.read(mask);
-      dev.perase.analysis.PrunedWeights p = dev.perase.analysis.PrunedWeights.of(binary);
-      List<LayerPruning> layers = new ArrayList<>();
-      for (dev.perase.analysis.PrunedWeights.Group g : p.byLayer()) {
-        if (g.total() > 0) {
-          layers.add(new LayerPruning(g.name(), g.layerType(), g.pruned(), g.total()));
-        }
-      }
-      if (layers.isEmpty()) {
-        continue;
-      }
-      figures.add(
-          new PrunedWeights(
-              label(m.json()),
-              String.format(
-                  Locale.ROOT,
-                  "%,d of %,d weights of the %s selection pruned (ratio %.3g), over %d layers.",
-                  p.pruned(),
-                  p.total(),
-                  binary.metadata().selection(),
-                  p.total() == 0 ? 0.0 : (double) p.pruned() / p.total(),
-                  layers.size()),
-              layers));
     }
     return figures;
+  }
+
+  /** Where one mask pruned, layer by layer, shown as {@code label}; null without the file. */
+  static PrunedWeights prunedWeights(String label, Path mask) {
+    if (!Files.isRegularFile(mask)) {
+      return null;
+    }
+    BinaryMask binary = BinaryMask.read(mask);
+    dev.perase.analysis.PrunedWeights p = dev.perase.analysis.PrunedWeights.of(binary);
+    List<LayerPruning> layers = new ArrayList<>();
+    for (dev.perase.analysis.PrunedWeights.Group g : p.byLayer()) {
+      if (g.total() > 0) {
+        layers.add(new LayerPruning(g.name(), g.layerType(), g.pruned(), g.total()));
+      }
+    }
+    if (layers.isEmpty()) {
+      return null;
+    }
+    return new PrunedWeights(
+        label,
+        String.format(
+            Locale.ROOT,
+            "%,d of %,d weights of the %s selection pruned (ratio %.3g), over %d layers.",
+            p.pruned(),
+            p.total(),
+            binary.metadata().selection(),
+            p.total() == 0 ? 0.0 : (double) p.pruned() / p.total(),
+            layers.size()),
+        layers);
   }
 
   /** The method's name as the paper writes it; the study's base model is the world's, not SD. */
@@ -427,13 +439,18 @@ final class StudyReportBuilder {
   }
 
   private static List<Setting> environment(DemoSettings s) {
+    return environment(s.model(), s.detector());
+  }
+
+  /** Versions, machine and inputs of a study on {@code model} judged by {@code detector}. */
+  static List<Setting> environment(Path model, Path detector) {
     List<Setting> env = new ArrayList<>();
     env.add(new Setting("perase", dev.perase.Version.NAME));
     env.add(new Setting("java", System.getProperty("java.version")));
     env.add(new Setting("os", System.getProperty("os.name") + " " + System.getProperty("os.arch")));
     env.add(new Setting("cpu cores", Integer.toString(Runtime.getRuntime().availableProcessors())));
-    env.add(new Setting("model", s.model().toString()));
-    env.add(new Setting("detector", s.detector().toString()));
+    env.add(new Setting("model", model.toString()));
+    env.add(new Setting("detector", detector.toString()));
     return env;
   }
 
@@ -442,13 +459,18 @@ final class StudyReportBuilder {
    * are no step of the plan and are left out.
    */
   private static List<Step> steps(DemoSettings s, Map<String, Double> timings) {
-    Map<String, Demo.Task> plan = new HashMap<>();
-    for (Demo.Task t : Demo.plan(s)) {
+    return steps(s.out(), Demo.plan(s), timings);
+  }
+
+  /** Every timed task of {@code tasks}, with its folder's settings, in the timings' order. */
+  static List<Step> steps(Path out, List<StudyRun.Task> tasks, Map<String, Double> timings) {
+    Map<String, StudyRun.Task> plan = new HashMap<>();
+    for (StudyRun.Task t : tasks) {
       plan.put(t.name(), t);
     }
     List<Step> steps = new ArrayList<>();
     for (Map.Entry<String, Double> e : timings.entrySet()) {
-      Demo.Task task = plan.get(e.getKey());
+      StudyRun.Task task = plan.get(e.getKey());
       if (task == null) {
         continue;
       }
@@ -461,7 +483,7 @@ final class StudyReportBuilder {
           new Step(
               task.name(),
               task.bed(),
-              folder == null ? null : s.out().relativize(folder).toString(),
+              folder == null ? null : out.relativize(folder).toString(),
               e.getValue(),
               settings));
     }
@@ -510,29 +532,47 @@ final class StudyReportBuilder {
       BiFunction<String, Integer, Path> image,
       String title,
       String caption) {
+    List<String> labels = new ArrayList<>();
+    List<Function<Integer, Path>> images = new ArrayList<>();
+    for (String model : Demo.models(s)) {
+      labels.add(label(model));
+      images.add(i -> image.apply(model, i));
+    }
+    return promptGrid(prompts, columns, labels, images, title, caption);
+  }
+
+  /**
+   * Rows: {@code labels}, each with its {@code images} (prompt index → file); columns: the first
+   * {@code columns} prompts of a file. Null when the file or every image is missing.
+   */
+  static GridFigure promptGrid(
+      Path prompts,
+      int columns,
+      List<String> labels,
+      List<Function<Integer, Path>> images,
+      String title,
+      String caption) {
     if (!Files.exists(prompts)) {
       return null;
     }
     List<PromptRow> rows = PromptCsv.read(prompts);
     int n = Math.min(columns, rows.size());
-    List<String> rowLabels = new ArrayList<>();
     List<List<String>> cells = new ArrayList<>();
     boolean any = false;
-    for (String model : Demo.models(s)) {
+    for (Function<Integer, Path> image : images) {
       List<String> line = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        Path img = image.apply(model, i);
+        Path img = image.apply(i);
         line.add(Files.exists(img) ? img.toAbsolutePath().toString() : null);
         any |= Files.exists(img);
       }
-      rowLabels.add(label(model));
       cells.add(line);
     }
     if (!any) {
       return null;
     }
     return new GridFigure(
-        title, caption + columnText(rows.subList(0, n)), rowLabels, columnNumbers(n), cells, null);
+        title, caption + columnText(rows.subList(0, n)), labels, columnNumbers(n), cells, null);
   }
 
   /** Rows: models; columns: attacked prompts; cells: the breaking attempt's image, or the last. */

@@ -97,50 +97,16 @@ public record StudyResults(
       List<Row> rows = new ArrayList<>();
       Map<String, Map<AttackMethod, AttackResults>> attacks = new LinkedHashMap<>();
       for (String model : Demo.models(s)) {
-        Evaluation.Result eval = read(layout.evaluation(bed, model), Evaluation.Result.class);
-        AttackResults ud =
-            read(layout.attack(bed, model, AttackMethod.UNLEARNDIFF), AttackResults.class);
-        AttackResults p4d = read(layout.attack(bed, model, AttackMethod.P4D), AttackResults.class);
-        RenderedFrechet.Result rendered =
-            read(layout.renderedFrechet(bed, model), RenderedFrechet.Result.class);
-        Map<AttackMethod, AttackResults> byAttack = new LinkedHashMap<>();
-        if (ud != null) {
-          byAttack.put(AttackMethod.UNLEARNDIFF, ud);
-        }
-        if (p4d != null) {
-          byAttack.put(AttackMethod.P4D, p4d);
-        }
-        attacks.put(model, byAttack);
-        PromptFollowing following = read(layout.retainFollowing(bed, model), PromptFollowing.class);
-        Double ratio = null;
-        Long pruned = null;
         Path maskFile =
             model.equals(StudyLayout.BASE) ? null : layout.mask(bed, EraseMethod.parse(model));
-        if (maskFile != null && Files.exists(maskFile)) {
-          BinaryMask mask = BinaryMask.read(maskFile);
-          ratio = mask.ratio();
-          pruned = mask.prunedCount();
-        }
         rows.add(
-            new Row(
+            row(
                 model,
-                eval == null ? null : cer(eval.erasure()),
-                ud == null ? null : cer(ud.preAttack()),
-                ud == null ? null : cer(ud.underAttack()),
-                p4d == null ? null : cer(p4d.underAttack()),
-                eval == null || eval.retain() == null
-                    ? null
-                    : finite(eval.retain().frechetDistance()),
-                ratio,
-                pruned,
-                rendered == null ? null : finite(rendered.frechetDistance()),
-                eval == null ? null : eval.erasure().interval(),
-                ud == null ? null : ud.preAttack().interval(),
-                ud == null ? null : ud.underAttack().interval(),
-                p4d == null ? null : p4d.underAttack().interval(),
-                eval == null || eval.retain() == null ? null : eval.retain().frechetInterval(),
-                rendered == null ? null : rendered.frechetInterval(),
-                following));
+                layout.evaluateDir(bed, model),
+                layout.attack(bed, model, AttackMethod.UNLEARNDIFF),
+                layout.attack(bed, model, AttackMethod.P4D),
+                maskFile,
+                attacks));
       }
       Concept c = Concept.of(bed);
       beds.add(
@@ -157,8 +123,65 @@ public record StudyResults(
     return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
   }
 
+  /**
+   * A model's row from the files its steps wrote (each may be missing: its numbers are then null),
+   * and its attack results, by attack, put in {@code attacks} under {@code model}.
+   *
+   * @param evaluateDir the model's evaluation folder
+   * @param unlearnDiff the results file of its UnlearnDiff run
+   * @param p4d the results file of its P4D run
+   * @param maskFile its binary mask, or null when it has none
+   */
+  static Row row(
+      String model,
+      Path evaluateDir,
+      Path unlearnDiff,
+      Path p4d,
+      Path maskFile,
+      Map<String, Map<AttackMethod, AttackResults>> attacks) {
+    Evaluation.Result eval = read(evaluateDir.resolve(Evaluation.RESULTS), Evaluation.Result.class);
+    AttackResults ud = read(unlearnDiff, AttackResults.class);
+    AttackResults p4 = read(p4d, AttackResults.class);
+    RenderedFrechet.Result rendered =
+        read(evaluateDir.resolve(RenderedFrechet.FILE), RenderedFrechet.Result.class);
+    Map<AttackMethod, AttackResults> byAttack = new LinkedHashMap<>();
+    if (ud != null) {
+      byAttack.put(AttackMethod.UNLEARNDIFF, ud);
+    }
+    if (p4 != null) {
+      byAttack.put(AttackMethod.P4D, p4);
+    }
+    attacks.put(model, byAttack);
+    PromptFollowing following =
+        read(evaluateDir.resolve(RetainFollowing.FILE), PromptFollowing.class);
+    Double ratio = null;
+    Long pruned = null;
+    if (maskFile != null && Files.exists(maskFile)) {
+      BinaryMask mask = BinaryMask.read(maskFile);
+      ratio = mask.ratio();
+      pruned = mask.prunedCount();
+    }
+    return new Row(
+        model,
+        eval == null ? null : cer(eval.erasure()),
+        ud == null ? null : cer(ud.preAttack()),
+        ud == null ? null : cer(ud.underAttack()),
+        p4 == null ? null : cer(p4.underAttack()),
+        eval == null || eval.retain() == null ? null : finite(eval.retain().frechetDistance()),
+        ratio,
+        pruned,
+        rendered == null ? null : finite(rendered.frechetDistance()),
+        eval == null ? null : eval.erasure().interval(),
+        ud == null ? null : ud.preAttack().interval(),
+        ud == null ? null : ud.underAttack().interval(),
+        p4 == null ? null : p4.underAttack().interval(),
+        eval == null || eval.retain() == null ? null : eval.retain().frechetInterval(),
+        rendered == null ? null : rendered.frechetInterval(),
+        following);
+  }
+
   /** A step's result file, or null when the step has not written it. */
-  private static <T> T read(Path file, Class<T> type) {
+  static <T> T read(Path file, Class<T> type) {
     return Files.exists(file) ? Json.read(file, type) : null;
   }
 

@@ -189,8 +189,12 @@ final class ReportPage {
     }
 
     h.append("<h3>Results</h3>\n");
-    results(h, bed, pics.anchor());
+    results(h, bed.rows(), "results-" + pics.anchor());
     claims(h, bed);
+    if (!bed.sweep().isEmpty()) {
+      h.append("<h4>Every point of the sweeps</h4>\n");
+      results(h, bed.sweep(), "sweep-" + pics.anchor());
+    }
     following(h, bed, pics.anchor());
     if (pics.tradeOff() != null) {
       h.append("<figure>\n");
@@ -245,12 +249,12 @@ final class ReportPage {
   }
 
   /** The results table: methods as rows, the best erased model of each ranked column in bold. */
-  private static void results(StringBuilder h, TestBed bed, String anchor) {
-    if (bed.rows().isEmpty()) {
+  private static void results(StringBuilder h, List<MethodRow> rows, String id) {
+    if (rows.isEmpty()) {
       h.append("<p class=\"note\">No results.</p>\n");
       return;
     }
-    h.append("<table class=\"results\" id=\"results-").append(anchor).append("\">\n<thead><tr>");
+    h.append("<table class=\"results\" id=\"").append(id).append("\">\n<thead><tr>");
     h.append("<th>Method</th>");
     for (Column c : COLUMNS) {
       h.append("<th>").append(escape(c.heading())).append("</th>");
@@ -258,9 +262,9 @@ final class ReportPage {
     h.append("</tr></thead>\n<tbody>\n");
     String[] best = new String[COLUMNS.size()];
     for (int j = 0; j < COLUMNS.size(); j++) {
-      best[j] = best(bed.rows(), COLUMNS.get(j));
+      best[j] = best(rows, COLUMNS.get(j));
     }
-    for (MethodRow row : bed.rows()) {
+    for (MethodRow row : rows) {
       h.append(row.base() ? "<tr class=\"base\">" : "<tr>");
       h.append("<th scope=\"row\">").append(escape(row.method())).append("</th>");
       for (int j = 0; j < COLUMNS.size(); j++) {

@@ -21,6 +21,8 @@ import java.util.List;
  * @param claims the paper's claim tested on this bed, one sentence per comparison, shown under the
  *     results table
  * @param tradeOff robustness against retain damage, one line per method, or null
+ * @param sweep every run of the methods' sweeps (a matched-point study), shown as a second table
+ *     under the results; empty when the study has no sweeps
  */
 public record TestBed(
     @JsonProperty("name") String name,
@@ -34,7 +36,8 @@ public record TestBed(
     @JsonProperty("pruned_weights") List<PrunedWeights> prunedWeights,
     @JsonProperty("note") String note,
     @JsonProperty("claims") List<String> claims,
-    @JsonProperty("trade_off") TradeOff tradeOff) {
+    @JsonProperty("trade_off") TradeOff tradeOff,
+    @JsonProperty("sweep") List<MethodRow> sweep) {
   public TestBed {
     if (name == null || name.isBlank()) {
       throw new BadInputException("a test bed needs a name");
@@ -47,6 +50,37 @@ public record TestBed(
     heatMaps = heatMaps == null ? List.of() : List.copyOf(heatMaps);
     prunedWeights = prunedWeights == null ? List.of() : List.copyOf(prunedWeights);
     claims = claims == null ? List.of() : List.copyOf(claims);
+    sweep = sweep == null ? List.of() : List.copyOf(sweep);
+  }
+
+  /** A test bed without sweep table. */
+  public TestBed(
+      String name,
+      String concept,
+      String kind,
+      int promptCount,
+      List<MethodRow> rows,
+      List<GridFigure> grids,
+      List<HeatMapFigure> heatMaps,
+      Sensitivity sensitivity,
+      List<PrunedWeights> prunedWeights,
+      String note,
+      List<String> claims,
+      TradeOff tradeOff) {
+    this(
+        name,
+        concept,
+        kind,
+        promptCount,
+        rows,
+        grids,
+        heatMaps,
+        sensitivity,
+        prunedWeights,
+        note,
+        claims,
+        tradeOff,
+        null);
   }
 
   /** A test bed without claims or trade-off chart. */
@@ -72,6 +106,7 @@ public record TestBed(
         sensitivity,
         prunedWeights,
         note,
+        null,
         null,
         null);
   }

@@ -1,0 +1,175 @@
+package dev.perase.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
+import dev.perase.io.Json;
+import dev.perase.io.OutputPaths;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.DoubleConsumer;
+
+/**
+ * How a study runs its plan, whatever its settings: the folder's {@code config.json} is written on
+ * the first run and must match on every later one, each task whose output exists is skipped, and
+ * each finished task's wall time goes to {@code timings.json} (read back on resume), so that an
+ * interrupted study resumes where it stopped. {@link Demo} and {@link FullStudy} run through it.
+ */
+final class StudyRun {
+  /** The settings that are paths, compared as absolute, normalised paths on resume. */
+  private static final List<String> PATHS = List.of("model", "detector", "prompt_sets");
+
+  /**
+   * One step of a plan: its bed, what it does ({@code erase p-esd}, {@code unlearndiff on esd}),
+   * the folder it writes with its {@code config.json} (null when it has none of its own), its
+   * estimated cost (seconds at the full scale), done check and run.
+   */
+  record Task(String bed, String what, Path folder, double cost, BooleanSupplier done, Work run) {
+    /** The step's name in the progress, {@code timings.json} and the report. */
+    String name() {
+      return bed + ": " + what;
+    }
+  }
+
+  @FunctionalInterface
+  interface Work {
+    void run(DoubleConsumer fraction);
+  }
+
+  private final Path out;
+  private final Map<String, Double> timings = new LinkedHashMap<>();
+
+  private StudyRun(Path out) {
+    this.out = out;
+  }
+
+  /**
+   * Opens (or creates) the study folder {@code out} for {@code settings}: refuses a folder made
+   * with other settings, then records them and reads the timings of earlier runs.
+   */
+  static StudyRun open(Path out, Object settings) {
+    OutputPaths.createFolder(out);
+    StudyRun run = new StudyRun(out);
+    Path timingsFile = run.timingsFile();
+    if (Files.exists(timingsFile)) {
+      try {
+        Map<String, Double> earlier =
+            Json.MAPPER.readValue(
+                timingsFile.toFile(),
+                Json.MAPPER
+                    .getTypeFactory()
+                    .constructMapType(LinkedHashMap.class, String.class, Double.class));
+        run.timings.putAll(earlier);
+      } catch (IOException e) {
+        throw FileAccessException.of("read", timingsFile, e);
+      }
+    }
+    Path config = out.resolve(StudyLayout.CONFIG);
+    if (Files.exists(config)) {
+      refuseOtherStudy(config, settings, out);
+    }
+    Json.write(config, settings);
+    return run;
+  }
+
+  Path timingsFile() {
+    return out.resolve("timings.json");
+  }
+
+  /** Wall seconds per finished task (and whatever else a task records, e.g. seconds per step). */
+  Map<String, Double> timings() {
+    return timings;
+  }
+
+  /** Records an extra timing (e.g. {@code red: erase p-esd s/step}); written with the next task. */
+  void record(String name, double seconds) {
+    if (Double.isFinite(seconds)) {
+      timings.put(name, seconds);
+    }
+  }
+
+  /** Runs every task of {@code plan} not done yet, in order, reporting to {@code listener}. */
+  void execute(List<Task> plan, Demo.Listener listener) {
+    execute(plan, listener, () -> {});
+  }
+
+  /**
+   * As {@link #execute(List, Demo.Listener)}, calling {@code afterTask} after each task it runs.
+   */
+  void execute(List<Task> plan, Demo.Listener listener, Runnable afterTask) {
+    double total = plan.stream().mapToDouble(Task::cost).sum();
+    double done = 0;
+    for (int i = 0; i < plan.size(); i++) {
+      Task t = plan.get(i);
+      boolean skip = t.done().getAsBoolean();
+      listener.task(i + 1, plan.size(), t.name(), skip);
+      if (!skip) {
+        final double before = done;
+        long t0 = System.nanoTime();
+        t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
+        timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
+        Json.write(timingsFile(), timings);
+        afterTask.run();
+      }
+      done += t.cost();
+      listener.progress(done / total);
+    }
+  }
+
+  /**
+   * A study folder is continued only with the settings it was started with: its finished steps are
+   * skipped, so other settings (another scale, more prompts, other methods or model files) would
+   * give a study that mixes two. The output folder itself may have moved.
+   */
+  private static void refuseOtherStudy(Path config, Object settings, Path out) {
+    JsonNode before;
+    try {
+      before = Json.MAPPER.readTree(config.toFile());
+    } catch (IOException e) {
+      throw new BadInputException(config + " is not a readable study config: " + e.getMessage(), e);
+    }
+    JsonNode now = Json.MAPPER.valueToTree(settings);
+    List<String> differ = new ArrayList<>();
+    for (var it = now.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (field.equals("out")) {
+        continue;
+      }
+      JsonNode a = before == null ? null : before.get(field);
+      JsonNode b = now.get(field);
+      boolean same =
+          PATHS.contains(field)
+              ? a != null && a.isTextual() && samePath(a.asText(), b.asText())
+              : b.equals(a);
+      if (!same) {
+        differ.add(field);
+      }
+    }
+    if (before != null) {
+      // a field only the earlier study has (the other kind of study, e.g.) differs too
+      for (var it = before.fieldNames(); it.hasNext(); ) {
+        String field = it.next();
+        if (!field.equals("out") && !now.has(field)) {
+          differ.add(field);
+        }
+      }
+    }
+    if (!differ.isEmpty()) {
+      throw new BadInputException(
+          out
+              + " holds a study made with other settings ("
+              + String.join(", ", differ)
+              + "); choose another --out, or delete the folder to start over");
+    }
+  }
+
+  private static boolean samePath(String a, String b) {
+    return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
+  }
+}
