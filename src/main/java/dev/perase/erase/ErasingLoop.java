@@ -185,7 +185,9 @@ final class ErasingLoop {
         ErasureObjective.Step s = a.step();
         step++;
         ObjectNode stats = Json.MAPPER.createObjectNode();
+        long tLog = System.nanoTime();
         t.log(stats);
+        double logSeconds = since(tLog);
         if (!faults.isEmpty()) {
           // the same inputs gave a finite step on a later try: a fault of the machine's kernels
           // (README, Known problems), not of the settings
@@ -195,6 +197,8 @@ final class ErasingLoop {
         ObjectNode line =
             run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
         line.setAll(stats);
+        a.phases().log(line);
+        ((ObjectNode) line.get("phases")).put("statistics", Math.round(logSeconds * 1e3) / 1e3);
         run.endStep(step, loss, dt, line, state, optimizer, pool);
         if (onStep != null) {
           onStep.accept(step);
@@ -232,7 +236,30 @@ final class ErasingLoop {
   }
 
   /** One try of a step: its loss and inputs, or what was not finite (no update made then). */
-  private record Attempt(float loss, ErasureObjective.Step step, String fault) {}
+  private record Attempt(float loss, ErasureObjective.Step step, String fault, Phases phases) {}
+
+  /**
+   * Seconds of one try's phases, for the log line ({@code phases}): x_t and the target without
+   * gradient, the loss with its backward, the finiteness check, and the optimiser step (for a mask:
+   * ∂L/∂s formed, AdamW, and the gradient histograms where they are taken).
+   */
+  record Phases(double prepare, double lossBackward, double check, double optimizer) {
+    void log(ObjectNode line) {
+      ObjectNode o = line.putObject("phases");
+      o.put("prepare", round(prepare));
+      o.put("loss_backward", round(lossBackward));
+      o.put("check", round(check));
+      o.put("optimizer", round(optimizer));
+    }
+
+    private static double round(double seconds) {
+      return Math.round(seconds * 1e3) / 1e3;
+    }
+  }
+
+  private static double since(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
 
   private static Attempt attempt(
       StableDiffusion sd,
@@ -249,6 +276,7 @@ final class ErasingLoop {
       NDManager sm = scope.manager();
       // 1. x_t and the target, no gradient
       ErasureObjective.Step s;
+      long t0 = System.nanoTime();
       if (sampleTrained) {
         t.install(sm);
       }
@@ -257,7 +285,9 @@ final class ErasingLoop {
       } finally {
         t.uninstall();
       }
+      double prepare = since(t0);
       // 2. ‖ε_θ(x_t, c, t) − target‖² with gradients to what is trained, then 3. AdamW
+      long t1 = System.nanoTime();
       t.install(sm);
       try {
         float loss;
@@ -266,6 +296,8 @@ final class ErasingLoop {
           loss = l.getFloat();
           gc.backward(l);
         }
+        double lossBackward = since(t1);
+        long t2 = System.nanoTime();
         String fault = null;
         if (faultInjection.test(step, tryNumber)) {
           fault = "injected";
@@ -277,13 +309,15 @@ final class ErasingLoop {
             fault = "gradient of " + bad.size() + " tensors, first " + bad.get(0);
           }
         }
+        double check = since(t2);
         if (fault != null) {
           t.discardGradients(optimizer);
-          return new Attempt(loss, s, fault);
+          return new Attempt(loss, s, fault, null);
         }
+        long t3 = System.nanoTime();
         optimizer.setLearningRate(settings.learningRate());
         t.optimizerStep(optimizer);
-        return new Attempt(loss, s, null);
+        return new Attempt(loss, s, null, new Phases(prepare, lossBackward, check, since(t3)));
       } finally {
         t.uninstall();
       }

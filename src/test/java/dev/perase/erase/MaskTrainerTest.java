@@ -151,6 +151,13 @@ class MaskTrainerTest {
       assertEquals(e.prunedCount(), last.get("pruned").asLong());
       assertTrue(last.get("mask_mean").asDouble() < 1, last.toString());
       assertTrue(last.has("loss") && last.has("lr") && last.has("seconds") && last.has("k"));
+      double phases = 0;
+      for (String phase : List.of("prepare", "loss_backward", "check", "optimizer", "statistics")) {
+        double sec = last.get("phases").get(phase).asDouble(-1);
+        assertTrue(sec >= 0, phase + " in " + last);
+        phases += sec;
+      }
+      assertTrue(phases <= last.get("seconds").asDouble() + 1e-3, "phases within the step");
       JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
       assertEquals("finished", config.get("status").asText());
       assertEquals("cross-attn", config.get("settings").get("selection").asText());
