@@ -30,7 +30,8 @@ import java.util.function.IntConsumer;
  * </ol>
  *
  * Outputs in the run folder: {@code mask.safetensors}, {@code config.json}, {@code log.jsonl}
- * (loss, lr, mask mean and pruned count per step) and {@code checkpoint.safetensors}.
+ * (loss, lr and phase times per step; the mask mean and pruned count at steps 1–10, every tenth and
+ * the last) and {@code checkpoint.safetensors}.
  */
 public final class MaskTrainer {
   public static final String OUTPUT = "mask.safetensors";
@@ -76,6 +77,7 @@ public final class MaskTrainer {
     private final EraseSettings settings;
     private final List<Param> halved = new ArrayList<>();
     private GradientStats lastStep;
+    private int optimizerSteps;
 
     /**
      * Takes the masked weights W of {@code mask} into float16 storage where that is exact (weights
@@ -160,6 +162,7 @@ public final class MaskTrainer {
     @Override
     public void optimizerStep(AdamW optimizer) {
       int t = optimizer.stepCount() + 1;
+      optimizerSteps = t;
       if (!GradientStats.recordedAt(t)) {
         optimizer.step(mask::gradient);
         mask.logitsChanged();
@@ -179,8 +182,17 @@ public final class MaskTrainer {
       lastStep = stats;
     }
 
+    /**
+     * The mask's mean and pruned count at the steps whose gradients are counted ({@link
+     * GradientStats#recordedAt}) and at the last step: a pass over every logit that took about two
+     * minutes of an SD v1.4 step over its 815 M non-cross-attention logits here.
+     */
     @Override
     public void log(ObjectNode line) {
+      int t = optimizerSteps;
+      if (!GradientStats.recordedAt(t) && t != settings.steps()) {
+        return;
+      }
       SoftMask.Stats stats = mask.stats();
       line.put("mask_mean", stats.mean());
       line.put("pruned", stats.pruned());
