@@ -3,6 +3,7 @@ package dev.perase.cli;
 import dev.perase.attack.AttackMerge;
 import dev.perase.eval.Evaluation;
 import dev.perase.eval.EvaluationMerge;
+import dev.perase.eval.PromptImages;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RunLock;
 import dev.perase.io.ShardSet;
@@ -17,10 +18,10 @@ import picocli.CommandLine.Parameters;
     name = "merge",
     mixinStandardHelpOptions = true,
     description = {
-      "Merges the shard folders of one evaluate or attack run (--shard K/N) into one run folder,"
-          + " as the run on one machine writes it: per-prompt results and images in row order,"
-          + " the journal, and the CER, the Fréchet distance and the attack's CERs computed again"
-          + " from the merged rows and features (never averaged over shards).",
+      "Merges the shard folders of one evaluate, attack or generate --prompts run (--shard K/N)"
+          + " into one run folder, as the run on one machine writes it: per-prompt results and"
+          + " images in row order, the journal, and the CER, the Fréchet distance and the attack's"
+          + " CERs computed again from the merged rows and features (never averaged over shards).",
       "Refuses, with one line naming the folder, a shard of another run (settings, model hash,"
           + " mask or weights hash, detector fingerprint, prompt files, rows), a shard given"
           + " twice, a missing or unfinished shard."
@@ -29,7 +30,8 @@ import picocli.CommandLine.Parameters;
       "",
       "Examples:",
       "  ./perase merge out/eval/shard-0 out/eval/shard-1 out/eval/shard-2 --out out/eval/all",
-      "  ./perase merge out/attack/shard-* --out out/attack/all"
+      "  ./perase merge out/attack/shard-* --out out/attack/all",
+      "  ./perase merge runs/coco/shard-* --out runs/coco/all"
     })
 final class MergeCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "SHARD_DIR", description = "The shards' run folders.")
@@ -46,9 +48,13 @@ final class MergeCommand implements Callable<Integer> {
         case "evaluate" ->
             EvaluateCommand.print(EvaluationMerge.merge(set, out, Defaults.VERSION), out);
         case "attack" -> AttackCommand.print(AttackMerge.merge(set, out, Defaults.VERSION), out);
+        case "generate" ->
+            GenerateCommand.print(PromptImages.merge(set, out, Defaults.VERSION), out);
         default ->
             throw new BadInputException(
-                "cannot merge '" + set.command() + "' runs: only evaluate and attack shard");
+                "cannot merge '"
+                    + set.command()
+                    + "' runs: only evaluate, attack and generate shard");
       }
     }
     System.out.println("merged " + shards.size() + " shards into " + out);
