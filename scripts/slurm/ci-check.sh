@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # The scale-out check on a real scheduler: starts a one-node SLURM cluster on this machine (munge,
 # slurmctld, slurmd; as root; installs Debian's slurm-wlm and munge when missing), submits an
-# array of 3 shards of an `evaluate` (with retain prompts) and of an `attack` on the world model
-# through submit.sh, each with its merge as a dependent job, waits, and checks that the merged
-# results equal an unsharded run of the same command bit for bit (one torch thread everywhere).
-# Prints the timings (per-shard wall time and model-load overhead) and the SLURM logs, and leaves
-# everything under $WORK (default: a new folder in /tmp). Exits non-zero, loudly, when SLURM does
-# not start or any check fails; never passes without having run the jobs.
+# array of 3 shards of an `evaluate` (with retain prompts), of an `attack` and of a `generate
+# --prompts` on the world model through submit.sh, each with its merge as a dependent job, waits,
+# and checks that the merged results equal an unsharded run of the same command bit for bit (one
+# torch thread everywhere). Prints the timings (per-shard wall time and model-load overhead) and
+# the SLURM logs, and leaves everything under $WORK (default: a new folder in /tmp).
+#
+# Exit codes: 0 passed; 1 a check failed (perase did not build, a run or job failed, a merged file
+# differs); 3 this machine cannot run SLURM at all (not root, slurm-wlm and munge cannot be
+# installed, a daemon does not start, the node does not come up, a trivial job does not run), with
+# one line "ci-check: SLURM cannot run here: REASON" on stdout. Never passes without having run
+# the jobs.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 fail() { echo "ci-check: FAILED: $*" >&2; exit 1; }
-[[ $(id -u) == 0 ]] || fail "run as root (it starts munged, slurmctld and slurmd)"
+cannot() { echo "ci-check: SLURM cannot run here: $*"; exit 3; }
+started=$(date +%s.%N)
+[[ $(id -u) == 0 ]] || cannot "not root (it starts munged, slurmctld and slurmd)"
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge \
-    || fail "cannot install slurm-wlm and munge"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge; } \
+    || cannot "apt-get cannot install slurm-wlm and munge"
 fi
 WORK=${WORK:-$(mktemp -d /tmp/perase-slurm.XXXXXX)}
 mkdir -p "$WORK/state" "$WORK/spool" "$WORK/runs"
@@ -33,6 +40,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 if [[ ! -s /etc/munge/munge.key ]]; then
   mungekey --create --keyfile=/etc/munge/munge.key 2>/dev/null \
     || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
@@ -41,11 +49,11 @@ fi
 mkdir -p /run/munge && chown munge:munge /run/munge
 if ! munge -n >/dev/null 2>&1; then
   runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/perase-ci.pid \
-    || fail "munged does not start (see /var/log/munge/munged.log)"
+    || cannot "munged does not start (see /var/log/munge/munged.log)"
   sleep 1
   pids+=("$(cat /run/munge/perase-ci.pid)")
 fi
-munge -n | unmunge >/dev/null || fail "munge does not authenticate"
+munge -n | unmunge >/dev/null || cannot "munge does not authenticate"
 node=$(hostname -s)
 cpus=$(nproc)
 mem=$(awk '/MemTotal/ { print int($2 / 1024) - 1024 }' /proc/meminfo)
@@ -75,8 +83,8 @@ NodeName=$node CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=ci Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$WORK/slurm.conf"
-slurmctld -f "$SLURM_CONF" || fail "slurmctld does not start (see $WORK/slurmctld.log)"
-slurmd -f "$SLURM_CONF" || fail "slurmd does not start (see $WORK/slurmd.log)"
+slurmctld -f "$SLURM_CONF" || cannot "slurmctld does not start (see $WORK/slurmctld.log)"
+slurmd -f "$SLURM_CONF" || cannot "slurmd does not start (see $WORK/slurmd.log)"
 sleep 2
 pids+=("$(cat "$WORK/slurmd.pid")" "$(cat "$WORK/slurmctld.pid")")
 for _ in $(seq 60); do
@@ -85,8 +93,19 @@ for _ in $(seq 60); do
   sleep 1
 done
 [[ $state == idle* || $state == mix* ]] \
-  || { tail -20 "$WORK/slurmctld.log" "$WORK/slurmd.log" >&2; fail "the node is '$state', not idle"; }
+  || { tail -20 "$WORK/slurmctld.log" "$WORK/slurmd.log" >&2; cannot "the node is '$state', not idle"; }
 sinfo
+# a trivial job first: when it does not run, SLURM cannot run jobs here, whatever perase does
+smoke=$(sbatch --parsable --output="$WORK/smoke.out" --wrap "echo smoke ok") \
+  || cannot "sbatch refuses a trivial job"
+for _ in $(seq 60); do
+  [[ -z $(squeue -h -j "$smoke" -o %i 2>/dev/null) ]] && break
+  sleep 1
+done
+smoke_state=$(scontrol show job "$smoke" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+[[ $smoke_state == COMPLETED ]] && grep -q "smoke ok" "$WORK/smoke.out" \
+  || { tail -20 "$WORK/slurmd.log" >&2; cannot "a trivial job does not run (state '$smoke_state')"; }
+echo "ci-check: a trivial job ran"
 
 # 2. the runs, on a crude P-ESD mask of "star" (3 steps at a learning rate of 5: about a fifth of
 # the weights pruned, so that the erased model's images and features differ from the base's):
@@ -99,6 +118,8 @@ eval_args=(--prompts models/world/prompts/star.csv --rows 0-11 --retain "$WORK/r
   --mask "$mask" --steps 5 --batch 2 --cache "$WORK/runs/retain-cache")
 attack_args=(--method unlearndiff --prompts models/world/prompts/star.csv --rows 20-23
   --mask "$mask" --steps 5 --attempts 2 --iterations 5)
+generate_args=(--prompts models/world/prompts/star.csv --rows 12-23 --mask "$mask" --steps 5
+  --batch 2)
 
 # 3. first the unsharded runs on this machine, outside SLURM (one JVM, one model load each), alone
 # so that their times are not shared with the shards'
@@ -109,18 +130,22 @@ t1=$(date +%s.%N)
 ./perase attack "${attack_args[@]}" --out "$WORK/runs/attack-unsharded" > "$WORK/attack-unsharded.out" 2>&1 \
   || fail "the unsharded attack failed: $(tail -3 "$WORK/attack-unsharded.out")"
 t2=$(date +%s.%N)
+./perase generate "${generate_args[@]}" --out "$WORK/runs/generate-unsharded" > "$WORK/generate-unsharded.out" 2>&1 \
+  || fail "the unsharded generate failed: $(tail -3 "$WORK/generate-unsharded.out")"
+t3=$(date +%s.%N)
 
 # 4. the arrays and their merges through the scheduler
 read -r eval_array eval_merge < <("$here/submit.sh" evaluate 3 "$WORK/runs/evaluate" "${eval_args[@]}")
 read -r attack_array attack_merge < <("$here/submit.sh" attack 3 "$WORK/runs/attack" "${attack_args[@]}")
-echo "ci-check: submitted evaluate array $eval_array (merge $eval_merge), attack array $attack_array (merge $attack_merge)"
+read -r generate_array generate_merge < <("$here/submit.sh" generate 3 "$WORK/runs/generate" "${generate_args[@]}")
+echo "ci-check: submitted evaluate array $eval_array (merge $eval_merge), attack array $attack_array (merge $attack_merge), generate array $generate_array (merge $generate_merge)"
 squeue
 for _ in $(seq 3600); do
   [[ -z $(squeue -h -o %i) ]] && break
   sleep 2
 done
 [[ -z $(squeue -h -o %i) ]] && echo "ci-check: the queue is empty" || fail "jobs still queued after 2 hours"
-for job in "$eval_array" "$eval_merge" "$attack_array" "$attack_merge"; do
+for job in "$eval_array" "$eval_merge" "$attack_array" "$attack_merge" "$generate_array" "$generate_merge"; do
   scontrol show job "$job" | grep -E "JobId=|JobState=" | paste -sd' ' | tee -a "$WORK/jobs.txt"
 done
 if grep -v "JobState=COMPLETED" "$WORK/jobs.txt"; then fail "a job did not complete (above)"; fi
@@ -147,20 +172,30 @@ for f in results.json results.csv; do check "$u" "$m" "$f"; done
 files=$(cd "$u" && find prompts -type f ! -name reference.safetensors | sort)
 for f in $files; do cmp -s "$u/$f" "$m/$f" || fail "$f differs"; done
 echo "ci-check: same bytes: $(echo "$files" | wc -l) files under prompts/ (images, attempts.json)"
+m="$WORK/runs/generate/merged"
+u="$WORK/runs/generate-unsharded"
+for f in per_prompt.json per_prompt.jsonl; do check "$u" "$m" "$f"; done
+for f in $(cd "$u" && find images -name '*.png' | sort); do cmp -s "$u/$f" "$m/$f" || fail "$f differs"; done
+echo "ci-check: same bytes: $(cd "$u" && find images -name '*.png' | wc -l) generated images"
 
 # 6. timings: per shard, the wall time and what the run itself counted (results.json seconds for
 # evaluate, timing.json seconds for attack); the difference is the JVM start and model load
 seconds() { sed -n 's/^  "seconds" : \([0-9.eE+-]*\),\{0,1\}$/\1/p' "$1"; }
 echo "ci-check: unsharded evaluate: wall $(awk "BEGIN { print $t1 - $t0 }") s, in the run $(seconds "$WORK/runs/evaluate-unsharded/results.json") s"
 echo "ci-check: unsharded attack: wall $(awk "BEGIN { print $t2 - $t1 }") s, in the run $(seconds "$WORK/runs/attack-unsharded/timing.json") s"
-for kind in evaluate attack; do
+echo "ci-check: unsharded generate: wall $(awk "BEGIN { print $t3 - $t2 }") s, in the run $(seconds "$WORK/runs/generate-unsharded/results.json") s"
+for kind in evaluate attack generate; do
   for log in "$WORK/runs/$kind"/perase-"$kind"-*_*.out; do
     k=$(sed -n 's/^task \([0-9]*\) wall seconds.*/\1/p' "$log")
     wall=$(sed -n 's/^task [0-9]* wall seconds \(.*\)/\1/p' "$log")
-    own=$(seconds "$WORK/runs/$kind/shard-$k/$([[ $kind == evaluate ]] && echo results.json || echo timing.json)")
+    own=$(seconds "$WORK/runs/$kind/shard-$k/$([[ $kind == attack ]] && echo timing.json || echo results.json)")
     echo "ci-check: $kind shard $k: wall ${wall} s, in the run ${own} s"
   done
 done
 echo "ci-check: logs:"
-for log in "$WORK/runs"/*/perase-*.out; do echo "== $log"; sed 's/\r/\n/g' "$log" | grep -v -e '^\s*$' -e '%' -e NNPACK; done
-echo "ci-check: PASSED"
+# without blank lines, libtorch's NNPACK warnings and the progress bars
+for log in "$WORK/runs"/*/perase-*.out; do
+  echo "== $log"
+  sed 's/\r/\n/g' "$log" | grep -v -E '^\s*$|NNPACK| [0-9]+% \['
+done
+echo "ci-check: PASSED in $(awk "BEGIN { printf \"%.0f\", $(date +%s.%N) - $started }") s"

@@ -140,22 +140,7 @@ final class EvaluateCommand implements Callable<Integer> {
             bootstrap);
     Evaluation.Result r;
     try (Progress.Phases bars = new Progress.Phases()) {
-      r =
-          Evaluation.run(
-              s,
-              detector,
-              retainFid(),
-              new Evaluation.Listener() {
-                @Override
-                public void phase(String name, long totalSteps) {
-                  bars.start(name, totalSteps, "step");
-                }
-
-                @Override
-                public void progress(long stepsDone) {
-                  bars.stepTo(stepsDone);
-                }
-              });
+      r = Evaluation.run(s, detector, retainFid(), Progress.listener(bars));
     }
     print(r, out);
     return 0;

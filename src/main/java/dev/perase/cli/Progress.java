@@ -1,5 +1,6 @@
 package dev.perase.cli;
 
+import dev.perase.eval.Evaluation;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -60,5 +61,20 @@ final class Progress {
         bar = null;
       }
     }
+  }
+
+  /** A run's phases in denoising steps, one bar each. */
+  static Evaluation.Listener listener(Phases bars) {
+    return new Evaluation.Listener() {
+      @Override
+      public void phase(String name, long totalSteps) {
+        bars.start(name, totalSteps, "step");
+      }
+
+      @Override
+      public void progress(long stepsDone) {
+        bars.stepTo(stepsDone);
+      }
+    };
   }
 }

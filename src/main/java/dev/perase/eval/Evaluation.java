@@ -1,12 +1,20 @@
 package dev.perase.eval;
 
-import ai.djl.ndarray.NDArray;
+import static dev.perase.eval.PromptBatches.batches;
+import static dev.perase.eval.PromptBatches.draw;
+import static dev.perase.eval.PromptBatches.fileRows;
+import static dev.perase.eval.PromptBatches.imageName;
+import static dev.perase.eval.PromptBatches.ownBatches;
+import static dev.perase.eval.PromptBatches.positions;
+import static dev.perase.eval.PromptBatches.shardBatches;
+import static dev.perase.eval.PromptBatches.shardRule;
+
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.perase.eval.PromptBatches.Sizes;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
@@ -292,19 +300,7 @@ public final class Evaluation {
       selectedRows.add(rows.get(i));
     }
     List<int[]> testBatches = batches(selectedRows, s.batch(), sizes);
-    List<int[]> myBatches = shardBatches(testBatches, shard);
-    if (myBatches.isEmpty()) {
-      throw new BadInputException(
-          "shard "
-              + shard
-              + " has no prompts: the "
-              + selected.length
-              + " selected rows make only "
-              + testBatches.size()
-              + " batches of up to "
-              + s.batch()
-              + " images; use fewer shards or a smaller --batch");
-    }
+    List<int[]> myBatches = ownBatches(testBatches, shard, selected.length, s.batch());
     List<int[]> retainBatches =
         retain == null ? List.of() : shardBatches(batches(retain, s.batch(), sizes), shard);
     int[] retainRows = positions(retainBatches);
@@ -348,16 +344,12 @@ public final class Evaluation {
     if (shard == null) {
       runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of());
     } else {
-      List<Integer> mine = new ArrayList<>();
-      for (int k : positions(myBatches)) {
-        mine.add(selected[k]);
-      }
       ShardPart part =
           new ShardPart(
               shard.toString(),
               shardRule(s.batch()),
               selected.length,
-              mine,
+              fileRows(myBatches, selected),
               retain == null ? 0 : retain.size(),
               Arrays.stream(retainRows).boxed().toList());
       runFolder.writeConfig("evaluate", s.peraseVersion(), s, Map.of(ShardPart.KEY, part));
@@ -518,7 +510,7 @@ public final class Evaluation {
         sampler,
         steps,
         sizes,
-        listener,
+        listener::progress,
         (k, img) -> {
           int i = selected[k];
           PromptRow row = rows.get(i);
@@ -548,185 +540,6 @@ public final class Evaluation {
       list.add(results[k]);
     }
     return list;
-  }
-
-  /** What {@link #draw} hands each image to: the row's position and its image (1, 3, H, W). */
-  private interface ImageSink {
-    void accept(int position, NDArray image);
-  }
-
-  /**
-   * The fixed batches {@link #draw} cuts {@code rows} into, as {@code {from, to}} position ranges:
-   * consecutive rows of one size, at most {@code batch} of them, whether pending or not. An image
-   * depends only on its batch, so a resumed run, and a shard that draws whole batches of the
-   * unsharded run's ({@link Shard}), draw every image bit for bit as one uninterrupted run.
-   */
-  static List<int[]> batches(List<PromptRow> rows, int batch, Sizes sizes) {
-    List<int[]> out = new ArrayList<>();
-    int from = 0;
-    while (from < rows.size()) {
-      int to = from + 1;
-      while (to < rows.size()
-          && to - from < batch
-          && sizes.sameSize(rows.get(from), rows.get(to))) {
-        to++;
-      }
-      out.add(new int[] {from, to});
-      from = to;
-    }
-    return out;
-  }
-
-  /** The batches of {@code shard} (batch j when it takes j), or all of them without one. */
-  private static List<int[]> shardBatches(List<int[]> batches, Shard shard) {
-    if (shard == null) {
-      return batches;
-    }
-    List<int[]> out = new ArrayList<>();
-    for (int j : shard.units(batches.size())) {
-      out.add(batches.get(j));
-    }
-    return out;
-  }
-
-  /** The row positions of {@code batches}, ascending. */
-  private static int[] positions(List<int[]> batches) {
-    return batches.stream()
-        .flatMapToInt(b -> java.util.stream.IntStream.range(b[0], b[1]))
-        .toArray();
-  }
-
-  /** What {@code config.json} says a shard takes: the unit of {@link Shard}'s rule. */
-  static String shardRule(int batch) {
-    return "batch j of the selected rows (consecutive rows of one image size, at most "
-        + batch
-        + ") goes to shard j mod N";
-  }
-
-  /**
-   * Draws the image of every pending row of {@code batches} (each with its seed, guidance and size;
-   * see {@link #batches}) and hands each to {@code sink} in row order. A batch with a pending row
-   * is drawn whole (a row that is not pending is drawn for its batch's sake and dropped). An image
-   * equals the one drawn alone within float rounding, and bit for bit in a batch of 1.
-   */
-  private static void draw(
-      StableDiffusion sd,
-      List<PromptRow> rows,
-      List<int[]> batches,
-      boolean[] pending,
-      Sampler sampler,
-      int steps,
-      Sizes sizes,
-      Listener listener,
-      ImageSink sink) {
-    long stepsDone = 0;
-    for (int[] b : batches) {
-      int from = b[0];
-      int to = b[1];
-      boolean any = false;
-      for (int k = from; k < to; k++) {
-        any |= pending[k];
-      }
-      if (any) {
-        drawChunk(sd, rows, from, to, pending, sampler, steps, sizes, listener, stepsDone, sink);
-      }
-      stepsDone += (long) (to - from) * steps;
-      listener.progress(stepsDone);
-    }
-  }
-
-  /** Draws rows [from, to) in one batch and hands the pending ones to {@code sink}. */
-  private static void drawChunk(
-      StableDiffusion sd,
-      List<PromptRow> rows,
-      int from,
-      int to,
-      boolean[] pending,
-      Sampler sampler,
-      int steps,
-      Sizes sizes,
-      Listener listener,
-      long before,
-      ImageSink sink) {
-    int c = to - from;
-    List<String> prompts = new ArrayList<>(c);
-    long[] seeds = new long[c];
-    float[] guidance = new float[c];
-    for (int j = 0; j < c; j++) {
-      PromptRow row = rows.get(from + j);
-      prompts.add(row.prompt());
-      seeds[j] = row.seed();
-      guidance[j] = (float) row.guidance();
-    }
-    PromptRow first = rows.get(from);
-    try (NDManager m = Torch.newManager()) {
-      NDArray images =
-          sd.generateRows(
-              sampler,
-              prompts,
-              seeds,
-              guidance,
-              steps,
-              sizes.height(first),
-              sizes.width(first),
-              m,
-              step -> listener.progress(before + (long) step * c));
-      for (int j = 0; j < c; j++) {
-        if (pending[from + j]) {
-          sink.accept(from + j, c == 1 ? images : images.get(new NDIndex("{}:{}", j, j + 1)));
-        }
-      }
-    }
-  }
-
-  static String imageName(int index) {
-    return String.format("%04d.png", index);
-  }
-
-  /**
-   * The image size of each row: {@code forced} ({@code --size}) when given, else the row's own
-   * ({@code sd_image_width × sd_image_height}), else the model's.
-   */
-  private record Sizes(int forced, int model) {
-    /** The size of every row without its own: what the run key and retain cache record. */
-    int common() {
-      return forced > 0 ? forced : model;
-    }
-
-    /** Whether {@code row} is drawn at its own size. */
-    boolean ownSize(PromptRow row) {
-      return forced == 0 && row.hasSize();
-    }
-
-    int height(PromptRow row) {
-      return ownSize(row) ? row.height() : common();
-    }
-
-    int width(PromptRow row) {
-      return ownSize(row) ? row.width() : common();
-    }
-
-    /** Whether two rows are drawn at one size (so in one batch). */
-    boolean sameSize(PromptRow a, PromptRow b) {
-      return height(a) == height(b) && width(a) == width(b);
-    }
-
-    /** Refuses, before any image, a row size the model cannot draw ({@code where}: the row). */
-    void check(PromptRow row, int factor, String where) {
-      if (ownSize(row) && (row.width() % factor != 0 || row.height() % factor != 0)) {
-        throw new BadInputException(
-            where
-                + " (case "
-                + row.caseNumber()
-                + "): the image size "
-                + row.width()
-                + "×"
-                + row.height()
-                + " is not a multiple of "
-                + factor
-                + " pixels, which this model needs; --size draws every image at one size");
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -869,7 +682,7 @@ public final class Evaluation {
         sampler,
         steps,
         sizes,
-        listener,
+        listener::progress,
         (i, img) -> Png.write(images.resolve(imageName(i)), img));
   }
 
@@ -900,7 +713,7 @@ public final class Evaluation {
         sampler,
         steps,
         sizes,
-        listener,
+        listener::progress,
         (i, img) -> {
           out[i] = detector.features(img).toFloatArray();
           Png.write(images.resolve(imageName(i)), img);

@@ -60,7 +60,7 @@ public final class EvaluationMerge {
     for (ShardSet.Member m : shards.members()) {
       List<Integer> rows = m.part().retainRows();
       for (int i : rows) {
-        Path image = Path.of(Evaluation.IMAGES, "retain", Evaluation.imageName(i));
+        Path image = Path.of(Evaluation.IMAGES, "retain", PromptBatches.imageName(i));
         if (Files.isRegularFile(m.dir().resolve(image))) {
           ShardSet.link(m.dir().resolve(image), out.resolve(image));
         }

@@ -82,14 +82,25 @@ public final class FeatureCache {
    * and every image's name and content hash, in the given (name) order.
    */
   public static String key(List<Path> images, String inceptionFingerprint) {
+    return key(
+        images.stream().map(p -> p.getFileName().toString()).toList(),
+        images.stream().map(Hashes::sha256File).toList(),
+        inceptionFingerprint);
+  }
+
+  /**
+   * As {@link #key(List, String)}, of images known by their file names and the SHA-256 of their
+   * bytes (a sharded extraction's record of them).
+   */
+  public static String key(List<String> names, List<String> sha256, String inceptionFingerprint) {
     MessageDigest sha = Hashes.digest();
     StringBuilder head = new StringBuilder();
     head.append(FORMAT).append('\n');
     head.append("inception ").append(inceptionFingerprint).append('\n');
     head.append("resize clean ").append(CleanResize.SIZE).append('\n');
     sha.update(head.toString().getBytes(StandardCharsets.UTF_8));
-    for (Path p : images) {
-      String line = p.getFileName() + "\t" + Hashes.sha256File(p) + "\n";
+    for (int i = 0; i < names.size(); i++) {
+      String line = names.get(i) + "\t" + sha256.get(i) + "\n";
       sha.update(line.getBytes(StandardCharsets.UTF_8));
     }
     return HexFormat.of().formatHex(sha.digest());

@@ -1,5 +1,6 @@
 package dev.perase.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import dev.perase.Fixtures;
 import dev.perase.eval.FeatureCache;
 import dev.perase.io.Hashes;
 import dev.perase.io.Json;
+import dev.perase.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +113,76 @@ class FidCommandTest {
     assertEquals(j.get("fid").asDouble(), k.get("fid").asDouble(), 0, "the same features");
     assertFalse(k.has("kid"));
     assertTrue(second.out().contains("features reused, reused"), second.out());
+  }
+
+  @Test
+  void shardedFeaturesMergeIntoTheUnshardedFidBitForBit() throws IOException {
+    Path whole = tmp.resolve("fid.json");
+    CliRun r = fid(whole, "--kid", "--batch", "2");
+    assertEquals(0, r.code(), r.err());
+    float[] unsharded;
+    try (SafeTensors st = SafeTensors.open(images.resolve(FeatureCache.FILE))) {
+      unsharded = st.floats("features");
+    }
+    List<String> shards = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      Path s = tmp.resolve("shard-" + k);
+      CliRun c = fid(s, "--kid", "--batch", "2", "--shard", k + "/3");
+      assertEquals(0, c.code(), c.err());
+      assertTrue(c.out().contains("shard " + k + "/3: features of "), c.out());
+      assertTrue(c.out().contains("(computed)"), c.out());
+      shards.add(s.toString());
+    }
+    // 7 images in batches of 2, (0,1) (2,3) (4,5) (6): shard 0 takes batches 0 and 3
+    JsonNode part = Json.MAPPER.readTree(tmp.resolve("shard-0/config.json").toFile()).get("shard");
+    assertEquals("[0,1,6]", part.get("rows").toString());
+    Path merged = tmp.resolve("merged");
+    CliRun m = merge(shards, merged);
+    assertEquals(0, m.code(), m.err());
+    assertTrue(m.out().contains("FID 148.7467\n"), m.out());
+    JsonNode a = Json.MAPPER.readTree(whole.toFile());
+    JsonNode b = Json.MAPPER.readTree(merged.resolve("results.json").toFile());
+    for (String field : List.of("fid", "fid_terms", "kid", "mode", "inception_sha256", "batch")) {
+      assertEquals(a.get(field), b.get(field), field);
+    }
+    assertEquals(7, b.get("images").get("images").asInt());
+    try (SafeTensors st = SafeTensors.open(merged.resolve("features.safetensors"))) {
+      assertArrayEquals(unsharded, st.floats("features"), "the same features, bit for bit");
+    }
+    // the merge leaves the folder's features where perase fid finds them
+    CliRun again = fid(tmp.resolve("again.json"));
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().contains("features reused, reused"), again.out());
+    // a shard run again reuses its features
+    CliRun resumed = fid(Path.of(shards.get(1)), "--kid", "--batch", "2", "--shard", "1/3");
+    assertTrue(resumed.out().contains("(reused)"), resumed.out());
+
+    // refusals: one line, exit 2, nothing written
+    Path bad = tmp.resolve("bad");
+    List<Path> before = files();
+    assertBadInput(merge(shards.subList(0, 2), bad), bad, before, "shard 2/3 is missing");
+    assertBadInput(
+        merge(List.of(shards.get(0), shards.get(1), shards.get(1)), bad),
+        bad,
+        before,
+        "are both shard 1/3");
+    Path other = tmp.resolve("other-2");
+    assertEquals(0, fid(other, "--batch", "2", "--shard", "2/3").code());
+    before = files();
+    assertBadInput(
+        merge(List.of(shards.get(0), shards.get(1), other.toString()), bad),
+        bad,
+        before,
+        other + " is not a shard of the same run as " + shards.get(0) + ": its kid differs");
+    assertBadInput(
+        fid(bad, "--batch", "2", "--shard", "4/5"), bad, before, "shard 4/5 has no images");
+  }
+
+  private static CliRun merge(List<String> shards, Path out) {
+    List<String> args = new ArrayList<>(List.of("merge"));
+    args.addAll(shards);
+    args.addAll(List.of("--out", out.toString()));
+    return CliRun.of(args.toArray(String[]::new));
   }
 
   private void assertBadInput(CliRun r, Path out, List<Path> before, String says)

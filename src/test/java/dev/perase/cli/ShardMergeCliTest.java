@@ -194,6 +194,118 @@ class ShardMergeCliTest {
     assertTrue(!Files.exists(bad), "a refused merge leaves nothing");
   }
 
+  private static CliRun generate(Path out, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "generate",
+                "--prompts",
+                "models/world/prompts/star.csv",
+                "--rows",
+                "3-9",
+                "--steps",
+                "2",
+                "--batch",
+                "2",
+                "--mask",
+                mask.toString(),
+                "--out",
+                out.toString()));
+    args.addAll(List.of(more));
+    return CliRun.of(args.toArray(String[]::new));
+  }
+
+  /** An evaluation of {@link #generate}'s rows with its batches and mask. */
+  private static CliRun evaluateImages(Path out, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "evaluate",
+                "--prompts",
+                "models/world/prompts/star.csv",
+                "--rows",
+                "3-9",
+                "--steps",
+                "2",
+                "--batch",
+                "2",
+                "--mask",
+                mask.toString(),
+                "--out",
+                out.toString()));
+    args.addAll(List.of(more));
+    return CliRun.of(args.toArray(String[]::new));
+  }
+
+  @Test
+  void shardedAndMergedPromptImagesEqualTheUnshardedOnesAndTheEvaluationsImages()
+      throws IOException {
+    Path all = tmp.resolve("gen-all");
+    CliRun first = generate(all);
+    assertEquals(0, first.code(), first.err());
+    assertTrue(first.out().contains("wrote 7 image(s) to " + all.resolve("images")), first.out());
+    // the same rows, batches and mask as an evaluation: the same images, byte for byte
+    Path evaluated = tmp.resolve("gen-evaluated");
+    CliRun e = evaluateImages(evaluated);
+    assertEquals(0, e.code(), e.err());
+    List<String> images = new ArrayList<>();
+    for (int i = 3; i <= 9; i++) {
+      images.add(String.format("images/%04d.png", i));
+    }
+    assertSameBytes(all, evaluated, images.toArray(String[]::new));
+
+    List<String> shards = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      Path s = tmp.resolve("gen-" + k);
+      CliRun r = generate(s, "--shard", k + "/3");
+      assertEquals(0, r.code(), r.err());
+      shards.add(s.toString());
+    }
+    // 7 rows in batches of 2, (3,4) (5,6) (7,8) (9): shard 0 takes batches 0 and 3
+    JsonNode part = Json.MAPPER.readTree(tmp.resolve("gen-0/config.json").toFile()).get("shard");
+    assertEquals("[3,4,9]", part.get("rows").toString());
+    Path merged = tmp.resolve("gen-merged");
+    CliRun m = merge(shards, merged);
+    assertEquals(0, m.code(), m.err());
+    assertTrue(m.out().contains("wrote 7 image(s)"), m.out());
+    assertSameBytes(all, merged, "per_prompt.json", "per_prompt.jsonl");
+    assertSameBytes(all, merged, images.toArray(String[]::new));
+    JsonNode config = Json.MAPPER.readTree(merged.resolve("config.json").toFile());
+    assertEquals(
+        Json.MAPPER.readTree(all.resolve("config.json").toFile()).get("run_key"),
+        config.get("run_key"));
+    assertTrue(!config.has("shard") && config.get("merged_from").size() == 3, config.toString());
+    // the merged folder is a run folder: the unsharded command has nothing left to draw
+    CliRun again = generate(merged);
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().contains("(7 from an earlier run)"), again.out());
+
+    // refusals: one line, exit 2, nothing written
+    Path bad = tmp.resolve("gen-bad");
+    assertRefused(merge(shards.subList(1, 3), bad), "shard 0/3 is missing");
+    assertRefused(
+        merge(List.of(shards.get(0), shards.get(0), shards.get(2)), bad), "are both shard 0/3");
+    Path evaluatedShard = tmp.resolve("gen-evaluated-1");
+    CliRun es = evaluateImages(evaluatedShard, "--shard", "1/3");
+    assertEquals(0, es.code(), es.err());
+    Path other = tmp.resolve("gen-other-1");
+    CliRun os = generate(other, "--shard", "1/3", "--scheduler", "lms");
+    assertEquals(0, os.code(), os.err());
+    assertRefused(
+        merge(List.of(shards.get(0), other.toString(), shards.get(2)), bad),
+        other + " is not a shard of the same run as " + shards.get(0) + ": its sampler differs");
+    assertRefused(
+        merge(List.of(shards.get(0), evaluatedShard.toString(), shards.get(2)), bad),
+        "it is a 'evaluate' run, not 'generate'");
+    assertTrue(!Files.exists(bad), "a refused merge leaves nothing");
+    assertRefused(generate(bad, "--shard", "4/5"), "shard 4/5 has no prompts");
+    assertRefused(generate(bad, "--seed", "3"), "--seed does not go with --prompts");
+    assertRefused(generate(bad, "--prompt", "a star"), "give either --prompt TEXT or --prompts");
+    assertRefused(
+        CliRun.of("generate", "--prompt", "a star", "--shard", "0/2", "--out", bad.toString()),
+        "--rows, --limit, --shard and --size go with --prompts");
+  }
+
   @Test
   void shardsOfADetectorWithoutFeaturesDrawTheRetainImagesForALaterFid() throws IOException {
     Path prompts = tmp.resolve("nude.csv");
