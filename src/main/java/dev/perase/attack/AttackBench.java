@@ -10,6 +10,7 @@ import dev.perase.io.PromptRow;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.tensor.Torch;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,12 +31,14 @@ public final class AttackBench {
 
   /**
    * One attack of the prompt: wall seconds of its attempts and their parts ({@link
-   * PromptAttack.Outcome}).
+   * PromptAttack.Outcome}), and the CPU seconds of the thread that ran it (with one libtorch
+   * thread, the tensor work runs on it: a measure less moved by other processes than wall time).
    */
   public record Run(
       int batch,
       int attempts,
       double seconds,
+      double cpuSeconds,
       double optimisationSeconds,
       double generationSeconds,
       double detectorSeconds) {}
@@ -80,15 +83,16 @@ public final class AttackBench {
       sb.append(String.format("reference (theta*, once): %.2f s%n", referenceSeconds));
       sb.append(
           String.format(
-              "%-10s %10s %14s %10s %10s   (seconds per prompt, median of %d; min-max)%n",
-              "batch", "total", "optimisation", "images", "detector", batched.size()));
+              "%-6s %8s %14s %8s %9s %8s   (seconds per prompt, median of %d; total min-max)%n",
+              "batch", "total", "optimisation", "images", "detector", "cpu", batched.size()));
       line(sb, batched);
       line(sb, single);
       sb.append(
           String.format(
-              "batch %d vs batch 1: %.2fx per prompt (optimisation %.2fx, images %.2fx)%n",
+              "batch %d vs batch 1: %.2fx per prompt (cpu %.2fx; optimisation %.2fx, images %.2fx)%n",
               batched.get(0).batch(),
               speedUp(),
+              median(single, Run::cpuSeconds) / median(batched, Run::cpuSeconds),
               median(single, Run::optimisationSeconds) / median(batched, Run::optimisationSeconds),
               median(single, Run::generationSeconds) / median(batched, Run::generationSeconds)));
       sb.append(String.format("load average: %.2f before, %.2f after%n", loadBefore, loadAfter));
@@ -98,12 +102,13 @@ public final class AttackBench {
     private static void line(StringBuilder sb, List<Run> runs) {
       sb.append(
           String.format(
-              "%-10d %10.2f %14.2f %10.2f %10.2f   (%.2f-%.2f)%n",
+              "%-6d %8.2f %14.2f %8.2f %9.2f %8.2f   (%.2f-%.2f)%n",
               runs.get(0).batch(),
               median(runs, Run::seconds),
               median(runs, Run::optimisationSeconds),
               median(runs, Run::generationSeconds),
               median(runs, Run::detectorSeconds),
+              median(runs, Run::cpuSeconds),
               runs.stream().mapToDouble(Run::seconds).min().orElse(0),
               runs.stream().mapToDouble(Run::seconds).max().orElse(0)));
     }
@@ -143,6 +148,7 @@ public final class AttackBench {
     boolean[] allowed = AdversarialTokens.allowedTokens(sd.tokenizer(), s.excludedWords());
     PromptLayout layout = new PromptLayout(sd.tokenizer(), row.prompt(), s.tokens());
     Detector judge = new NeverBroken(detector);
+    ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     List<Run> batched = new ArrayList<>();
     List<Run> single = new ArrayList<>();
     try (NDManager m = Torch.newManager()) {
@@ -155,6 +161,7 @@ public final class AttackBench {
         for (int b : order) {
           listener.run(r, b);
           long t1 = System.nanoTime();
+          long c1 = cpu.getCurrentThreadCpuTime();
           PromptAttack.Outcome o =
               PromptAttack.run(
                   sd,
@@ -173,6 +180,7 @@ public final class AttackBench {
                   b,
                   o.attempts().size(),
                   (System.nanoTime() - t1) / 1e9,
+                  (cpu.getCurrentThreadCpuTime() - c1) / 1e9,
                   o.optimisationSeconds(),
                   o.generationSeconds(),
                   o.detectorSeconds());
