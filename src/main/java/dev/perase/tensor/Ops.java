@@ -1,6 +1,8 @@
 package dev.perase.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -63,11 +65,34 @@ public final class Ops {
   }
 
   /**
+   * Scores (heads × N × M floats per batch row) above which {@link #attention} runs a slice of the
+   * batch at a time: 2¹⁸ floats, 1 MiB, about one core's L2 cache. A libtorch profile of the world
+   * model's forward and backward at batch 10 (ten attack attempts) showed the self attention's bmm,
+   * softmax and their backward taking 14–16 times their batch-1 time, more than the tenfold work:
+   * the (10, 4, 256, 256) scores and probabilities, 10 MiB each, fall out of the caches. One batch
+   * row at a time keeps them in (README, Speed).
+   */
+  static final long ATTENTION_SLICE_FLOATS = 1L << 18;
+
+  /**
    * Scaled dot-product attention on (B, heads, N, d) queries and (B, heads, M, d) keys and values:
-   * softmax(Q Kᵀ · scale) V → (B, heads, N, d).
+   * softmax(Q Kᵀ · scale) V → (B, heads, N, d). When a batch row's scores exceed {@link
+   * #ATTENTION_SLICE_FLOATS}, the batch goes through in slices of as many rows as fit it (at least
+   * one); each row's result is computed as it would be alone.
    */
   public static NDArray attention(NDArray q, NDArray k, NDArray v, float scale) {
-    return attentionProbs(q, k, scale).matMul(v);
+    long b = q.getShape().get(0);
+    long scoresPerRow = q.getShape().get(1) * q.getShape().get(2) * k.getShape().get(2);
+    long rows = Math.max(1, ATTENTION_SLICE_FLOATS / scoresPerRow);
+    if (rows >= b) {
+      return attentionProbs(q, k, scale).matMul(v);
+    }
+    NDList slices = new NDList();
+    for (long from = 0; from < b; from += rows) {
+      NDIndex slice = new NDIndex("{}:{}", from, Math.min(b, from + rows));
+      slices.add(attentionProbs(q.get(slice), k.get(slice), scale).matMul(v.get(slice)));
+    }
+    return NDArrays.concat(slices, 0); // (B, heads, N, d)
   }
 
   /**
