@@ -279,15 +279,14 @@ public final class FidShards {
       throw new BadInputException(
           first.dir() + "/config.json: its image list does not match the shards' images");
     }
-    Path images = Path.of(settings.path("images").asText());
-    Path reference = Path.of(settings.path("reference").asText());
+    // the folders as the shards saw them (absolute), wherever the merge runs
+    Path images = Path.of(inputs.get("images"));
+    Path reference = Path.of(inputs.get("reference"));
     Path inceptionFile = Path.of(settings.path("inception").asText());
     int batch = settings.path("batch").asInt();
     boolean kid = settings.path("kid").asBoolean();
     FeatureCache cache = new FeatureCache(Path.of(settings.path("cache_dir").asText()));
     int referenceCount = ImageFolderDetection.imageFiles(reference).size();
-    PromptRunFolder<JsonNode> folder =
-        shards.openMerged(out, ".", "fid run", JsonNode.class, null, version);
     try (InceptionFeatures inception = InceptionFeatures.load(inceptionFile, manager, batch)) {
       if (!inception.fingerprint().equals(inputs.get("inception_sha256"))) {
         throw new BadInputException(
@@ -306,6 +305,9 @@ public final class FidShards {
                 }
                 bar[0].accept(done);
               });
+      // bad input is refused above, before anything is written
+      PromptRunFolder<JsonNode> folder =
+          shards.openMerged(out, ".", "fid run", JsonNode.class, null, version);
       b = CleanFid.save(b, cache, inception.fingerprint());
       // the whole folder's features, where perase fid of the folder looks for them
       String key = FeatureCache.key(merged.names(), merged.sha(), inception.fingerprint());

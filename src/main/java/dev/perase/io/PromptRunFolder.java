@@ -20,11 +20,11 @@ import java.util.function.Predicate;
 
 /**
  * The output folder of a resumable run over the rows of a prompt file ({@code perase evaluate},
- * {@code perase attack}): {@code config.json}, which records the run's inputs and the run key they
- * make up, and the journal {@code per_prompt.jsonl}, one JSON line of type {@code T} per finished
- * row. Started again with the same inputs (the same run key), a run keeps the journal's lines whose
- * row is unchanged and goes on at the next row; a folder whose journal belongs to another run key
- * is refused, so that two runs are never mixed in one folder.
+ * {@code perase attack}, {@code perase generate --prompts}): {@code config.json}, which records the
+ * run's inputs and the run key they make up, and the journal {@code per_prompt.jsonl}, one JSON
+ * line of type {@code T} per finished row. Started again with the same inputs (the same run key), a
+ * run keeps the journal's lines whose row is unchanged and goes on at the next row; a folder whose
+ * journal belongs to another run key is refused, so that two runs are never mixed in one folder.
  *
  * @param <T> a journal line
  */

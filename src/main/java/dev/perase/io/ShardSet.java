@@ -213,7 +213,7 @@ public final class ShardSet {
     return members;
   }
 
-  /** The run's command ({@code evaluate}, {@code attack}). */
+  /** The run's command ({@code evaluate}, {@code attack}, {@code generate}, {@code fid}). */
   public String command() {
     return members.get(0).config().path("command").asText();
   }
