@@ -19,8 +19,20 @@ import picocli.CommandLine.Option;
       "  ./perase bench --model ../shared/fixtures/tiny-sd --repeats 20"
     })
 final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--model", description = "Model folder (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--model",
+      description =
+          "Model: a diffusers folder, or a single-file .safetensors checkpoint (with --config)"
+              + " (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
+
+  @Option(
+      names = "--config",
+      paramLabel = "DIR",
+      description =
+          "For a single-file --model: a diffusers folder whose tokenizer/ (required) and configs"
+              + " (each defaults to SD v1.x's) are used.")
+  Path config;
 
   @Option(names = "--batch", description = "UNet batch size (default: ${DEFAULT-VALUE}).")
   int batch = 2;
@@ -59,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
           "--latent-size must be a positive multiple of 8, got " + latentSize);
     }
     int[] batches = batches(throughput);
-    Bench.Result r = Bench.run(model, batch, latentSize, steps, repeats, batches);
+    Bench.Result r = Bench.run(model, config, batch, latentSize, steps, repeats, batches);
     System.out.print(r.describe());
     return 0;
   }

@@ -126,6 +126,7 @@ final class EvaluateCommand implements Callable<Integer> {
             edit.selection(),
             edit.edit(),
             run.model,
+            null,
             detection.spec(),
             detector.concept(),
             detector.rule(),
