@@ -85,7 +85,7 @@ public final class Fixtures {
             java.nio.file.Files.copy(p, target);
             continue;
           }
-          SafeTensorsWriter w =
+          dev.perase.io.SafeTensorsWriter w =
               new dev.perase.io.SafeTensorsWriter().metadata(java.util.Map.of("format", "pt"));
           try (dev.perase.io.SafeTensors st = dev.perase.io.SafeTensors.open(p)) {
             for (String k : st.keys()) {

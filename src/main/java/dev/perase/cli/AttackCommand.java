@@ -129,7 +129,7 @@ final class AttackCommand implements Callable<Integer> {
             edit.selection(),
             edit.edit(),
             run.model,
-            null,
+            run.config,
             detection.spec(),
             detector.concept(),
             detector.rule(),

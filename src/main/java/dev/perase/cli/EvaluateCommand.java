@@ -126,7 +126,7 @@ final class EvaluateCommand implements Callable<Integer> {
             edit.selection(),
             edit.edit(),
             run.model,
-            null,
+            run.config,
             detection.spec(),
             detector.concept(),
             detector.rule(),

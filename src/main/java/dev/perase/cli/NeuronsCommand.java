@@ -99,7 +99,7 @@ final class NeuronsCommand implements Callable<Integer> {
             EditFile.of(mask, weights),
             attack,
             run.model,
-            null,
+            run.config,
             steps,
             stepsAt,
             topK,
