@@ -66,4 +66,45 @@ public final class Fixtures {
     double d = maxAbsDiff(expected, actual);
     assertTrue(d <= tol, what + ": max abs diff " + d + " > " + tol);
   }
+
+  /**
+   * A copy of the diffusers folder {@code from} in {@code to} with every weight rounded to F16
+   * (Java's rounding, which equals torch's: the fixture file's SHA-256 shows it).
+   */
+  public static Path halfFolder(Path from, Path to) {
+    try {
+      try (var walk = java.nio.file.Files.walk(from)) {
+        for (Path p : walk.filter(java.nio.file.Files::isRegularFile).toList()) {
+          Path rel = from.relativize(p);
+          if (rel.startsWith("reference") || rel.startsWith("single-file")) {
+            continue;
+          }
+          Path target = to.resolve(rel.toString());
+          java.nio.file.Files.createDirectories(target.getParent());
+          if (!p.toString().endsWith(".safetensors")) {
+            java.nio.file.Files.copy(p, target);
+            continue;
+          }
+          dev.perase.io.SafeTensorsWriter w =
+              new dev.perase.io.SafeTensorsWriter().metadata(java.util.Map.of("format", "pt"));
+          try (dev.perase.io.SafeTensors st = dev.perase.io.SafeTensors.open(p)) {
+            for (String k : st.keys()) {
+              float[] f = st.floats(k);
+              java.nio.ByteBuffer b =
+                  java.nio.ByteBuffer.allocate(2 * f.length)
+                      .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+              for (float v : f) {
+                b.putShort(dev.perase.io.Half.fromFloat(v));
+              }
+              w.putRaw(k, dev.perase.io.DType.F16, st.info(k).shape(), b.array());
+            }
+          }
+          w.write(target);
+        }
+      }
+      return to;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }

@@ -108,7 +108,7 @@ public final class NeuronAnalysis {
     if (s.model() == null) {
       throw new BadInputException("a neuron analysis needs a model folder (--model DIR)");
     }
-    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
+    try (StableDiffusion sd = StableDiffusion.load(s.model(), s.modelConfig())) {
       return run(sd, s, listener);
     }
   }

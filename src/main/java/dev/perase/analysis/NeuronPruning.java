@@ -96,6 +96,7 @@ public final class NeuronPruning {
             new EditFile.Weights(esdWeights),
             null,
             null,
+            null,
             steps,
             null,
             topK,

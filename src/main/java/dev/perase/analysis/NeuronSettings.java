@@ -1,6 +1,7 @@
 package dev.perase.analysis;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
@@ -19,6 +20,8 @@ import java.util.Arrays;
  * @param attack an attack run's folder, whose {@code results.json} gives the adversarial prompts of
  *     Eq. 5, or null for no sensitivity analysis
  * @param model the base model folder (the original model θ*)
+ * @param modelConfig for a single-file {@code model}: the diffusers folder of its configs and
+ *     tokenizer ({@code --config}); null for a model folder
  * @param steps DDIM steps per generation
  * @param stepsAt the 1-based denoising steps to record, ascending, within 1..steps
  * @param topK concept neurons per layer
@@ -33,6 +36,10 @@ public record NeuronSettings(
     @JsonIgnore EditFile edit,
     @JsonProperty("attack") @JsonSerialize(using = ToStringSerializer.class) Path attack,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("model_config")
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        @JsonSerialize(using = ToStringSerializer.class)
+        Path modelConfig,
     @JsonProperty("steps") int steps,
     @JsonProperty("steps_at") int[] stepsAt,
     @JsonProperty("top_k") int topK,

@@ -112,7 +112,7 @@ public final class AttackRun {
     if (s.model() == null) {
       throw new BadInputException("an attack needs a model folder");
     }
-    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
+    try (StableDiffusion sd = StableDiffusion.load(s.model(), s.modelConfig())) {
       return run(sd, detector, s, listener);
     }
   }

@@ -28,6 +28,8 @@ import java.util.List;
  *     for all; folders and results keep each row's index in the file
  * @param edit the edit of the base model's UNet: none, a hard mask file or fine-tuned weights
  * @param model the base model folder, the original model θ* (recorded only)
+ * @param modelConfig for a single-file {@code model}: the diffusers folder of its configs and
+ *     tokenizer ({@code --config}); null for a model folder
  * @param detector which detector judges the images (recorded only; the caller loads it)
  * @param concept the concept, or null to take it from the CSV (recorded only)
  * @param rule the detector rule (recorded only)
@@ -59,6 +61,10 @@ public record AttackSettings(
     @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
     @JsonIgnore EditFile edit,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("model_config")
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        @JsonSerialize(using = ToStringSerializer.class)
+        Path modelConfig,
     @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
     @JsonProperty("rule") ConceptRule rule,
@@ -164,6 +170,7 @@ public record AttackSettings(
         rows,
         edit,
         model,
+        null,
         detector,
         concept,
         rule,
@@ -190,6 +197,7 @@ public record AttackSettings(
         rows,
         edit,
         model,
+        modelConfig,
         detector,
         concept,
         rule,

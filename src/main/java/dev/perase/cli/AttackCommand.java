@@ -129,6 +129,7 @@ final class AttackCommand implements Callable<Integer> {
             edit.selection(),
             edit.edit(),
             run.model,
+            run.config,
             detection.spec(),
             detector.concept(),
             detector.rule(),

@@ -42,8 +42,20 @@ import picocli.CommandLine.Option;
       "  ./perase bench --attack --batch 10 --repeats 5"
     })
 final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--model", description = "Model folder (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--model",
+      description =
+          "Model: a diffusers folder, or a single-file .safetensors checkpoint (with --config)"
+              + " (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
+
+  @Option(
+      names = "--config",
+      paramLabel = "DIR",
+      description =
+          "For a single-file --model: a diffusers folder whose tokenizer/ (required) and configs"
+              + " (each defaults to SD v1.x's) are used.")
+  Path config;
 
   /** The UNet batch, the generation's steps and the repeats without {@code --attack}. */
   static final int BATCH = 2;
@@ -130,7 +142,7 @@ final class BenchCommand implements Callable<Integer> {
           "--latent-size must be a positive multiple of 8, got " + latentSize);
     }
     int[] batches = batches(throughput);
-    Bench.Result result = Bench.run(model, b, latentSize, n, r, batches);
+    Bench.Result result = Bench.run(model, config, b, latentSize, n, r, batches);
     System.out.print(result.describe());
     return 0;
   }
@@ -143,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
     }
     try (NDManager manager = Torch.newManager();
         Detector detector = detection.open(manager, model, rows, file);
-        StableDiffusion sd = StableDiffusion.load(model)) {
+        StableDiffusion sd = StableDiffusion.load(model, config)) {
       AttackSettings s =
           new AttackSettings(
               AttackMethod.UNLEARNDIFF,
@@ -151,6 +163,7 @@ final class BenchCommand implements Callable<Integer> {
               null,
               EditFile.NONE,
               model,
+              config,
               detection.spec(),
               detector.concept(),
               detector.rule(),

@@ -168,8 +168,19 @@ final class EraseCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
+      description =
+          "Base model: a diffusers folder, or a single-file .safetensors checkpoint (with --config)"
+              + " (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
+
+  @Option(
+      names = "--config",
+      paramLabel = "DIR",
+      description =
+          "For a single-file --model: a diffusers folder whose tokenizer/ (required: SD's CLIP"
+              + " vocab.json, merges.txt) and unet/, vae/, text_encoder/, scheduler/ configs (each"
+              + " defaults to SD v1.x's) are used.")
+  Path config;
 
   @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.")
   boolean resume;
@@ -238,7 +249,7 @@ final class EraseCommand implements Callable<Integer> {
   /** NP-ESD: concept neurons of an ESD model (Eq. 4), the top-k per layer zeroed. */
   private Integer npEsd(EraseRequest request) {
     EraseRequest.NpEsdPlan plan = request.npEsdPlan(PaperDefaults.CONCEPT_DEFAULTS, model);
-    try (StableDiffusion sd = StableDiffusion.load(model)) {
+    try (StableDiffusion sd = StableDiffusion.load(model, config)) {
       System.out.printf(
           Locale.ROOT,
           "np-esd on \"%s\": top-%d concept neurons per layer of %s, measured on %s (%d DDIM steps)%n",
@@ -264,7 +275,7 @@ final class EraseCommand implements Callable<Integer> {
   /** UCE: encode, solve, edit, write; no training loop. */
   private Integer uce(EraseRequest request) {
     UceSettings s = request.uceSettings();
-    try (StableDiffusion sd = StableDiffusion.load(model)) {
+    try (StableDiffusion sd = StableDiffusion.load(model, config)) {
       System.out.println(Uce.SELECTION.summarize(sd.unet().params()).describe());
       System.out.printf(
           Locale.ROOT,
@@ -319,7 +330,7 @@ final class EraseCommand implements Callable<Integer> {
     if (resume && !Files.exists(out.resolve("checkpoint.safetensors"))) {
       System.out.println("no checkpoint in " + out + "; starting from step 0");
     }
-    try (StableDiffusion sd = StableDiffusion.load(model)) {
+    try (StableDiffusion sd = StableDiffusion.load(model, config)) {
       EraseSettings s = request.settings(sd, selection, anchorText);
       System.out.println(selection.summarize(sd.unet().params()).describe());
       System.out.printf(

@@ -126,6 +126,7 @@ final class EvaluateCommand implements Callable<Integer> {
             edit.selection(),
             edit.edit(),
             run.model,
+            run.config,
             detection.spec(),
             detector.concept(),
             detector.rule(),

@@ -53,8 +53,19 @@ import picocli.CommandLine.Spec;
 final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--model",
-      description = "Model folder in the diffusers layout (default: ${DEFAULT-VALUE}).")
+      description =
+          "Base model: a diffusers folder, or a single-file .safetensors checkpoint (with --config)"
+              + " (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
+
+  @Option(
+      names = "--config",
+      paramLabel = "DIR",
+      description =
+          "For a single-file --model: a diffusers folder whose tokenizer/ (required: SD's CLIP"
+              + " vocab.json, merges.txt) and unet/, vae/, text_encoder/, scheduler/ configs (each"
+              + " defaults to SD v1.x's) are used.")
+  Path config;
 
   @Option(names = "--prompt", description = "The prompt (or --prompts).")
   String prompt;
@@ -144,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
     sampling.sampler(); // a bad --scheduler or --batch fails before the model loads
     int batch = batching.batch();
     try (RunLock lock = RunLock.acquire(out, "generate");
-        StableDiffusion sd = StableDiffusion.load(model)) {
+        StableDiffusion sd = StableDiffusion.load(model, config)) {
       if (weights != null) {
         int n = FineTunedWeights.applyTo(weights, sd.unet().params(), sd.layout().modelHash());
         System.out.println("loaded " + n + " fine-tuned UNet tensors from " + weights);
@@ -180,17 +191,20 @@ final class GenerateCommand implements Callable<Integer> {
             .metadata("seed", Long.toString(s.seed()))
             .put("latents", result.latents())
             .write(out.resolve("latents.safetensors"));
-        Map<String, Object> config = new LinkedHashMap<>();
-        config.put("command", "generate");
-        config.put("version", Defaults.VERSION);
-        config.put("model", model.toString());
-        config.put("model_hash", sd.layout().modelHash());
-        config.put("mask", mask == null ? null : mask.toString());
-        config.put("weights", weights == null ? null : weights.toString());
-        config.put("settings", s);
-        config.put("batch", batch);
-        config.put("seconds", (System.nanoTime() - start) / 1e9);
-        Json.write(out.resolve("config.json"), config);
+        Map<String, Object> runConfig = new LinkedHashMap<>();
+        runConfig.put("command", "generate");
+        runConfig.put("version", Defaults.VERSION);
+        runConfig.put("model", model.toString());
+        if (sd.layout().configDir() != null) {
+          runConfig.put("model_config", sd.layout().configDir().toString());
+        }
+        runConfig.put("model_hash", sd.layout().modelHash());
+        runConfig.put("mask", mask == null ? null : mask.toString());
+        runConfig.put("weights", weights == null ? null : weights.toString());
+        runConfig.put("settings", s);
+        runConfig.put("batch", batch);
+        runConfig.put("seconds", (System.nanoTime() - start) / 1e9);
+        Json.write(out.resolve("config.json"), runConfig);
       }
     }
     System.out.println("wrote " + numImages + " image(s) to " + out);

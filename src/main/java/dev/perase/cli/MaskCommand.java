@@ -3,6 +3,7 @@ package dev.perase.cli;
 import dev.perase.erase.BinaryMask;
 import dev.perase.erase.MaskedModel;
 import dev.perase.io.OutputPaths;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -56,9 +57,10 @@ final class MaskCommand implements Runnable {
       name = "apply",
       mixinStandardHelpOptions = true,
       description =
-          "Writes a copy of the model folder with the mask baked into the UNet weights (W ⊙ m, in"
-              + " the weights' own dtype), for tools that cannot read mask files. perase itself"
-              + " applies masks on the fly: generate --mask FILE.",
+          "Writes a copy of the model (a folder, or a single-file checkpoint as a new .safetensors"
+              + " file) with the mask baked into the UNet weights (W ⊙ m, in the weights' own"
+              + " dtype), for tools that cannot read mask files. perase itself applies masks on the"
+              + " fly: generate --mask FILE.",
       footer = {
         "",
         "Examples:",
@@ -68,20 +70,36 @@ final class MaskCommand implements Runnable {
     @Option(names = "--mask", required = true, description = "The mask file.")
     Path mask;
 
-    @Option(names = "--model", description = "The base model folder (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--model",
+        description =
+            "The base model: a diffusers folder, or a single-file .safetensors checkpoint (with"
+                + " --config) (default: ${DEFAULT-VALUE}).")
     Path model = Defaults.model();
+
+    @Option(
+        names = "--config",
+        paramLabel = "DIR",
+        description =
+            "For a single-file --model: a diffusers folder whose tokenizer/ (required) and configs"
+                + " (each defaults to SD v1.x's) are used.")
+    Path config;
 
     @Option(
         names = "--out",
         required = true,
-        description = "The new model folder (must not exist or be empty).")
+        description =
+            "The new model: a folder (must not exist or be empty), or for a single-file --model a"
+                + " new FILE.safetensors.")
     Path out;
 
     @Override
     public Integer call() {
-      MaskedModel.checkTarget(out); // before any work
+      if (Files.isDirectory(model)) {
+        MaskedModel.checkTarget(out); // before any work
+      }
       BinaryMask m = BinaryMask.read(mask);
-      long zeroed = MaskedModel.write(m, model, out);
+      long zeroed = MaskedModel.write(m, model, config, out);
       System.out.printf(
           Locale.ROOT, "zeroed %,d weight elements; wrote the masked model to %s%n", zeroed, out);
       return 0;

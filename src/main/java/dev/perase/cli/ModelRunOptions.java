@@ -10,8 +10,19 @@ import picocli.CommandLine.Option;
 final class ModelRunOptions {
   @Option(
       names = "--model",
-      description = "Base model folder, diffusers layout (default: ${DEFAULT-VALUE}).")
+      description =
+          "Base model: a diffusers folder, or a single-file .safetensors checkpoint (with --config)"
+              + " (default: ${DEFAULT-VALUE}).")
   Path model = Defaults.model();
+
+  @Option(
+      names = "--config",
+      paramLabel = "DIR",
+      description =
+          "For a single-file --model: a diffusers folder whose tokenizer/ (required: SD's CLIP"
+              + " vocab.json, merges.txt) and unet/, vae/, text_encoder/, scheduler/ configs (each"
+              + " defaults to SD v1.x's) are used.")
+  Path config;
 
   @Option(
       names = "--size",

@@ -99,6 +99,7 @@ final class NeuronsCommand implements Callable<Integer> {
             EditFile.of(mask, weights),
             attack,
             run.model,
+            run.config,
             steps,
             stepsAt,
             topK,

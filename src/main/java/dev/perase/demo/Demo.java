@@ -301,6 +301,7 @@ public final class Demo {
             e,
             layout.attackDir(bed, m.json(), AttackMethod.UNLEARNDIFF),
             s.model(),
+            null,
             s.steps(),
             null,
             NeuronSettings.DEFAULT_TOP_K,

@@ -139,7 +139,7 @@ final class ErasingLoop {
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put("selection", RunFolder.summary(selection.summarize(params)));
       extra.put("status", "running");
-      run.writeConfig(sd.layout().dir(), extra);
+      run.writeConfig(sd.layout(), extra);
 
       NDList persistent = new NDList();
       persistent.addAll(params.arrays());
@@ -210,7 +210,7 @@ final class ErasingLoop {
       all.putAll(r);
       extra.put("status", "finished");
       extra.put("result", all);
-      run.writeConfig(sd.layout().dir(), extra);
+      run.writeConfig(sd.layout(), extra);
       return result;
     }
   }

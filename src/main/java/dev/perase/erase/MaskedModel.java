@@ -4,9 +4,12 @@ import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.io.FileAccessException;
+import dev.perase.io.ModelSource;
 import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.SafeTensorsHeader;
+import dev.perase.io.SingleFileCheckpoint;
+import dev.perase.io.SingleFileLayout;
 import dev.perase.io.TensorInfo;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,9 +22,11 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -49,43 +54,36 @@ public final class MaskedModel {
    * @return the number of elements zeroed
    */
   public static long write(BinaryMask mask, Path modelDir, Path out) {
-    DiffusersLayout layout = DiffusersLayout.open(modelDir);
-    String hash = layout.modelHash();
+    return write(mask, modelDir, null, out);
+  }
+
+  /**
+   * As {@link #write(BinaryMask, Path, Path)} for any model: a diffusers folder ({@code config}
+   * null) gives a folder {@code out}; a single-file checkpoint (read with the configs of the folder
+   * {@code config}) gives a single file {@code out} ({@code *.safetensors}, which must not exist):
+   * the checkpoint with the mask baked into its UNet tensors, every other byte as it was.
+   */
+  public static long write(BinaryMask mask, Path model, Path config, Path out) {
+    ModelSource source = ModelSource.open(model, config);
+    String hash = source.modelHash();
     if (!mask.metadata().baseModelHash().equalsIgnoreCase(hash)) {
       throw new BadInputException(
           "the mask was made for the base model with hash "
               + mask.metadata().baseModelHash()
               + ", but "
-              + modelDir
+              + model
               + " has hash "
               + hash
               + "; a mask only applies to the model it was trained on");
     }
+    if (source instanceof SingleFileLayout single) {
+      return writeSingleFile(mask, single, out);
+    }
+    DiffusersLayout layout = (DiffusersLayout) source;
+    Path modelDir = layout.dir();
     Path unet = layout.weights(DiffusersLayout.Component.UNET);
     try (SafeTensors st = SafeTensors.open(unet)) {
-      for (Map.Entry<String, BinaryMask.Pruned> e : mask.perParameter().entrySet()) {
-        if (!st.has(e.getKey())) {
-          throw new BadInputException(
-              "the mask prunes '"
-                  + e.getKey()
-                  + "', which "
-                  + unet
-                  + " does not hold (a mask for another architecture?)");
-        }
-        TensorInfo info = st.info(e.getKey());
-        if (!Arrays.equals(info.shape(), e.getValue().shape()) || !info.dtype().isFloat()) {
-          throw new BadInputException(
-              unet
-                  + ": '"
-                  + e.getKey()
-                  + "' is "
-                  + info.dtype()
-                  + " "
-                  + info.shapeString()
-                  + " but the mask expects a float tensor of shape "
-                  + Arrays.toString(e.getValue().shape()));
-        }
-      }
+      checkMasked(mask, st, k -> k);
     }
     checkTarget(out);
     Path tmp =
@@ -99,7 +97,7 @@ public final class MaskedModel {
     try {
       copyTree(modelDir, tmp, unet);
       Path target = tmp.resolve(modelDir.relativize(unet));
-      long zeroed = writeMaskedUnet(unet, target, mask);
+      long zeroed = writeMasked(unet, target, mask, k -> k);
       if (Files.isDirectory(out)) {
         Files.delete(out); // empty, checked above
       }
@@ -157,12 +155,76 @@ public final class MaskedModel {
     }
   }
 
+  /** The single file {@code out}: {@code single}'s file with the mask baked into its UNet. */
+  private static long writeSingleFile(BinaryMask mask, SingleFileLayout single, Path out) {
+    if (!out.getFileName().toString().endsWith(".safetensors")) {
+      throw new BadInputException(
+          "--out "
+              + out
+              + ": the masked copy of a single-file checkpoint must be named *.safetensors");
+    }
+    if (Files.exists(out)) {
+      throw new BadInputException(out + " already exists; choose another --out");
+    }
+    OutputPaths.checkFile(out, "--out");
+    // the mask's (diffusers UNet) key of each of the file's UNet keys, and back
+    Map<String, String> unetKey = new HashMap<>();
+    Map<String, String> fileKey = new HashMap<>();
+    try (SafeTensors st = SafeTensors.open(single.file())) {
+      SingleFileCheckpoint.keyMap(st.keys(), single.architecture(), single.file().toString())
+          .forEach(
+              (ldm, t) -> {
+                if (t.component() == DiffusersLayout.Component.UNET) {
+                  unetKey.put(ldm, t.key());
+                  fileKey.put(t.key(), ldm);
+                }
+              });
+      checkMasked(mask, st, key -> fileKey.getOrDefault(key, key));
+    }
+    return writeMasked(single.file(), out, mask, unetKey::get);
+  }
+
   /**
-   * Writes {@code target}: the header of {@code unet} with the mask's provenance added to its
-   * metadata, then its data with the pruned elements zeroed (sign bit kept).
+   * Every parameter the mask prunes is a float tensor of the mask's shape in {@code st}, where
+   * {@code fileKey} names the file's key of a UNet parameter.
    */
-  private static long writeMaskedUnet(Path unet, Path target, BinaryMask mask) {
-    try (SafeTensors st = SafeTensors.open(unet)) {
+  private static void checkMasked(
+      BinaryMask mask, SafeTensors st, Function<String, String> fileKey) {
+    Path file = st.path();
+    for (Map.Entry<String, BinaryMask.Pruned> e : mask.perParameter().entrySet()) {
+      String k = fileKey.apply(e.getKey());
+      if (!st.has(k)) {
+        throw new BadInputException(
+            "the mask prunes '"
+                + e.getKey()
+                + "', which "
+                + file
+                + " does not hold (a mask for another architecture?)");
+      }
+      TensorInfo info = st.info(k);
+      if (!Arrays.equals(info.shape(), e.getValue().shape()) || !info.dtype().isFloat()) {
+        throw new BadInputException(
+            file
+                + ": '"
+                + k
+                + "' is "
+                + info.dtype()
+                + " "
+                + info.shapeString()
+                + " but the mask expects a float tensor of shape "
+                + Arrays.toString(e.getValue().shape()));
+      }
+    }
+  }
+
+  /**
+   * Writes {@code target}: the header of {@code weights} with the mask's provenance added to its
+   * metadata, then its data with the pruned elements zeroed (sign bit kept). {@code unetKey} names
+   * the mask's (diffusers UNet) key of a file key, or null for a tensor the mask does not cover.
+   */
+  private static long writeMasked(
+      Path weights, Path target, BinaryMask mask, Function<String, String> unetKey) {
+    try (SafeTensors st = SafeTensors.open(weights)) {
       // 1. header: same tensors, dtypes, shapes and data offsets; metadata extended
       Map<String, String> md = new LinkedHashMap<>(st.metadata());
       MaskMetadata mm = mask.metadata();
@@ -191,7 +253,8 @@ public final class MaskedModel {
               if (info.begin() > pos) {
                 o.write(new byte[Math.toIntExact(info.begin() - pos)]);
               }
-              BinaryMask.Pruned pruned = mask.perParameter().get(info.name());
+              String key = unetKey.apply(info.name());
+              BinaryMask.Pruned pruned = key == null ? null : mask.perParameter().get(key);
               ByteBuffer src = st.bytes(info.name());
               if (pruned == null || pruned.count() == 0) {
                 copy(src, o);

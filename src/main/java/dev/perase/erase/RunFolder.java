@@ -8,6 +8,7 @@ import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.FileAccessException;
 import dev.perase.io.Json;
+import dev.perase.io.ModelSource;
 import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
 import dev.perase.io.StreamedSafeTensors;
@@ -319,12 +320,18 @@ final class RunFolder {
     return o;
   }
 
-  /** Writes {@code config.json}: the command, versions, model, settings and {@code extra}. */
-  void writeConfig(Path modelDir, Map<String, Object> extra) {
+  /**
+   * Writes {@code config.json}: the command, versions, model (with its config folder when it is a
+   * single file), settings and {@code extra}.
+   */
+  void writeConfig(ModelSource model, Map<String, Object> extra) {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("command", "erase");
     config.put("perase_version", MaskMetadata.currentVersion());
-    config.put("model", modelDir.toString());
+    config.put("model", model.path().toString());
+    if (model.configDir() != null) {
+      config.put("model_config", model.configDir().toString());
+    }
     config.put("model_hash", modelHash);
     config.put("settings", settings);
     config.putAll(extra);

@@ -202,7 +202,10 @@ public final class Uce {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("command", "erase");
     config.put("perase_version", MaskMetadata.currentVersion());
-    config.put("model", sd.layout().dir().toString());
+    config.put("model", sd.layout().path().toString());
+    if (sd.layout().configDir() != null) {
+      config.put("model_config", sd.layout().configDir().toString());
+    }
     config.put("model_hash", hash);
     config.put("method", EraseMethod.UCE.json());
     config.put("settings", settings);

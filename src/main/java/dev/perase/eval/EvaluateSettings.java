@@ -22,6 +22,8 @@ import java.nio.file.Path;
  *     for all; images and results keep each row's index in the file
  * @param edit the edit of the base model's UNet: none, a hard mask file or fine-tuned weights
  * @param model the base model folder (diffusers layout)
+ * @param modelConfig for a single-file {@code model}: the diffusers folder of its configs and
+ *     tokenizer ({@code --config}); null for a model folder
  * @param detector which detector judges the images (recorded; the caller loads it)
  * @param concept the concept to detect, or null to take it from the CSV's {@code concept} column
  * @param rule the detector rule (default top-1)
@@ -45,6 +47,10 @@ public record EvaluateSettings(
     @JsonProperty("rows") @JsonInclude(JsonInclude.Include.NON_NULL) RowSelection rows,
     @JsonIgnore EditFile edit,
     @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) Path model,
+    @JsonProperty("model_config")
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        @JsonSerialize(using = ToStringSerializer.class)
+        Path modelConfig,
     @JsonProperty("detector") DetectorSpec detector,
     @JsonProperty("concept") String concept,
     @JsonProperty("rule") ConceptRule rule,
@@ -121,6 +127,7 @@ public record EvaluateSettings(
         rows,
         edit,
         model,
+        null,
         detector,
         concept,
         rule,
@@ -142,6 +149,7 @@ public record EvaluateSettings(
         rows,
         edit,
         model,
+        modelConfig,
         detector,
         concept,
         rule,
@@ -175,6 +183,7 @@ public record EvaluateSettings(
         null,
         edit,
         model,
+        null,
         detector,
         concept,
         rule,

@@ -223,7 +223,7 @@ public final class Evaluation {
     if (s.model() == null) {
       throw new BadInputException("an evaluation needs a model folder");
     }
-    try (StableDiffusion sd = StableDiffusion.load(s.model())) {
+    try (StableDiffusion sd = StableDiffusion.load(s.model(), s.modelConfig())) {
       return run(sd, detector, s, fid, listener);
     }
   }

@@ -22,7 +22,7 @@ import java.util.Map;
  * the vae is optional, a pixel-space model has none) and that each model component has its
  * safetensors weights. Pickle weights ({@code .bin}) are refused with the conversion hint.
  */
-public final class DiffusersLayout {
+public final class DiffusersLayout implements ModelSource {
   /** The pipeline components perase uses, with their folder and weights file names. */
   public enum Component {
     UNET("unet", "diffusion_pytorch_model", "config.json"),
@@ -41,6 +41,11 @@ public final class DiffusersLayout {
       this.key = key;
       this.weightsStem = weightsStem;
       this.configName = configName;
+    }
+
+    /** The config file's name in the component's folder. */
+    String configName() {
+      return configName;
     }
 
     /**
@@ -83,7 +88,7 @@ public final class DiffusersLayout {
       throw new BadInputException(
           dir
               + " has no model_index.json, so it is not a diffusers pipeline folder (a single-file"
-              + " checkpoint is read with SingleFileCheckpoint)");
+              + " checkpoint is a .safetensors file)");
     }
     JsonNode root;
     try {
@@ -160,12 +165,23 @@ public final class DiffusersLayout {
     return dir;
   }
 
+  @Override
+  public Path path() {
+    return dir;
+  }
+
+  @Override
+  public Path configDir() {
+    return null;
+  }
+
   /** Whether the pipeline has the component (all but the vae always do). */
   public boolean has(Component c) {
     return folders.containsKey(c);
   }
 
   /** Whether there is a VAE; a pixel-space model has none. */
+  @Override
   public boolean hasVae() {
     return has(Component.VAE);
   }
@@ -198,8 +214,42 @@ public final class DiffusersLayout {
   }
 
   /** {@code scheduler/scheduler_config.json}, with DDIMScheduler's defaults for omitted keys. */
+  @Override
   public SchedulerConfig schedulerConfig() {
     return SchedulerConfig.read(config(Component.SCHEDULER));
+  }
+
+  @Override
+  public <T> T readConfig(Component c, Class<T> type) {
+    return Json.read(config(c), type);
+  }
+
+  @Override
+  public JsonNode configTree(Component c) {
+    return readTree(config(c));
+  }
+
+  /** A JSON object file; a missing, unreadable or non-object file is bad input naming it. */
+  static JsonNode readTree(Path file) {
+    try {
+      JsonNode n = Json.MAPPER.readTree(file.toFile());
+      if (n == null || !n.isObject()) {
+        throw new BadInputException(file + " is not a JSON object");
+      }
+      return n;
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String describeConfig(Component c) {
+    return config(c).toString();
+  }
+
+  @Override
+  public Path tokenizerFolder() {
+    return folder(Component.TOKENIZER);
   }
 
   /**
@@ -208,6 +258,7 @@ public final class DiffusersLayout {
    * {@code "<key>\n<byte length>\n"} followed by the bytes of its weights file. Streamed, so it
    * costs one read of the weights; computed once per layout.
    */
+  @Override
   public String modelHash() {
     String h = modelHash;
     if (h == null) {

@@ -1,10 +1,10 @@
 package dev.perase.io;
 
 /** IEEE 754 half-precision conversion (Java 17 has no Float.float16ToFloat). */
-final class Half {
+public final class Half {
   private Half() {}
 
-  static float toFloat(short h) {
+  public static float toFloat(short h) {
     int bits = h & 0xffff;
     int sign = (bits & 0x8000) << 16;
     int exp = (bits >>> 10) & 0x1f;
@@ -23,7 +23,7 @@ final class Half {
   }
 
   /** Rounds a float to the nearest half (ties to even), as torch's {@code .half()} does. */
-  static short fromFloat(float f) {
+  public static short fromFloat(float f) {
     int bits = Float.floatToRawIntBits(f);
     int sign = (bits >>> 16) & 0x8000;
     int abs = bits & 0x7fffffff;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -27,13 +28,26 @@ public final class Json {
     if (!Files.isRegularFile(file)) {
       throw new BadInputException("missing " + file);
     }
+    try (InputStream in = Files.newInputStream(file)) {
+      return read(in, file.toString(), type);
+    } catch (IOException e) {
+      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads a config record from a stream (a bundled resource); {@code source} names it in errors,
+   * which are bad input as in {@link #read(Path, Class)}.
+   */
+  public static <T> T read(InputStream in, String source, Class<T> type) {
     try {
-      return MAPPER.readValue(file.toFile(), type);
+      return MAPPER.readValue(in, type);
     } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
-      throw new BadInputException(file + ": " + cause.getMessage(), e);
+      throw new BadInputException(source + ": " + cause.getMessage(), e);
     } catch (IOException e) {
-      throw new BadInputException(file + " is not a valid config: " + firstLine(e.getMessage()), e);
+      throw new BadInputException(
+          source + " is not a valid config: " + firstLine(e.getMessage()), e);
     }
   }
 

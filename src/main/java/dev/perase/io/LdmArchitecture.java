@@ -1,8 +1,6 @@
 package dev.perase.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -86,41 +84,30 @@ public record LdmArchitecture(
   }
 
   /**
-   * From a diffusers folder's configs: {@code unet/config.json} ({@code down_block_types}, {@code
-   * up_block_types}, {@code layers_per_block}), {@code vae/config.json} ({@code
-   * block_out_channels}, {@code layers_per_block}) and {@code text_encoder/config.json} ({@code
-   * num_hidden_layers}). A missing or malformed entry is a {@link BadInputException} naming the
-   * file.
+   * From a model's configs: the UNet's ({@code down_block_types}, {@code up_block_types}, {@code
+   * layers_per_block}), the VAE's ({@code block_out_channels}, {@code layers_per_block}) and the
+   * text encoder's ({@code num_hidden_layers}). A missing or malformed entry is a {@link
+   * BadInputException} naming the config.
    */
-  public static LdmArchitecture fromConfigs(DiffusersLayout layout) {
-    JsonNode unet = config(layout, DiffusersLayout.Component.UNET);
-    JsonNode vae = config(layout, DiffusersLayout.Component.VAE);
-    JsonNode text = config(layout, DiffusersLayout.Component.TEXT_ENCODER);
-    Path u = layout.config(DiffusersLayout.Component.UNET);
-    Path v = layout.config(DiffusersLayout.Component.VAE);
+  public static LdmArchitecture fromConfigs(ModelSource source) {
+    JsonNode unet = source.configTree(DiffusersLayout.Component.UNET);
+    JsonNode vae = source.configTree(DiffusersLayout.Component.VAE);
+    JsonNode text = source.configTree(DiffusersLayout.Component.TEXT_ENCODER);
+    String u = source.describeConfig(DiffusersLayout.Component.UNET);
+    String v = source.describeConfig(DiffusersLayout.Component.VAE);
     return fromBlockTypes(
         strings(unet, "down_block_types", u),
         strings(unet, "up_block_types", u),
         count(unet, "layers_per_block", u),
         strings(vae, "block_out_channels", v).size(),
         count(vae, "layers_per_block", v),
-        count(text, "num_hidden_layers", layout.config(DiffusersLayout.Component.TEXT_ENCODER)));
+        count(
+            text,
+            "num_hidden_layers",
+            source.describeConfig(DiffusersLayout.Component.TEXT_ENCODER)));
   }
 
-  private static JsonNode config(DiffusersLayout layout, DiffusersLayout.Component c) {
-    Path file = layout.config(c);
-    try {
-      JsonNode n = Json.MAPPER.readTree(file.toFile());
-      if (n == null || !n.isObject()) {
-        throw new BadInputException(file + " is not a JSON object");
-      }
-      return n;
-    } catch (IOException e) {
-      throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static List<String> strings(JsonNode config, String name, Path file) {
+  private static List<String> strings(JsonNode config, String name, String file) {
     JsonNode a = config.get(name);
     if (a == null || !a.isArray() || a.isEmpty()) {
       throw new BadInputException(file + ": '" + name + "' must be a non-empty list");
@@ -130,7 +117,7 @@ public record LdmArchitecture(
     return out;
   }
 
-  private static int count(JsonNode config, String name, Path file) {
+  private static int count(JsonNode config, String name, String file) {
     JsonNode n = config.get(name);
     if (n == null || !n.isInt()) {
       throw new BadInputException(file + ": '" + name + "' must be an integer");

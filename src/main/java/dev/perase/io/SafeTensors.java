@@ -344,12 +344,38 @@ public final class SafeTensors implements AutoCloseable {
    * int64/int32, U8 and BOOL as uint8.
    */
   public NDArray load(String name, NDManager manager) {
+    return load(info(name), bytes(name), manager);
+  }
+
+  /**
+   * As {@link #load(String, NDManager)}, with the tensor's bytes read into {@code scratch} (a
+   * direct buffer at least as large as the tensor, reused from call to call) by positional reads
+   * instead of mapped: no mapping outlives the call, so a whole checkpoint read this way leaves
+   * only the arrays in memory, not also its mapped pages until a GC unmaps them.
+   */
+  public NDArray load(String name, NDManager manager, ByteBuffer scratch) {
     TensorInfo t = info(name);
+    long len = t.end() - t.begin();
+    if (!scratch.isDirect() || len > scratch.capacity()) {
+      throw new IllegalArgumentException(
+          "scratch must be a direct buffer of at least " + len + " bytes for '" + name + "'");
+    }
+    scratch.clear().limit((int) len);
+    read(name, 0, scratch);
+    scratch.flip();
+    return load(t, scratch.slice().order(ByteOrder.LITTLE_ENDIAN), manager);
+  }
+
+  /** The tensor {@code t} from its bytes {@code b}, which the result never aliases. */
+  private static NDArray load(TensorInfo t, ByteBuffer b, NDManager manager) {
     Shape shape = new Shape(t.shape());
-    ByteBuffer b = bytes(name);
     switch (t.dtype()) {
       case F64:
-        return manager.create(floats(name), shape);
+        float[] narrowed = new float[Math.toIntExact(t.numel())];
+        for (int i = 0; i < narrowed.length; i++) {
+          narrowed[i] = (float) b.getDouble(8 * i);
+        }
+        return manager.create(narrowed, shape);
       case F32:
         // A view of the mapping, cloned into torch's memory: DJL would copy a FloatBuffer into a
         // Java direct buffer, whose total -XX:MaxDirectMemorySize (by default -Xmx) caps, so an

@@ -106,7 +106,22 @@ public final class Bench {
    */
   public static Result run(
       Path modelDir, int batch, int latentSize, int steps, int repeats, int[] throughputBatches) {
-    try (StableDiffusion sd = StableDiffusion.load(modelDir);
+    return run(modelDir, null, batch, latentSize, steps, repeats, throughputBatches);
+  }
+
+  /**
+   * As {@link #run(Path, int, int, int, int, int[])} for any model: a folder ({@code config} null)
+   * or a single-file checkpoint with the configs of the folder {@code config}.
+   */
+  public static Result run(
+      Path modelDir,
+      Path config,
+      int batch,
+      int latentSize,
+      int steps,
+      int repeats,
+      int[] throughputBatches) {
+    try (StableDiffusion sd = StableDiffusion.load(modelDir, config);
         NDManager m = Torch.newManager()) {
       UNet2DConditionModel unet = sd.unet();
       int size = latentSize > 0 ? latentSize : unet.config().sampleSize();

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DType;
+import dev.perase.io.DiffusersLayout.Component;
 import dev.perase.io.Json;
+import dev.perase.io.PresetConfigs;
 import dev.perase.io.StreamedSafeTensors;
 import dev.perase.model.clip.CLIPTextConfig;
 import dev.perase.model.clip.CLIPTextModel;
@@ -91,18 +93,27 @@ public final class ShapedPipeline {
     if (Files.exists(out.resolve("model_index.json"))) {
       throw new BadInputException(out + " already holds a model (model_index.json)");
     }
-    String base = "/dev/perase/presets/" + preset.label() + "/";
+    String base = preset.label();
     try {
       Files.createDirectories(out);
     } catch (IOException e) {
       throw new BadInputException("cannot create " + out + ": " + e.getMessage());
     }
-    copy(base + "unet_config.json", out.resolve("unet/config.json"));
-    copy(base + "vae_config.json", out.resolve("vae/config.json"));
-    copy(base + "text_encoder_config.json", out.resolve("text_encoder/config.json"));
-    copy(base + "scheduler_config.json", out.resolve("scheduler/scheduler_config.json"));
-    copy(base + "tokenizer_config.json", out.resolve("tokenizer/tokenizer_config.json"));
-    copy(base + "special_tokens_map.json", out.resolve("tokenizer/special_tokens_map.json"));
+    copy(base, PresetConfigs.fileName(Component.UNET), out.resolve("unet/config.json"));
+    copy(base, PresetConfigs.fileName(Component.VAE), out.resolve("vae/config.json"));
+    copy(
+        base,
+        PresetConfigs.fileName(Component.TEXT_ENCODER),
+        out.resolve("text_encoder/config.json"));
+    copy(
+        base,
+        PresetConfigs.fileName(Component.SCHEDULER),
+        out.resolve("scheduler/scheduler_config.json"));
+    copy(
+        base,
+        PresetConfigs.fileName(Component.TOKENIZER),
+        out.resolve("tokenizer/tokenizer_config.json"));
+    copy(base, "special_tokens_map.json", out.resolve("tokenizer/special_tokens_map.json"));
     writeTokenizer(out.resolve("tokenizer"), preset.vocabSize);
 
     long unet =
@@ -130,7 +141,7 @@ public final class ShapedPipeline {
             out.resolve("vae/diffusion_pytorch_model.safetensors"),
             storage);
     // last: a folder with model_index.json is a complete model
-    copy(base + "model_index.json", out.resolve("model_index.json"));
+    copy(base, "model_index.json", out.resolve("model_index.json"));
     return new Summary(unet, text, vae);
   }
 
@@ -181,11 +192,8 @@ public final class ShapedPipeline {
     AtomicFile.writeString(dir.resolve("merges.txt"), "#version: 0.2\n");
   }
 
-  private static void copy(String resource, Path to) {
-    try (InputStream in = ShapedPipeline.class.getResourceAsStream(resource)) {
-      if (in == null) {
-        throw new IllegalStateException("missing resource " + resource);
-      }
+  private static void copy(String preset, String file, Path to) {
+    try (InputStream in = PresetConfigs.open(preset, file)) {
       Files.createDirectories(to.getParent());
       AtomicFile.write(to, o -> in.transferTo(o));
     } catch (IOException e) {

@@ -7,11 +7,19 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.perase.io.DiffusersLayout;
+import dev.perase.io.DiffusersLayout.Component;
+import dev.perase.io.ModelSource;
+import dev.perase.io.SingleFileCheckpoint;
+import dev.perase.io.SingleFileLayout;
+import dev.perase.model.clip.CLIPTextConfig;
 import dev.perase.model.clip.CLIPTextModel;
 import dev.perase.model.clip.CLIPTokenizer;
+import dev.perase.model.nn.StateDict;
 import dev.perase.model.nn.Taps;
+import dev.perase.model.unet.UNet2DConditionConfig;
 import dev.perase.model.unet.UNet2DConditionModel;
 import dev.perase.model.vae.AutoencoderKL;
+import dev.perase.model.vae.AutoencoderKLConfig;
 import dev.perase.scheduler.DdimScheduler;
 import dev.perase.scheduler.LmsDiscreteScheduler;
 import dev.perase.scheduler.Sampler;
@@ -40,7 +48,7 @@ public final class StableDiffusion implements AutoCloseable {
    */
   public static final int DEFAULT_BATCH = 8;
 
-  private final DiffusersLayout layout;
+  private final ModelSource layout;
   private final NDManager manager;
   private final CLIPTokenizer tokenizer;
   private final CLIPTextModel textEncoder;
@@ -50,7 +58,7 @@ public final class StableDiffusion implements AutoCloseable {
   private LmsDiscreteScheduler lmsScheduler;
 
   private StableDiffusion(
-      DiffusersLayout layout,
+      ModelSource layout,
       NDManager manager,
       CLIPTokenizer tokenizer,
       CLIPTextModel textEncoder,
@@ -66,30 +74,61 @@ public final class StableDiffusion implements AutoCloseable {
     this.scheduler = scheduler;
   }
 
-  /** Loads a diffusers-layout model folder (strict: every key used, every shape checked). */
-  public static StableDiffusion load(Path dir) {
-    DiffusersLayout layout = DiffusersLayout.open(dir);
+  /**
+   * Loads a diffusers-layout model folder (a single-file checkpoint needs {@link #load(Path,
+   * Path)}, for its tokenizer).
+   */
+  public static StableDiffusion load(Path model) {
+    return load(model, null);
+  }
+
+  /**
+   * Loads {@code model}: a diffusers folder ({@code config} null), or a single-file checkpoint with
+   * the configs and tokenizer of the diffusers folder {@code config} ({@link ModelSource#open}).
+   */
+  public static StableDiffusion load(Path model, Path config) {
+    return load(ModelSource.open(model, config));
+  }
+
+  /** Loads a model (strict: every key used, every shape checked). */
+  public static StableDiffusion load(ModelSource source) {
     NDManager manager = Torch.newManager();
     try {
-      CLIPTokenizer tokenizer =
-          CLIPTokenizer.load(layout.folder(DiffusersLayout.Component.TOKENIZER));
-      CLIPTextModel textEncoder =
-          CLIPTextModel.load(layout.folder(DiffusersLayout.Component.TEXT_ENCODER), manager);
-      UNet2DConditionModel unet =
-          UNet2DConditionModel.load(layout.folder(DiffusersLayout.Component.UNET), manager);
-      AutoencoderKL vae =
-          layout.hasVae()
-              ? AutoencoderKL.load(layout.folder(DiffusersLayout.Component.VAE), manager)
-              : null;
-      DdimScheduler scheduler = Schedulers.ddim(layout.schedulerConfig());
-      return new StableDiffusion(layout, manager, tokenizer, textEncoder, unet, vae, scheduler);
+      CLIPTokenizer tokenizer = CLIPTokenizer.load(source.tokenizerFolder());
+      CLIPTextModel textEncoder;
+      UNet2DConditionModel unet;
+      AutoencoderKL vae;
+      if (source instanceof DiffusersLayout layout) {
+        textEncoder = CLIPTextModel.load(layout.folder(Component.TEXT_ENCODER), manager);
+        unet = UNet2DConditionModel.load(layout.folder(Component.UNET), manager);
+        vae = layout.hasVae() ? AutoencoderKL.load(layout.folder(Component.VAE), manager) : null;
+      } else {
+        SingleFileLayout single = (SingleFileLayout) source;
+        SingleFileCheckpoint.Components w = single.load(manager);
+        String file = single.file().toString();
+        textEncoder =
+            CLIPTextModel.fromStateDict(
+                source.readConfig(Component.TEXT_ENCODER, CLIPTextConfig.class),
+                new StateDict(file + " (text encoder)", w.textEncoder()));
+        unet =
+            UNet2DConditionModel.fromStateDict(
+                source.readConfig(Component.UNET, UNet2DConditionConfig.class),
+                new StateDict(file + " (UNet)", w.unet()));
+        vae =
+            AutoencoderKL.fromStateDict(
+                source.readConfig(Component.VAE, AutoencoderKLConfig.class),
+                new StateDict(file + " (VAE)", w.vae()));
+      }
+      DdimScheduler scheduler = Schedulers.ddim(source.schedulerConfig());
+      return new StableDiffusion(source, manager, tokenizer, textEncoder, unet, vae, scheduler);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
     }
   }
 
-  public DiffusersLayout layout() {
+  /** Where the model came from: its folder or single file, configs and hash. */
+  public ModelSource layout() {
     return layout;
   }
 

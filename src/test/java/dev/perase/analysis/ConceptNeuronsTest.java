@@ -56,6 +56,7 @@ class ConceptNeuronsTest {
         EditFile.of(null, weights),
         null,
         Fixtures.tinySd(),
+        null,
         2,
         at,
         5,

@@ -85,7 +85,8 @@ class SingleFileWriterTest {
 
   @Test
   void anF16FolderIsCopiedAsItIsByDefault() {
-    DiffusersLayout half = DiffusersLayout.open(halfFolder(Fixtures.tinySd(), tmp.resolve("half")));
+    DiffusersLayout half =
+        DiffusersLayout.open(Fixtures.halfFolder(Fixtures.tinySd(), tmp.resolve("half")));
     assertEquals(DType.F16, SingleFileWriter.keptPrecision(half));
     Path out = tmp.resolve("tiny.safetensors");
     SingleFileWriter.write(half, out, SingleFileWriter.keptPrecision(half));
@@ -93,58 +94,18 @@ class SingleFileWriterTest {
   }
 
   /**
-   * A copy of the diffusers folder {@code from} in {@code to} with every weight rounded to F16
-   * (Java's rounding, which equals torch's: the fixture file's SHA-256 shows it).
-   */
-  static Path halfFolder(Path from, Path to) {
-    try {
-      try (var walk = Files.walk(from)) {
-        for (Path p : walk.filter(Files::isRegularFile).toList()) {
-          Path rel = from.relativize(p);
-          if (rel.startsWith("reference") || rel.startsWith("single-file")) {
-            continue;
-          }
-          Path target = to.resolve(rel.toString());
-          Files.createDirectories(target.getParent());
-          if (!p.toString().endsWith(".safetensors")) {
-            Files.copy(p, target);
-            continue;
-          }
-          SafeTensorsWriter w = new SafeTensorsWriter().metadata(Map.of("format", "pt"));
-          try (SafeTensors st = SafeTensors.open(p)) {
-            for (String k : st.keys()) {
-              float[] f = st.floats(k);
-              java.nio.ByteBuffer b =
-                  java.nio.ByteBuffer.allocate(2 * f.length)
-                      .order(java.nio.ByteOrder.LITTLE_ENDIAN);
-              for (float v : f) {
-                b.putShort(Half.fromFloat(v));
-              }
-              w.putRaw(k, DType.F16, st.info(k).shape(), b.array());
-            }
-          }
-          w.write(target);
-        }
-      }
-      return to;
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  /**
    * The UNet built from the written file against the UNet loaded from a folder of the same weights:
    * bit for bit. F32: the file holds the folder's values exactly. F16: the file holds the F16
    * roundings, which load back to float32 exactly, so the folder to compare with is the folder
-   * whose weights are those roundings ({@link #halfFolder}); identical weights through the same
-   * forward (one torch thread, the test JVM's) give identical outputs. The F16 model also matches
-   * diffusers' outputs of the fixture single file (reference/single_file).
+   * whose weights are those roundings ({@link Fixtures#halfFolder}); identical weights through the
+   * same forward (one torch thread, the test JVM's) give identical outputs. The F16 model also
+   * matches diffusers' outputs of the fixture single file (reference/single_file).
    */
   @Test
   void unetLoadedFromTheWrittenFileEqualsTheFolderUnetBitForBit() throws IOException {
     DiffusersLayout f32Folder = DiffusersLayout.open(Fixtures.tinySd());
     DiffusersLayout f16Folder =
-        DiffusersLayout.open(halfFolder(Fixtures.tinySd(), tmp.resolve("half")));
+        DiffusersLayout.open(Fixtures.halfFolder(Fixtures.tinySd(), tmp.resolve("half")));
     LdmArchitecture arch = LdmArchitecture.fromConfigs(f32Folder);
     UNet2DConditionConfig cfg =
         Json.read(f32Folder.config(Component.UNET), UNet2DConditionConfig.class);
