@@ -9,6 +9,7 @@ import dev.perase.eval.ConceptRule;
 import dev.perase.eval.DetectorSpec;
 import dev.perase.eval.EditFile;
 import dev.perase.eval.EditedRun;
+import dev.perase.eval.PromptRunChecks;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
 import dev.perase.pipeline.StableDiffusion;
@@ -91,12 +92,7 @@ public record AttackSettings(
     if (method == null) {
       throw new BadInputException("an attack method is required (--method unlearndiff|p4d)");
     }
-    if (prompts == null) {
-      throw new BadInputException("a prompt file is required (--prompts FILE.csv)");
-    }
-    if (out == null) {
-      throw new BadInputException("an output folder is required (--out DIR)");
-    }
+    PromptRunChecks.requirePromptsAndOut(prompts, out);
     if (edit == null) {
       edit = EditFile.NONE;
     }
@@ -106,9 +102,7 @@ public record AttackSettings(
     if (iterations < 1 || iterations > 10_000) {
       throw new BadInputException("--iterations must be between 1 and 10000, got " + iterations);
     }
-    if (steps < 1 || steps > 1000) {
-      throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
-    }
+    PromptRunChecks.checkSteps(steps);
     if (attempts < 1 || attempts > 1000) {
       throw new BadInputException("--attempts must be between 1 and 1000, got " + attempts);
     }
@@ -118,12 +112,8 @@ public record AttackSettings(
     if (!(weightDecay >= 0 && weightDecay < 10)) {
       throw new BadInputException("the weight decay must be in [0, 10), got " + weightDecay);
     }
-    if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
-      throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
-    }
-    if (rows != null && rows.isAll()) {
-      rows = null;
-    }
+    PromptRunChecks.checkImageSize(imageSize);
+    rows = PromptRunChecks.rows(rows);
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
@@ -134,12 +124,7 @@ public record AttackSettings(
     if (sampler == null) {
       sampler = Sampler.DDIM;
     }
-    if (batch == 0) {
-      batch = StableDiffusion.DEFAULT_BATCH;
-    }
-    if (batch < 1 || batch > 1024) {
-      throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
-    }
+    batch = PromptRunChecks.batch(batch);
   }
 
   /** Settings with {@link StableDiffusion#DEFAULT_BATCH}. */

@@ -131,14 +131,9 @@ final class FullStudyReportBuilder {
    */
   static TradeOff tradeOff(FullStudyResults.Bed bed) {
     List<TradeOff.Series> series = new ArrayList<>();
-    StudyResults.Row base = bed.matched().get(0);
-    Double bx = StudyReportBuilder.retainDistance(base.retainFrechet());
-    if (bx != null && base.cerUnlearnDiff() != null) {
-      series.add(
-          new TradeOff.Series(
-              StudyReportBuilder.label(StudyLayout.BASE),
-              null,
-              List.of(new TradeOff.Point(bx, base.cerUnlearnDiff(), null))));
+    TradeOff.Series base = StudyReportBuilder.pointSeries(bed.matched().get(0));
+    if (base != null) {
+      series.add(base);
     }
     for (FullStudyResults.SweepResult w : bed.sweeps()) {
       List<TradeOff.Point> points = new ArrayList<>();
@@ -153,14 +148,8 @@ final class FullStudyReportBuilder {
             new TradeOff.Series(StudyReportBuilder.label(w.method()), w.knob().symbol(), points));
       }
     }
-    if (series.isEmpty()) {
-      return null;
-    }
-    return new TradeOff(
-        "Robustness against retain damage along each sweep: " + bed.concept(),
-        "retain Fréchet distance to the base model (lower is better)",
-        "CER under UnlearnDiff (higher is better)",
-        series);
+    return StudyReportBuilder.tradeOff(
+        "Robustness against retain damage along each sweep: " + bed.concept(), series);
   }
 
   /** Rows: the base model and the chosen points; columns: the first test prompts. */

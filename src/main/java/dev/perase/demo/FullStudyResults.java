@@ -8,7 +8,6 @@ import dev.perase.io.Json;
 import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -94,15 +93,7 @@ public record FullStudyResults(
     for (String bed : s.beds()) {
       Map<String, Map<AttackMethod, AttackResults>> attacks = new LinkedHashMap<>();
       List<StudyResults.Row> matched = new ArrayList<>();
-      String base = StudyLayout.BASE;
-      matched.add(
-          StudyResults.row(
-              base,
-              study.evaluateDir(bed, base),
-              study.attack(bed, base, AttackMethod.UNLEARNDIFF),
-              study.attack(bed, base, AttackMethod.P4D),
-              null,
-              attacks));
+      matched.add(StudyResults.row(study, bed, StudyLayout.BASE, null, attacks));
       List<SweepResult> sweeps = new ArrayList<>();
       List<String> warnings = new ArrayList<>();
       for (Sweep w : s.sweeps()) {
@@ -164,7 +155,7 @@ public record FullStudyResults(
               PaperClaim.test(attacks, matched),
               warnings));
     }
-    return new FullStudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
+    return new FullStudyResults(beds, StudyResults.inPlanOrder(timings));
   }
 
   /**

@@ -6,10 +6,11 @@ import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.perase.erase.EraseMethod;
 import dev.perase.io.BadInputException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.DoubleStream;
+import java.util.stream.IntStream;
 
 /**
  * What {@code perase demo --study full} runs: the matched-point study of issue 17 on the built-in
@@ -173,29 +174,26 @@ public record FullStudySettings(
 
   /** A sweep of {@code m}'s learning rate at {@code steps} steps. */
   public static Sweep rates(EraseMethod m, int steps, double... rates) {
-    List<Sweep.Point> p = new ArrayList<>();
-    for (double r : rates) {
-      p.add(new Sweep.Point(steps, r, null));
-    }
-    return new Sweep(m, Sweep.Knob.LEARNING_RATE, p);
+    return new Sweep(
+        m,
+        Sweep.Knob.LEARNING_RATE,
+        DoubleStream.of(rates).mapToObj(r -> new Sweep.Point(steps, r, null)).toList());
   }
 
   /** A sweep of {@code m}'s pruning budget at {@code steps} steps and its default rate. */
   public static Sweep budgets(EraseMethod m, int steps, double... ratios) {
-    List<Sweep.Point> p = new ArrayList<>();
-    for (double r : ratios) {
-      p.add(new Sweep.Point(steps, null, r));
-    }
-    return new Sweep(m, Sweep.Knob.PRUNE_RATIO, p);
+    return new Sweep(
+        m,
+        Sweep.Knob.PRUNE_RATIO,
+        DoubleStream.of(ratios).mapToObj(r -> new Sweep.Point(steps, null, r)).toList());
   }
 
   /** A sweep of {@code m}'s step count at its default rate, without a budget. */
   public static Sweep steps(EraseMethod m, int... steps) {
-    List<Sweep.Point> p = new ArrayList<>();
-    for (int n : steps) {
-      p.add(new Sweep.Point(n, null, null));
-    }
-    return new Sweep(m, Sweep.Knob.STEPS, p);
+    return new Sweep(
+        m,
+        Sweep.Knob.STEPS,
+        IntStream.of(steps).mapToObj(n -> new Sweep.Point(n, null, null)).toList());
   }
 
   /** The sweep of {@code m}, or null. */

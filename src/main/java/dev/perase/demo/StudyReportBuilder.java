@@ -159,18 +159,37 @@ final class StudyReportBuilder {
   static TradeOff tradeOff(StudyResults.Bed bed) {
     List<TradeOff.Series> series = new ArrayList<>();
     for (StudyResults.Row r : bed.rows()) {
-      Double x = retainDistance(r.retainFrechet());
-      if (x != null && r.cerUnlearnDiff() != null) {
-        series.add(
-            new TradeOff.Series(
-                label(r.model()), null, List.of(new TradeOff.Point(x, r.cerUnlearnDiff(), null))));
+      TradeOff.Series one = pointSeries(r);
+      if (one != null) {
+        series.add(one);
       }
     }
+    return tradeOff("Robustness against retain damage: " + bed.concept(), series);
+  }
+
+  /**
+   * A model's point of the trade-off chart as a series of its own, or null when the model lacks the
+   * retain distance or the CER under UnlearnDiff.
+   */
+  static TradeOff.Series pointSeries(StudyResults.Row r) {
+    Double x = retainDistance(r.retainFrechet());
+    if (x == null || r.cerUnlearnDiff() == null) {
+      return null;
+    }
+    return new TradeOff.Series(
+        label(r.model()), null, List.of(new TradeOff.Point(x, r.cerUnlearnDiff(), null)));
+  }
+
+  /**
+   * The trade-off chart titled {@code title}: CER under UnlearnDiff against the retain Fréchet
+   * distance. Null when {@code series} is empty.
+   */
+  static TradeOff tradeOff(String title, List<TradeOff.Series> series) {
     if (series.isEmpty()) {
       return null;
     }
     return new TradeOff(
-        "Robustness against retain damage: " + bed.concept(),
+        title,
         "retain Fréchet distance to the base model (lower is better)",
         "CER under UnlearnDiff (higher is better)",
         series);

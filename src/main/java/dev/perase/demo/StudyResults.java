@@ -99,14 +99,7 @@ public record StudyResults(
       for (String model : Demo.models(s)) {
         Path maskFile =
             model.equals(StudyLayout.BASE) ? null : layout.mask(bed, EraseMethod.parse(model));
-        rows.add(
-            row(
-                model,
-                layout.evaluateDir(bed, model),
-                layout.attack(bed, model, AttackMethod.UNLEARNDIFF),
-                layout.attack(bed, model, AttackMethod.P4D),
-                maskFile,
-                attacks));
+        rows.add(row(layout, bed, model, maskFile, attacks));
       }
       Concept c = Concept.of(bed);
       beds.add(
@@ -119,8 +112,34 @@ public record StudyResults(
               rows,
               PaperClaim.test(attacks, rows)));
     }
-    // insertion order (the plan's), so that study.json reads the same from run to run
-    return new StudyResults(beds, Collections.unmodifiableMap(new LinkedHashMap<>(timings)));
+    return new StudyResults(beds, inPlanOrder(timings));
+  }
+
+  /**
+   * The timings in insertion order (the plan's), so that the study's JSON reads the same from run
+   * to run.
+   */
+  static Map<String, Double> inPlanOrder(Map<String, Double> timings) {
+    return Collections.unmodifiableMap(new LinkedHashMap<>(timings));
+  }
+
+  /**
+   * The row of {@code model} on {@code bed} from the evaluation and attack folders {@code layout}
+   * gives it ({@link #row(String, Path, Path, Path, Path, Map)}).
+   */
+  static Row row(
+      StudyLayout layout,
+      String bed,
+      String model,
+      Path maskFile,
+      Map<String, Map<AttackMethod, AttackResults>> attacks) {
+    return row(
+        model,
+        layout.evaluateDir(bed, model),
+        layout.attack(bed, model, AttackMethod.UNLEARNDIFF),
+        layout.attack(bed, model, AttackMethod.P4D),
+        maskFile,
+        attacks);
   }
 
   /**

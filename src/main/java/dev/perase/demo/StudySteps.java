@@ -157,23 +157,9 @@ record StudySteps(Path model, Path detector, int steps) {
             out,
             cache,
             Version.NAME);
-    long[] phaseTotal = {1};
     try (NDManager manager = Torch.newManager();
         Detector d = worldDetector(concept, manager)) {
-      Evaluation.run(
-          es,
-          d,
-          new Evaluation.Listener() {
-            @Override
-            public void phase(String name, long totalSteps) {
-              phaseTotal[0] = Math.max(1, totalSteps);
-            }
-
-            @Override
-            public void progress(long stepsDone) {
-              fraction.accept((double) stepsDone / phaseTotal[0]);
-            }
-          });
+      Evaluation.run(es, d, new PhaseFraction(fraction));
       if (retain != null) {
         RetainFollowing.write(out, retain, d, manager);
       }
@@ -217,23 +203,37 @@ record StudySteps(Path model, Path detector, int steps) {
             0,
             out,
             Version.NAME);
-    long[] phaseTotal = {1};
     try (NDManager manager = Torch.newManager();
         Detector d = worldDetector(concept, manager)) {
-      AttackRun.run(
-          as,
-          d,
-          new AttackRun.Listener() {
-            @Override
-            public void phase(String name, long total, String unit) {
-              phaseTotal[0] = Math.max(1, total);
-            }
+      AttackRun.run(as, d, new PhaseFraction(fraction));
+    }
+  }
 
-            @Override
-            public void progress(long done) {
-              fraction.accept((double) done / phaseTotal[0]);
-            }
-          });
+  /**
+   * An evaluation's or an attack's progress as the share done of its current phase (a phase of no
+   * steps counts as one, so the share stays finite).
+   */
+  private static final class PhaseFraction implements Evaluation.Listener, AttackRun.Listener {
+    private final DoubleConsumer fraction;
+    private long phaseTotal = 1;
+
+    PhaseFraction(DoubleConsumer fraction) {
+      this.fraction = fraction;
+    }
+
+    @Override
+    public void phase(String name, long totalSteps) {
+      phaseTotal = Math.max(1, totalSteps);
+    }
+
+    @Override
+    public void phase(String name, long total, String unit) {
+      phase(name, total);
+    }
+
+    @Override
+    public void progress(long done) {
+      fraction.accept((double) done / phaseTotal);
     }
   }
 

@@ -68,36 +68,20 @@ public record EvaluateSettings(
   public static final int DEFAULT_STEPS = 50;
 
   public EvaluateSettings {
-    if (prompts == null) {
-      throw new BadInputException("a prompt file is required (--prompts FILE.csv)");
-    }
-    if (out == null) {
-      throw new BadInputException("an output folder is required (--out DIR)");
-    }
+    PromptRunChecks.requirePromptsAndOut(prompts, out);
     if (edit == null) {
       edit = EditFile.NONE;
     }
-    if (steps < 1 || steps > 1000) {
-      throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
-    }
-    if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
-      throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
-    }
+    PromptRunChecks.checkSteps(steps);
+    PromptRunChecks.checkImageSize(imageSize);
     if (rule == null) {
       rule = ConceptRule.TOP1;
     }
-    if (rows != null && rows.isAll()) {
-      rows = null;
-    }
+    rows = PromptRunChecks.rows(rows);
     if (sampler == null) {
       sampler = Sampler.DDIM;
     }
-    if (batch == 0) {
-      batch = StableDiffusion.DEFAULT_BATCH;
-    }
-    if (batch < 1 || batch > 1024) {
-      throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
-    }
+    batch = PromptRunChecks.batch(batch);
     if (bootstrap == 0) {
       bootstrap = FrechetDistance.BOOTSTRAP_RESAMPLES;
     }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import dev.perase.io.BadInputException;
 import dev.perase.io.RowSelection;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.scheduler.Sampler;
@@ -43,32 +42,16 @@ public record PromptImagesSettings(
     @JsonProperty("batch") int batch)
     implements EditedRun {
   public PromptImagesSettings {
-    if (prompts == null) {
-      throw new BadInputException("a prompt file is required (--prompts FILE.csv)");
-    }
-    if (out == null) {
-      throw new BadInputException("an output folder is required (--out DIR)");
-    }
+    PromptRunChecks.requirePromptsAndOut(prompts, out);
     if (edit == null) {
       edit = EditFile.NONE;
     }
-    if (rows != null && rows.isAll()) {
-      rows = null;
-    }
-    if (steps < 1 || steps > 1000) {
-      throw new BadInputException("--steps must be between 1 and 1000, got " + steps);
-    }
-    if (imageSize != 0 && (imageSize < 8 || imageSize > 4096)) {
-      throw new BadInputException("--size must be between 8 and 4096 pixels, got " + imageSize);
-    }
+    rows = PromptRunChecks.rows(rows);
+    PromptRunChecks.checkSteps(steps);
+    PromptRunChecks.checkImageSize(imageSize);
     if (sampler == null) {
       sampler = Sampler.DDIM;
     }
-    if (batch == 0) {
-      batch = StableDiffusion.DEFAULT_BATCH;
-    }
-    if (batch < 1 || batch > 1024) {
-      throw new BadInputException("--batch must be between 1 and 1024, got " + batch);
-    }
+    batch = PromptRunChecks.batch(batch);
   }
 }

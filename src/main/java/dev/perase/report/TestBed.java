@@ -107,7 +107,6 @@ public record TestBed(
         prunedWeights,
         note,
         null,
-        null,
         null);
   }
 }

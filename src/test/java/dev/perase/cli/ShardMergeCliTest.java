@@ -62,54 +62,36 @@ class ShardMergeCliTest {
         .write(mask);
   }
 
+  /** {@link #starRows} evaluated with the retain prompts and a feature cache. */
   private static CliRun evaluate(Path out, String... more) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "evaluate",
-                "--prompts",
-                "models/world/prompts/star.csv",
-                "--rows",
-                "3-9",
-                "--retain",
-                retain.toString(),
-                "--steps",
-                "2",
-                "--batch",
-                "2",
-                "--mask",
-                mask.toString(),
-                "--cache",
-                tmp.resolve("cache").toString(),
-                "--out",
-                out.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    String[] retained = {"--retain", retain.toString(), "--cache", tmp.resolve("cache").toString()};
+    return starRows(
+        "evaluate",
+        out,
+        Stream.concat(Stream.of(retained), Stream.of(more)).toArray(String[]::new));
   }
 
   private static CliRun attack(Path out, String... more) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "attack",
-                "--method",
-                "unlearndiff",
-                "--prompts",
-                "models/world/prompts/star.csv",
-                "--limit",
-                "4",
-                "--steps",
-                "2",
-                "--attempts",
-                "2",
-                "--iterations",
-                "2",
-                "--mask",
-                mask.toString(),
-                "--out",
-                out.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    return withMore(
+        List.of(
+            "attack",
+            "--method",
+            "unlearndiff",
+            "--prompts",
+            "models/world/prompts/star.csv",
+            "--limit",
+            "4",
+            "--steps",
+            "2",
+            "--attempts",
+            "2",
+            "--iterations",
+            "2",
+            "--mask",
+            mask.toString(),
+            "--out",
+            out.toString()),
+        more);
   }
 
   @Test
@@ -117,13 +99,7 @@ class ShardMergeCliTest {
     Path all = tmp.resolve("eval-all");
     CliRun first = evaluate(all);
     assertEquals(0, first.code(), first.err());
-    List<String> shards = new ArrayList<>();
-    for (int k = 0; k < 3; k++) {
-      Path s = tmp.resolve("eval-" + k);
-      CliRun r = evaluate(s, "--shard", k + "/3");
-      assertEquals(0, r.code(), r.err());
-      shards.add(s.toString());
-    }
+    List<String> shards = threeShards("eval-", ShardMergeCliTest::evaluate);
     // 7 rows in batches of 2: (3,4) (5,6) (7,8) (9); shard 0 takes batches 0 and 3; of the 5
     // retain rows, (0,1)
     JsonNode part = Json.MAPPER.readTree(tmp.resolve("eval-0/config.json").toFile()).get("shard");
@@ -164,13 +140,7 @@ class ShardMergeCliTest {
     Path all = tmp.resolve("attack-all");
     CliRun first = attack(all);
     assertEquals(0, first.code(), first.err());
-    List<String> shards = new ArrayList<>();
-    for (int k = 0; k < 3; k++) {
-      Path s = tmp.resolve("attack-" + k);
-      CliRun r = attack(s, "--shard", k + "/3");
-      assertEquals(0, r.code(), r.err());
-      shards.add(s.toString());
-    }
+    List<String> shards = threeShards("attack-", ShardMergeCliTest::attack);
     Path merged = tmp.resolve("attack-merged");
     CliRun m = merge(shards, merged);
     assertEquals(0, m.code(), m.err());
@@ -195,46 +165,32 @@ class ShardMergeCliTest {
   }
 
   private static CliRun generate(Path out, String... more) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "generate",
-                "--prompts",
-                "models/world/prompts/star.csv",
-                "--rows",
-                "3-9",
-                "--steps",
-                "2",
-                "--batch",
-                "2",
-                "--mask",
-                mask.toString(),
-                "--out",
-                out.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    return starRows("generate", out, more);
   }
 
   /** An evaluation of {@link #generate}'s rows with its batches and mask. */
   private static CliRun evaluateImages(Path out, String... more) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "evaluate",
-                "--prompts",
-                "models/world/prompts/star.csv",
-                "--rows",
-                "3-9",
-                "--steps",
-                "2",
-                "--batch",
-                "2",
-                "--mask",
-                mask.toString(),
-                "--out",
-                out.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    return starRows("evaluate", out, more);
+  }
+
+  /** {@code command} on rows 3–9 of the star prompts: 2 steps, batches of 2, the test's mask. */
+  private static CliRun starRows(String command, Path out, String... more) {
+    return withMore(
+        List.of(
+            command,
+            "--prompts",
+            "models/world/prompts/star.csv",
+            "--rows",
+            "3-9",
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--mask",
+            mask.toString(),
+            "--out",
+            out.toString()),
+        more);
   }
 
   @Test
@@ -254,13 +210,7 @@ class ShardMergeCliTest {
     }
     assertSameBytes(all, evaluated, images.toArray(String[]::new));
 
-    List<String> shards = new ArrayList<>();
-    for (int k = 0; k < 3; k++) {
-      Path s = tmp.resolve("gen-" + k);
-      CliRun r = generate(s, "--shard", k + "/3");
-      assertEquals(0, r.code(), r.err());
-      shards.add(s.toString());
-    }
+    List<String> shards = threeShards("gen-", ShardMergeCliTest::generate);
     // 7 rows in batches of 2, (3,4) (5,6) (7,8) (9): shard 0 takes batches 0 and 3
     JsonNode part = Json.MAPPER.readTree(tmp.resolve("gen-0/config.json").toFile()).get("shard");
     assertEquals("[3,4,9]", part.get("rows").toString());
@@ -370,6 +320,33 @@ class ShardMergeCliTest {
             "--out",
             tmp.resolve("nude-fid").toString());
     assertRefused(fid, "--fid-reference with --shard");
+  }
+
+  /** One of the test's runs into {@code out}, {@code more} arguments appended. */
+  private interface Command {
+    CliRun run(Path out, String... more);
+  }
+
+  /** {@code args} then {@code more}, run. */
+  private static CliRun withMore(List<String> args, String... more) {
+    List<String> all = new ArrayList<>(args);
+    all.addAll(List.of(more));
+    return CliRun.of(all.toArray(String[]::new));
+  }
+
+  /**
+   * Shards 0/3, 1/3 and 2/3 of {@code command}, into {@code prefix0} … {@code prefix2} under the
+   * test's folder; each must succeed.
+   */
+  private static List<String> threeShards(String prefix, Command command) {
+    List<String> shards = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      Path s = tmp.resolve(prefix + k);
+      CliRun r = command.run(s, "--shard", k + "/3");
+      assertEquals(0, r.code(), r.err());
+      shards.add(s.toString());
+    }
+    return shards;
   }
 
   private static CliRun merge(List<String> shards, Path out) {
