@@ -233,7 +233,7 @@ final class GenerateCommand implements Callable<Integer> {
             batching.batch());
     PromptImages.Result r;
     try (RunLock lock = RunLock.acquire(out, "generate");
-        StableDiffusion sd = StableDiffusion.load(model);
+        StableDiffusion sd = StableDiffusion.load(model, config);
         Progress.Phases bars = new Progress.Phases()) {
       r = PromptImages.run(sd, s, Progress.listener(bars));
     }
