@@ -197,8 +197,7 @@ final class ErasingLoop {
         ObjectNode line =
             run.logLine(step, loss, settings.learningRate(), s.timesteps(), s.ddimIndex(), dt);
         line.setAll(stats);
-        a.phases().log(line);
-        ((ObjectNode) line.get("phases")).put("statistics", Math.round(logSeconds * 1e3) / 1e3);
+        a.phases().log(line, logSeconds);
         run.endStep(step, loss, dt, line, state, optimizer, pool);
         if (onStep != null) {
           onStep.accept(step);
@@ -244,12 +243,14 @@ final class ErasingLoop {
    * ∂L/∂s formed, AdamW, and the gradient histograms where they are taken).
    */
   record Phases(double prepare, double lossBackward, double check, double optimizer) {
-    void log(ObjectNode line) {
+    /** Puts the phases, and the seconds of the step's log statistics, into a log line. */
+    void log(ObjectNode line, double statistics) {
       ObjectNode o = line.putObject("phases");
       o.put("prepare", round(prepare));
       o.put("loss_backward", round(lossBackward));
       o.put("check", round(check));
       o.put("optimizer", round(optimizer));
+      o.put("statistics", round(statistics));
     }
 
     private static double round(double seconds) {
