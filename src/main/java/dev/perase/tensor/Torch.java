@@ -28,9 +28,23 @@ public final class Torch {
     }
   }
 
-  /** The PyTorch engine (starts it on first use). */
+  private static volatile boolean started;
+
+  /**
+   * The PyTorch engine (starts it on first use, then turns NNPACK off where it cannot start: {@link
+   * Nnpack}).
+   */
   public static Engine engine() {
-    return Engine.getEngine("PyTorch");
+    Engine e = Engine.getEngine("PyTorch");
+    if (!started) {
+      synchronized (Torch.class) {
+        if (!started) {
+          Nnpack.disableIfUnavailable();
+          started = true;
+        }
+      }
+    }
+    return e;
   }
 
   private static volatile Device device;
