@@ -8,6 +8,7 @@ import dev.perase.eval.DetectorSpec;
 import dev.perase.io.BadInputException;
 import dev.perase.io.RunLock;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -83,9 +84,29 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output folder.")
   Path out;
 
+  @Option(
+      names = "--beds",
+      split = ",",
+      paramLabel = "BED",
+      description =
+          "With --study full: only these test beds (of red, Pointel, star), e.g. one per machine;"
+              + " a bed's folder DIR/BED can later be moved into a study of all beds, which then"
+              + " skips its finished steps (default: all).")
+  List<String> beds;
+
   @Override
   public Integer call() {
     Path detectorDir = worldDetector();
+    if (beds != null && study != Study.FULL) {
+      throw new BadInputException("--beds is an option of --study full");
+    }
+    FullStudySettings full =
+        study != Study.FULL
+            ? null
+            : (quick
+                    ? FullStudySettings.quick(out, model, detectorDir, promptSets)
+                    : FullStudySettings.full(out, model, detectorDir, promptSets))
+                .withBeds(beds);
     Path report;
     try (RunLock lock = RunLock.acquire(out, "demo");
         ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
@@ -103,12 +124,8 @@ final class DemoCommand implements Callable<Integer> {
               bar.stepTo(Math.round(fraction * 1000));
             }
           };
-      if (study == Study.FULL) {
-        FullStudySettings s =
-            quick
-                ? FullStudySettings.quick(out, model, detectorDir, promptSets)
-                : FullStudySettings.full(out, model, detectorDir, promptSets);
-        report = FullStudy.runAndReport(s, listener);
+      if (full != null) {
+        report = FullStudy.runAndReport(full, listener);
       } else {
         DemoSettings s =
             quick

@@ -196,6 +196,40 @@ public record FullStudySettings(
         IntStream.of(steps).mapToObj(n -> new Sweep.Point(n, null, null)).toList());
   }
 
+  /**
+   * These settings on a subset of their beds, kept in their order (null: all of them); an unknown
+   * or repeated bed is refused with the beds there are.
+   */
+  public FullStudySettings withBeds(List<String> only) {
+    if (only == null) {
+      return this;
+    }
+    Set<String> wanted = new HashSet<>();
+    for (String b : only) {
+      if (!beds.contains(b)) {
+        throw new BadInputException("unknown test bed '" + b + "'; the beds are " + beds);
+      }
+      if (!wanted.add(b)) {
+        throw new BadInputException("test bed '" + b + "' given twice");
+      }
+    }
+    return new FullStudySettings(
+        out,
+        model,
+        detector,
+        promptSets,
+        quick,
+        beds.stream().filter(wanted::contains).toList(),
+        sweeps,
+        testPrompts,
+        retainPrompts,
+        attackPrompts,
+        steps,
+        attackIterations,
+        attackAttempts,
+        erasedCer);
+  }
+
   /** The sweep of {@code m}, or null. */
   public Sweep sweep(EraseMethod m) {
     for (Sweep w : sweeps) {
