@@ -131,6 +131,12 @@ public final class AttentionResteering implements ErasureObjective {
   }
 
   /** Σ over the cross attentions of the mean attention probability on the concept's tokens. */
+  /** FMN reads the UNet's attention taps, which the block-by-block recomputation does not keep. */
+  @Override
+  public float lossBackwardCheckpointed(UNet2DConditionModel unet, Step step) {
+    throw new BadInputException("FMN does not support activation checkpointing");
+  }
+
   @Override
   public NDArray loss(UNet2DConditionModel unet, Step step) {
     List<NDArray> maps = new ArrayList<>();

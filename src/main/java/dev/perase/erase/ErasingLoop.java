@@ -298,9 +298,13 @@ final class ErasingLoop {
       try {
         float loss;
         try (GradientCollector gc = Torch.engine().newGradientCollector()) {
-          NDArray l = objective.loss(sd.unet(), s);
-          loss = l.getFloat();
-          gc.backward(l);
+          if (sd.unet().checkpointsActivations()) {
+            loss = objective.lossBackwardCheckpointed(sd.unet(), s);
+          } else {
+            NDArray l = objective.loss(sd.unet(), s);
+            loss = l.getFloat();
+            gc.backward(l);
+          }
         }
         double lossBackward = since(t1);
         long t2 = System.nanoTime();

@@ -55,16 +55,33 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation, AttentionR
     return mse(unet, step);
   }
 
+  /**
+   * {@link #loss} and its backward with the UNet's activations recomputed block by block ({@link
+   * UNet2DConditionModel#lossBackwardCheckpointed}); returns the loss. Call it inside gradient
+   * recording. By default Eq. 1's {@link #mse}; an objective that reads the UNet's taps does not
+   * support it.
+   */
+  default float lossBackwardCheckpointed(UNet2DConditionModel unet, Step step) {
+    return unet.lossBackwardCheckpointed(
+        step.xt(), timesteps(step), step.context(), prediction -> mse(prediction, step));
+  }
+
   /** {@code mean((ε_θ(x_t, c, t) − target)²)} (torch's MSELoss). */
   static NDArray mse(UNet2DConditionModel unet, Step step) {
+    return mse(unet.forward(step.xt(), timesteps(step), step.context()), step);
+  }
+
+  private static NDArray mse(NDArray prediction, Step step) {
+    NDArray diff = prediction.sub(step.target());
+    return diff.mul(diff).mean();
+  }
+
+  private static NDArray timesteps(Step step) {
     float[] t = new float[step.timesteps().length];
     for (int i = 0; i < t.length; i++) {
       t[i] = step.timesteps()[i];
     }
-    NDArray timesteps = step.xt().getManager().create(t);
-    NDArray prediction = unet.forward(step.xt(), timesteps, step.context());
-    NDArray diff = prediction.sub(step.target());
-    return diff.mul(diff).mean();
+    return step.xt().getManager().create(t);
   }
 
   /**

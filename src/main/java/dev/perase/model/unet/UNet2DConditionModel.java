@@ -11,11 +11,15 @@ import dev.perase.model.nn.ParamSet;
 import dev.perase.model.nn.StateDict;
 import dev.perase.model.nn.Taps;
 import dev.perase.model.nn.Weights;
+import dev.perase.tensor.Checkpoint;
 import dev.perase.tensor.Ops;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * diffusers' {@code UNet2DConditionModel} (v0.30.3) for Stable Diffusion v1.x/v2.x: the noise
@@ -192,6 +196,21 @@ public final class UNet2DConditionModel {
     return config;
   }
 
+  private volatile boolean checkpointing;
+
+  /**
+   * Whether training passes (erasing) recompute the activations block by block ({@link
+   * #lossBackwardCheckpointed}) instead of keeping them all: less memory, one more forward.
+   */
+  public void checkpointActivations(boolean on) {
+    checkpointing = on;
+  }
+
+  /** See {@link #checkpointActivations}. */
+  public boolean checkpointsActivations() {
+    return checkpointing;
+  }
+
   /** The parameters by full dotted diffusers key, with the masking switch. */
   public ParamSet params() {
     return params;
@@ -276,6 +295,132 @@ public final class UNet2DConditionModel {
     sample = convOut.forward(sample);
     taps.record("conv_out", sample);
     return sample;
+  }
+
+  /**
+   * {@code loss.apply(forward(sample, timestep, encoderHiddenStates))} and its backward, with the
+   * activations recomputed block by block ({@link Checkpoint}): the forward runs without recording,
+   * keeping only what enters and leaves each segment (conv_in with the first down block, every
+   * further down block, the mid block, every up block, the last with the output layers); backward
+   * re-runs one segment at a time, the last one computing the loss. Peak memory holds one block's
+   * activations instead of all of them (at 64×64 latents the self-attention scores of a block's
+   * transformers), for one more forward. Call it inside gradient recording; the gradients of the
+   * trained leaves (weights, a mask's products) accumulate as after {@code backward(loss)}, equal
+   * within float rounding (the time embedding's gradient is summed over the segments in another
+   * order); the sample and the text states get none.
+   *
+   * @return the loss
+   */
+  public float lossBackwardCheckpointed(
+      NDArray sample, NDArray timestep, NDArray encoderHiddenStates, UnaryOperator<NDArray> loss) {
+    long[] shape = sample.getShape().getShape();
+    if (shape.length != 4 || shape[1] != config.inChannels()) {
+      throw new IllegalArgumentException(
+          "sample must be (B, " + config.inChannels() + ", H, W), got " + sample.getShape());
+    }
+    if (config.centerInputSample()) {
+      sample = sample.mul(2f).sub(1f);
+    }
+    long overallUpFactor = 1L << config.numUpsamplers();
+    boolean forwardUpsampleSize =
+        shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
+    NDManager scope = sample.getManager();
+    Checkpoint cp = new Checkpoint(scope);
+    // the time embedding's small graph is recorded once and kept to the end
+    NDArray emb = timeEmbedding.forward(timeProj.forward(broadcastTimesteps(timestep, shape[0])));
+    NDArray ctx = encoderHiddenStates;
+
+    // forward without recording: every segment's inputs and outputs
+    List<List<NDArray>> ins = new ArrayList<>();
+    List<List<NDArray>> outs = new ArrayList<>();
+    List<Function<List<NDArray>, List<NDArray>>> fs = new ArrayList<>();
+    List<NDArray> stack = new ArrayList<>();
+    NDArray h = sample;
+    for (int d = 0; d < downBlocks.size(); d++) {
+      UNetDownBlock block = downBlocks.get(d);
+      boolean first = d == 0;
+      Function<List<NDArray>, List<NDArray>> f =
+          in -> {
+            NDArray x = in.get(0);
+            List<NDArray> o = new ArrayList<>();
+            if (first) {
+              x = convIn.forward(x);
+              o.add(x);
+            }
+            UNetDownBlock.Output out = block.forward(x, in.get(1), in.get(2), Taps.NONE);
+            o.addAll(out.outputStates());
+            o.add(out.hiddenStates());
+            return o;
+          };
+      List<NDArray> in = List.of(h, emb, ctx);
+      List<NDArray> out = cp.forward(in, f);
+      ins.add(in);
+      outs.add(out);
+      fs.add(f);
+      stack.addAll(out.subList(0, out.size() - 1));
+      h = out.get(out.size() - 1);
+    }
+    List<NDArray> midIn = List.of(h, emb, ctx);
+    Function<List<NDArray>, List<NDArray>> mid =
+        in -> List.of(midBlock.forward(in.get(0), in.get(1), in.get(2), Taps.NONE));
+    List<NDArray> midOut = cp.forward(midIn, mid);
+    ins.add(midIn);
+    outs.add(midOut);
+    fs.add(mid);
+    h = midOut.get(0);
+    int last = upBlocks.size() - 1;
+    List<NDArray> lastIn = null;
+    Function<List<NDArray>, NDArray> lastF = null;
+    for (int i = 0; i <= last; i++) {
+      UNetUpBlock block = upBlocks.get(i);
+      int from = stack.size() - block.numResnets();
+      List<NDArray> res = new ArrayList<>(stack.subList(from, stack.size()));
+      stack.subList(from, stack.size()).clear();
+      long[] upsampleSize = null;
+      if (i != last && forwardUpsampleSize) {
+        long[] skip = stack.get(stack.size() - 1).getShape().getShape();
+        upsampleSize = new long[] {skip[2], skip[3]};
+      }
+      long[] size = upsampleSize;
+      int n = res.size();
+      List<NDArray> in = new ArrayList<>(List.of(h, emb, ctx));
+      in.addAll(res);
+      Function<List<NDArray>, NDArray> f =
+          x -> block.forward(x.get(0), x.subList(3, 3 + n), x.get(1), x.get(2), size, Taps.NONE);
+      if (i == last) {
+        lastIn = in;
+        lastF =
+            x -> {
+              NDArray y = f.apply(x);
+              return loss.apply(convOut.forward(Ops.silu(convNormOut.forward(y))));
+            };
+      } else {
+        Function<List<NDArray>, List<NDArray>> g = x -> List.of(f.apply(x));
+        List<NDArray> out = cp.forward(in, g);
+        ins.add(in);
+        outs.add(out);
+        fs.add(g);
+        h = out.get(0);
+      }
+    }
+
+    // backward: the last segment computes the loss, then every segment in reverse
+    Set<NDArray> lastNeed = Checkpoint.identitySet(lastIn);
+    lastNeed.remove(ctx);
+    float value = cp.backwardFromLoss(lastIn, lastNeed, lastF);
+    for (int k = fs.size() - 1; k >= 0; k--) {
+      Set<NDArray> need = Checkpoint.identitySet(ins.get(k));
+      need.remove(ctx);
+      if (k == 0) {
+        need.remove(sample);
+      }
+      cp.backward(ins.get(k), outs.get(k), need, fs.get(k));
+    }
+    NDArray gEmb = cp.gradient(emb);
+    if (gEmb != null) {
+      Checkpoint.backward(List.of(emb), List.of(gEmb));
+    }
+    return value;
   }
 
   /** diffusers: a 0-d timestep becomes (1,), then {@code expand(batch)}. */
