@@ -106,6 +106,13 @@ final class BenchCommand implements Callable<Integer> {
   Integer repeats;
 
   @Option(
+      names = "--checkpoint-activations",
+      description =
+          "Time the forward+backward with the activations recomputed block by block, as erase"
+              + " --checkpoint-activations runs it.")
+  boolean checkpointActivations;
+
+  @Option(
       names = "--attack",
       description = "Time the attack instead (UnlearnDiff, batched against one attempt at a time).")
   boolean attack;
@@ -142,7 +149,17 @@ final class BenchCommand implements Callable<Integer> {
           "--latent-size must be a positive multiple of 8, got " + latentSize);
     }
     int[] batches = batches(throughput);
-    Bench.Result result = Bench.run(model, config, b, latentSize, n, r, batches);
+    Bench.Result result =
+        Bench.run(
+            model,
+            config,
+            b,
+            latentSize,
+            n,
+            r,
+            batches,
+            checkpointActivations,
+            line -> System.err.println("measured: " + line));
     System.out.print(result.describe());
     return 0;
   }

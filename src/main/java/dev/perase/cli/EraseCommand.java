@@ -11,6 +11,7 @@ import dev.perase.erase.MagnitudePruning;
 import dev.perase.erase.Selection;
 import dev.perase.erase.Uce;
 import dev.perase.erase.UceSettings;
+import dev.perase.io.BadInputException;
 import dev.perase.io.RunLock;
 import dev.perase.pipeline.StableDiffusion;
 import dev.perase.world.PaperDefaults;
@@ -214,6 +215,14 @@ final class EraseCommand implements Callable<Integer> {
   int checkpointEvery = 50;
 
   @Option(
+      names = "--checkpoint-activations",
+      description =
+          "Recompute the UNet's activations block by block in backward instead of keeping them"
+              + " all: a fraction of the memory for about one more forward per step (for SD v1.x"
+              + " at 512x512 on a small GPU or in RAM). Not for fmn.")
+  boolean checkpointActivations;
+
+  @Option(
       names = "--latent-size",
       description = "Side of the training latents (default: the UNet's sample_size).")
   Integer latentSize;
@@ -300,6 +309,14 @@ final class EraseCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     EraseRequest request = request();
+    EraseMethod m = request.method();
+    if (checkpointActivations
+        && (m == EraseMethod.FMN || m.closedForm() || m == EraseMethod.NP_ESD)) {
+      throw new BadInputException(
+          "--checkpoint-activations is for the trained methods esd, ac, p-esd, p-ac and the"
+              + " prune baselines, not "
+              + m.json());
+    }
     try (RunLock lock = RunLock.acquire(out, "erase")) {
       return erase(request);
     }
@@ -331,6 +348,7 @@ final class EraseCommand implements Callable<Integer> {
       System.out.println("no checkpoint in " + out + "; starting from step 0");
     }
     try (StableDiffusion sd = StableDiffusion.load(model, config)) {
+      sd.unet().checkpointActivations(checkpointActivations);
       EraseSettings s = request.settings(sd, selection, anchorText);
       System.out.println(selection.summarize(sd.unet().params()).describe());
       System.out.printf(

@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * Micro-benchmark of a model folder: medians of one UNet forward, one UNet forward+backward (all
@@ -32,6 +34,7 @@ public final class Bench {
       int repeats,
       double forwardMs,
       double forwardBackwardMs,
+      boolean checkpointed,
       double generationMs,
       double gflopPerForward,
       List<Throughput> throughput) {
@@ -43,7 +46,7 @@ public final class Bench {
       return String.format(
               "model %s%n"
                   + "UNet forward            (batch %d, %dx%d latents): %9.2f ms  (median of %d)%n"
-                  + "UNet forward+backward   (batch %d):              %9.2f ms%n"
+                  + "UNet forward+backward   (batch %d%s):              %9.2f ms%n"
                   + "generation              (1 image, %d steps, CFG): %9.2f ms%n"
                   + "UNet forward FLOPs: %.4f GFLOP, achieved %.2f GFLOP/s%n",
               model,
@@ -53,6 +56,7 @@ public final class Bench {
               forwardMs,
               repeats,
               batch,
+              checkpointed ? ", activations checkpointed" : "",
               forwardBackwardMs,
               steps,
               generationMs,
@@ -121,6 +125,27 @@ public final class Bench {
       int steps,
       int repeats,
       int[] throughputBatches) {
+    return run(
+        modelDir, config, batch, latentSize, steps, repeats, throughputBatches, false, line -> {});
+  }
+
+  /**
+   * As {@link #run(Path, Path, int, int, int, int, int[])}; with {@code checkpoint} the forward and
+   * backward recomputes the activations block by block ({@link
+   * UNet2DConditionModel#lossBackwardCheckpointed}), as {@code erase --checkpoint-activations}
+   * does. {@code progress} hears each figure as soon as it is measured, so that a run stopped later
+   * (by the memory of a bigger measurement) keeps what it had.
+   */
+  public static Result run(
+      Path modelDir,
+      Path config,
+      int batch,
+      int latentSize,
+      int steps,
+      int repeats,
+      int[] throughputBatches,
+      boolean checkpoint,
+      Consumer<String> progress) {
     try (StableDiffusion sd = StableDiffusion.load(modelDir, config);
         NDManager m = Torch.newManager()) {
       UNet2DConditionModel unet = sd.unet();
@@ -144,6 +169,9 @@ public final class Bench {
                 }
               });
 
+      progress.accept(
+          String.format(
+              Locale.ROOT, "UNet forward (batch %d, %dx%d): %.2f ms", batch, size, size, forward));
       for (Param p : unet.params().named().values()) {
         p.value().setRequiresGradient(true);
       }
@@ -153,10 +181,21 @@ public final class Bench {
               () -> {
                 try (StepScope s = StepScope.open(m, persistent);
                     GradientCollector gc = Torch.engine().newGradientCollector()) {
-                  NDArray out = unet.forward(sample, t, context);
-                  gc.backward(out.mul(out).mean());
+                  if (checkpoint) {
+                    unet.lossBackwardCheckpointed(sample, t, context, out -> out.mul(out).mean());
+                  } else {
+                    NDArray out = unet.forward(sample, t, context);
+                    gc.backward(out.mul(out).mean());
+                  }
                 }
               });
+      progress.accept(
+          String.format(
+              Locale.ROOT,
+              "UNet forward+backward (batch %d%s): %.2f ms",
+              batch,
+              checkpoint ? ", activations checkpointed" : "",
+              backward));
       for (Param p : unet.params().named().values()) {
         p.value().setRequiresGradient(false);
       }
@@ -171,6 +210,7 @@ public final class Bench {
                   sd.generate(g, run, null);
                 }
               });
+      progress.accept(String.format(Locale.ROOT, "generation: %.2f ms", generation));
       double gflop = UNetFlops.forward(unet.config(), batch, size, size, 77) / 1e9;
       List<Throughput> throughput = new ArrayList<>();
       for (int b : throughputBatches) {
@@ -191,9 +231,22 @@ public final class Bench {
                   }
                 });
         throughput.add(new Throughput(b, best / 1000, b / (best / 1000)));
+        progress.accept(
+            String.format(
+                Locale.ROOT, "throughput at batch %d: %.3f images/s", b, b / (best / 1000)));
       }
       return new Result(
-          modelDir, batch, size, steps, repeats, forward, backward, generation, gflop, throughput);
+          modelDir,
+          batch,
+          size,
+          steps,
+          repeats,
+          forward,
+          backward,
+          checkpoint,
+          generation,
+          gflop,
+          throughput);
     }
   }
 
