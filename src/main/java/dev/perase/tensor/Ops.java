@@ -84,15 +84,46 @@ public final class Ops {
     long b = q.getShape().get(0);
     long scoresPerRow = q.getShape().get(1) * q.getShape().get(2) * k.getShape().get(2);
     long rows = Math.max(1, ATTENTION_SLICE_FLOATS / scoresPerRow);
+    NDManager parent = q.getManager();
     if (rows >= b) {
-      return attentionProbs(q, k, scale).matMul(v);
+      try (NDManager tmp = parent.newSubManager()) {
+        tmp.tempAttachAll(distinct(q, k, v));
+        return keep(attentionProbs(q, k, scale).matMul(v), parent);
+      }
     }
     NDList slices = new NDList();
     for (long from = 0; from < b; from += rows) {
       NDIndex slice = new NDIndex("{}:{}", from, Math.min(b, from + rows));
-      slices.add(attentionProbs(q.get(slice), k.get(slice), scale).matMul(v.get(slice)));
+      try (NDManager tmp = parent.newSubManager()) {
+        NDArray qs = q.get(slice);
+        NDArray ks = k.get(slice);
+        NDArray vs = v.get(slice);
+        qs.attach(tmp);
+        ks.attach(tmp);
+        vs.attach(tmp);
+        slices.add(keep(attentionProbs(qs, ks, scale).matMul(vs), parent));
+      }
     }
-    return NDArrays.concat(slices, 0); // (B, heads, N, d)
+    NDArray out = NDArrays.concat(slices, 0); // (B, heads, N, d)
+    slices.close();
+    return out;
+  }
+
+  /**
+   * {@code r} moved to {@code parent}: the scores and probabilities of an attention live in a
+   * sub-manager that closes when its result is formed, so a pass holds one attention's scores at a
+   * time, not all of them until its caller's scope ends (at 512×512 a self attention's scores are
+   * 512 MiB per image; what backward needs, autograd keeps itself).
+   */
+  private static NDArray keep(NDArray r, NDManager parent) {
+    r.attach(parent);
+    return r;
+  }
+
+  private static NDArray[] distinct(NDArray... arrays) {
+    java.util.Set<NDArray> seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    return java.util.Arrays.stream(arrays).filter(seen::add).toArray(NDArray[]::new);
   }
 
   /**

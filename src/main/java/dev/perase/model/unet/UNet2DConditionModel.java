@@ -2,6 +2,7 @@ package dev.perase.model.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.perase.io.BadInputException;
 import dev.perase.io.Json;
 import dev.perase.io.SafeTensors;
@@ -230,11 +231,11 @@ public final class UNet2DConditionModel {
    * @return (B, out_channels, H, W)
    */
   public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates, Taps taps) {
-    long[] shape = sample.getShape().getShape();
-    if (shape.length != 4 || shape[1] != config.inChannels()) {
-      throw new IllegalArgumentException(
-          "sample must be (B, " + config.inChannels() + ", H, W), got " + sample.getShape());
+    checkSample(sample);
+    if (taps == Taps.NONE && !JniUtils.isGradMode()) {
+      return forwardByBlocks(sample, timestep, encoderHiddenStates);
     }
+    long[] shape = sample.getShape().getShape();
     long batch = shape[0];
 
     // The sides must be multiples of 2^num_upsamplers for plain 2× upsampling; otherwise each
@@ -313,24 +314,58 @@ public final class UNet2DConditionModel {
    */
   public float lossBackwardCheckpointed(
       NDArray sample, NDArray timestep, NDArray encoderHiddenStates, UnaryOperator<NDArray> loss) {
-    long[] shape = sample.getShape().getShape();
-    if (shape.length != 4 || shape[1] != config.inChannels()) {
-      throw new IllegalArgumentException(
-          "sample must be (B, " + config.inChannels() + ", H, W), got " + sample.getShape());
-    }
+    checkSample(sample);
     if (config.centerInputSample()) {
       sample = sample.mul(2f).sub(1f);
     }
+    Checkpoint cp = new Checkpoint(sample.getManager());
+    // the time embedding's small graph is recorded once and kept to the end
+    NDArray emb =
+        timeEmbedding.forward(
+            timeProj.forward(broadcastTimesteps(timestep, sample.getShape().get(0))));
+    NDArray ctx = encoderHiddenStates;
+    Segments plan = segments(cp, sample, emb, ctx);
+
+    // backward: the last segment computes the loss, then every segment in reverse
+    Set<NDArray> lastNeed = Checkpoint.identitySet(plan.lastIn);
+    lastNeed.remove(ctx);
+    float value = cp.backwardFromLoss(plan.lastIn, lastNeed, x -> loss.apply(plan.last.apply(x)));
+    for (int k = plan.fs.size() - 1; k >= 0; k--) {
+      Set<NDArray> need = Checkpoint.identitySet(plan.ins.get(k));
+      need.remove(ctx);
+      if (k == 0) {
+        need.remove(sample);
+      }
+      cp.backward(plan.ins.get(k), plan.outs.get(k), need, plan.fs.get(k));
+    }
+    NDArray gEmb = cp.gradient(emb);
+    if (gEmb != null) {
+      Checkpoint.backward(List.of(emb), List.of(gEmb));
+    }
+    return value;
+  }
+
+  /**
+   * The UNet cut into checkpoint segments, run forward without recording up to the last one: every
+   * segment's inputs, outputs and function, and the last segment's inputs and function (the last up
+   * block with the output layers, giving the prediction).
+   */
+  private record Segments(
+      List<List<NDArray>> ins,
+      List<List<NDArray>> outs,
+      List<Function<List<NDArray>, List<NDArray>>> fs,
+      List<NDArray> lastIn,
+      Function<List<NDArray>, NDArray> last) {}
+
+  /**
+   * Runs conv_in with the first down block, every further down block, the mid block and every up
+   * block but the last as {@link Checkpoint#forward} segments, each freeing its intermediates.
+   */
+  private Segments segments(Checkpoint cp, NDArray sample, NDArray emb, NDArray ctx) {
+    long[] shape = sample.getShape().getShape();
     long overallUpFactor = 1L << config.numUpsamplers();
     boolean forwardUpsampleSize =
         shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
-    NDManager scope = sample.getManager();
-    Checkpoint cp = new Checkpoint(scope);
-    // the time embedding's small graph is recorded once and kept to the end
-    NDArray emb = timeEmbedding.forward(timeProj.forward(broadcastTimesteps(timestep, shape[0])));
-    NDArray ctx = encoderHiddenStates;
-
-    // forward without recording: every segment's inputs and outputs
     List<List<NDArray>> ins = new ArrayList<>();
     List<List<NDArray>> outs = new ArrayList<>();
     List<Function<List<NDArray>, List<NDArray>>> fs = new ArrayList<>();
@@ -369,9 +404,7 @@ public final class UNet2DConditionModel {
     fs.add(mid);
     h = midOut.get(0);
     int last = upBlocks.size() - 1;
-    List<NDArray> lastIn = null;
-    Function<List<NDArray>, NDArray> lastF = null;
-    for (int i = 0; i <= last; i++) {
+    for (int i = 0; ; i++) {
       UNetUpBlock block = upBlocks.get(i);
       int from = stack.size() - block.numResnets();
       List<NDArray> res = new ArrayList<>(stack.subList(from, stack.size()));
@@ -388,39 +421,42 @@ public final class UNet2DConditionModel {
       Function<List<NDArray>, NDArray> f =
           x -> block.forward(x.get(0), x.subList(3, 3 + n), x.get(1), x.get(2), size, Taps.NONE);
       if (i == last) {
-        lastIn = in;
-        lastF =
-            x -> {
-              NDArray y = f.apply(x);
-              return loss.apply(convOut.forward(Ops.silu(convNormOut.forward(y))));
-            };
-      } else {
-        Function<List<NDArray>, List<NDArray>> g = x -> List.of(f.apply(x));
-        List<NDArray> out = cp.forward(in, g);
-        ins.add(in);
-        outs.add(out);
-        fs.add(g);
-        h = out.get(0);
+        return new Segments(
+            ins, outs, fs, in, x -> convOut.forward(Ops.silu(convNormOut.forward(f.apply(x)))));
       }
+      Function<List<NDArray>, List<NDArray>> g = x -> List.of(f.apply(x));
+      List<NDArray> out = cp.forward(in, g);
+      ins.add(in);
+      outs.add(out);
+      fs.add(g);
+      h = out.get(0);
     }
+  }
 
-    // backward: the last segment computes the loss, then every segment in reverse
-    Set<NDArray> lastNeed = Checkpoint.identitySet(lastIn);
-    lastNeed.remove(ctx);
-    float value = cp.backwardFromLoss(lastIn, lastNeed, lastF);
-    for (int k = fs.size() - 1; k >= 0; k--) {
-      Set<NDArray> need = Checkpoint.identitySet(ins.get(k));
-      need.remove(ctx);
-      if (k == 0) {
-        need.remove(sample);
-      }
-      cp.backward(ins.get(k), outs.get(k), need, fs.get(k));
+  private void checkSample(NDArray sample) {
+    long[] shape = sample.getShape().getShape();
+    if (shape.length != 4 || shape[1] != config.inChannels()) {
+      throw new IllegalArgumentException(
+          "sample must be (B, " + config.inChannels() + ", H, W), got " + sample.getShape());
     }
-    NDArray gEmb = cp.gradient(emb);
-    if (gEmb != null) {
-      Checkpoint.backward(List.of(emb), List.of(gEmb));
+  }
+
+  /**
+   * The forward without gradients, block by block: each block's intermediate arrays are freed when
+   * it ends instead of living as long as the caller's manager (the same operations in the same
+   * order, so the same values bit for bit). At 512×512 this is the difference between holding every
+   * self-attention's scores of the pass and one block's.
+   */
+  private NDArray forwardByBlocks(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
+    if (config.centerInputSample()) {
+      sample = sample.mul(2f).sub(1f);
     }
-    return value;
+    NDArray emb =
+        timeEmbedding.forward(
+            timeProj.forward(broadcastTimesteps(timestep, sample.getShape().get(0))));
+    Checkpoint cp = new Checkpoint(sample.getManager());
+    Segments plan = segments(cp, sample, emb, encoderHiddenStates);
+    return cp.forward(plan.lastIn, x -> List.of(plan.last.apply(x))).get(0);
   }
 
   /** diffusers: a 0-d timestep becomes (1,), then {@code expand(batch)}. */
