@@ -1,5 +1,6 @@
 package dev.perase.tensor;
 
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -72,13 +73,15 @@ public final class Checkpoint {
       Set<NDArray> seen = Collections.newSetFromMap(new IdentityHashMap<>());
       for (int i = 0; i < outputs.size(); i++) {
         NDArray g = grads.get(outputs.get(i));
+        // an output no trained leaf reaches (a segment with nothing trained upstream) is skipped
         if (g != null && seen.add(outputs.get(i))) {
           from.add(again.get(i));
           with.add(g);
         }
       }
-      backward(from, with);
-      collect(inputs, leaves, needGradient);
+      if (backward(from, with)) {
+        collect(inputs, leaves, needGradient);
+      }
     }
   }
 
@@ -93,8 +96,9 @@ public final class Checkpoint {
       List<NDArray> leaves = views(inputs, tmp, needGradient);
       NDArray loss = f.apply(leaves);
       float value = loss.getFloat();
-      backward(List.of(loss), List.of(loss.onesLike()));
-      collect(inputs, leaves, needGradient);
+      if (backward(List.of(loss), List.of(loss.onesLike()))) {
+        collect(inputs, leaves, needGradient);
+      }
       return value;
     }
   }
@@ -117,13 +121,28 @@ public final class Checkpoint {
 
   /**
    * Backward from {@code outputs} with the given gradients: the gradients of every leaf they depend
-   * on are accumulated; the graph is kept until the last one.
+   * on are accumulated; the graph is kept until the last one. An output that no trained leaf
+   * reaches (nothing recorded it: a segment or time embedding with nothing trained) is skipped.
+   * Returns whether any output was reached.
    */
-  public static void backward(List<NDArray> outputs, List<NDArray> gradients) {
+  public static boolean backward(List<NDArray> outputs, List<NDArray> gradients) {
+    boolean any = false;
     for (int i = 0; i < outputs.size(); i++) {
-      JniUtils.backward(
-          (PtNDArray) outputs.get(i), (PtNDArray) gradients.get(i), i < outputs.size() - 1, false);
+      try {
+        JniUtils.backward(
+            (PtNDArray) outputs.get(i),
+            (PtNDArray) gradients.get(i),
+            i < outputs.size() - 1,
+            false);
+        any = true;
+      } catch (EngineException e) {
+        // DJL answers requires_grad with whether a .grad exists, so ask autograd itself
+        if (e.getMessage() == null || !e.getMessage().contains("does not require grad")) {
+          throw e;
+        }
+      }
     }
+    return any;
   }
 
   private void collect(List<NDArray> inputs, List<NDArray> leaves, Set<NDArray> needGradient) {

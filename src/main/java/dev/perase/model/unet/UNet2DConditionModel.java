@@ -340,6 +340,7 @@ public final class UNet2DConditionModel {
     }
     NDArray gEmb = cp.gradient(emb);
     if (gEmb != null) {
+      // a no-op when the time embedding is not trained
       Checkpoint.backward(List.of(emb), List.of(gEmb));
     }
     return value;

@@ -18,17 +18,24 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Activation checkpointing ({@link UNet2DConditionModel#lossBackwardCheckpointed}) gives the loss
  * and every weight's gradient of a plain forward and backward, on the tiny SD UNet (cross-attention
- * and plain blocks), at a side the upsamplers must resize to (15) and at one they need not.
+ * and plain blocks), at a side the upsamplers must resize to (15) and at one they need not, with
+ * every weight trained or only the cross attentions (nothing trained upstream of some segments).
  */
 class CheckpointedBackwardTest {
   @ParameterizedTest
-  @CsvSource({"16, 2", "15, 1"})
-  void gradientsEqualThePlainBackward(int side, int batch) throws Exception {
+  @CsvSource({"16, 2, false", "15, 1, false", "16, 1, true"})
+  void gradientsEqualThePlainBackward(int side, int batch, boolean crossAttnOnly) throws Exception {
     try (NDManager manager = Torch.newManager()) {
       UNet2DConditionModel unet =
           UNet2DConditionModel.load(Fixtures.tinySd().resolve("unet"), manager);
-      for (Param p : unet.params().named().values()) {
-        p.value().setRequiresGradient(true);
+      // all weights, or only the cross attentions' (P-ESD's cross-attn selection: the time
+      // embedding and the first and last layers get no gradient)
+      Map<String, Param> trained = new LinkedHashMap<>();
+      for (Map.Entry<String, Param> e : unet.params().named().entrySet()) {
+        if (!crossAttnOnly || e.getKey().contains(".attn2.")) {
+          e.getValue().value().setRequiresGradient(true);
+          trained.put(e.getKey(), e.getValue());
+        }
       }
       Torch.seed(7);
       NDArray sample = manager.randomNormal(new Shape(batch, 4, side, side));
@@ -45,7 +52,7 @@ class CheckpointedBackwardTest {
           plainLoss = loss.getFloat();
           gc.backward(loss);
         }
-        for (Map.Entry<String, Param> e : unet.params().named().entrySet()) {
+        for (Map.Entry<String, Param> e : trained.entrySet()) {
           NDArray g = e.getValue().value().getGradient();
           plain.put(e.getKey(), g.toFloatArray());
           g.subi(g);
@@ -76,7 +83,7 @@ class CheckpointedBackwardTest {
       }
       int compared = 0;
       float worst = 0;
-      for (Map.Entry<String, Param> e : unet.params().named().entrySet()) {
+      for (Map.Entry<String, Param> e : trained.entrySet()) {
         float[] a = plain.get(e.getKey());
         float[] b = e.getValue().value().getGradient().toFloatArray();
         float scale = 0;
@@ -93,7 +100,8 @@ class CheckpointedBackwardTest {
         compared++;
       }
       System.out.printf("checkpointed backward: worst |Δ| / bound %.3g%n", worst);
-      assertEquals(unet.params().named().size(), compared);
+      assertEquals(trained.size(), compared);
+      assertTrue(compared > 0);
     }
   }
 }
