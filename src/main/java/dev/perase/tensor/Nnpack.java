@@ -70,7 +70,8 @@ final class Nnpack {
       Function set = t.getFunction(SET_ENABLED);
       set.invokeVoid(new Object[] {context, Boolean.FALSE});
       return Outcome.DISABLED;
-    } catch (UnsatisfiedLinkError e) {
+    } catch (LinkageError e) {
+      // JNA could not load (e.g. no space to unpack its native library): leave NNPACK alone
       return Outcome.NOT_FOUND;
     }
   }

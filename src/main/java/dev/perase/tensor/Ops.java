@@ -85,10 +85,13 @@ public final class Ops {
     long scoresPerRow = q.getShape().get(1) * q.getShape().get(2) * k.getShape().get(2);
     long rows = Math.max(1, ATTENTION_SLICE_FLOATS / scoresPerRow);
     NDManager parent = q.getManager();
+    // the scale is a tensor over a Java buffer that autograd keeps for backward (see scale()): it
+    // lives in the caller's scope, not in the sub-scope below
+    NDArray s = parent.create(scale);
     if (rows >= b) {
       try (NDManager tmp = parent.newSubManager()) {
         tmp.tempAttachAll(distinct(q, k, v));
-        return keep(attentionProbs(q, k, scale).matMul(v), parent);
+        return keep(probs(q, k, s).matMul(v), parent);
       }
     }
     NDList slices = new NDList();
@@ -101,7 +104,7 @@ public final class Ops {
         qs.attach(tmp);
         ks.attach(tmp);
         vs.attach(tmp);
-        slices.add(keep(attentionProbs(qs, ks, scale).matMul(vs), parent));
+        slices.add(keep(probs(qs, ks, s).matMul(vs), parent));
       }
     }
     NDArray out = NDArrays.concat(slices, 0); // (B, heads, N, d)
@@ -109,11 +112,17 @@ public final class Ops {
     return out;
   }
 
+  /** {@link #attentionProbs} with the scale as a tensor: the same operations, the same values. */
+  private static NDArray probs(NDArray q, NDArray k, NDArray scale) {
+    return q.mul(scale).matMul(k.swapAxes(-1, -2)).softmax(-1);
+  }
+
   /**
    * {@code r} moved to {@code parent}: the scores and probabilities of an attention live in a
    * sub-manager that closes when its result is formed, so a pass holds one attention's scores at a
    * time, not all of them until its caller's scope ends (at 512×512 a self attention's scores are
-   * 512 MiB per image; what backward needs, autograd keeps itself).
+   * 512 MiB per image; what backward needs, autograd keeps itself — every array it keeps is
+   * libtorch's own memory, but the scale, which stays in the caller's scope).
    */
   private static NDArray keep(NDArray r, NDManager parent) {
     r.attach(parent);
