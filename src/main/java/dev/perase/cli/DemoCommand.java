@@ -94,11 +94,24 @@ final class DemoCommand implements Callable<Integer> {
               + " skips its finished steps (default: all).")
   List<String> beds;
 
+  @Option(
+      names = "--methods",
+      split = ",",
+      paramLabel = "METHOD",
+      description =
+          "With --study full: only these methods' sweeps (of esd, p-esd, ac, p-ac), e.g. one bed's"
+              + " methods in two processes; a method's folder DIR/BED/METHOD can later be moved into"
+              + " a study of all methods, which then skips its finished steps (default: all).")
+  List<String> methods;
+
   @Override
   public Integer call() {
     Path detectorDir = worldDetector();
     if (beds != null && study != Study.FULL) {
       throw new BadInputException("--beds is an option of --study full");
+    }
+    if (methods != null && study != Study.FULL) {
+      throw new BadInputException("--methods is an option of --study full");
     }
     FullStudySettings full =
         study != Study.FULL
@@ -106,7 +119,8 @@ final class DemoCommand implements Callable<Integer> {
             : (quick
                     ? FullStudySettings.quick(out, model, detectorDir, promptSets)
                     : FullStudySettings.full(out, model, detectorDir, promptSets))
-                .withBeds(beds);
+                .withBeds(beds)
+                .withMethods(methods);
     Path report;
     try (RunLock lock = RunLock.acquire(out, "demo");
         ProgressBar bar = Progress.bar("demo", 1000, "‰")) {

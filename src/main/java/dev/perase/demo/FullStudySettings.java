@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.DoubleStream;
 import java.util.stream.IntStream;
 
@@ -204,26 +205,27 @@ public record FullStudySettings(
    * or repeated bed is refused with the beds there are.
    */
   public FullStudySettings withBeds(List<String> only) {
-    if (only == null) {
-      return this;
-    }
-    Set<String> wanted = new HashSet<>();
-    for (String b : only) {
-      if (!beds.contains(b)) {
-        throw new BadInputException("unknown test bed '" + b + "'; the beds are " + beds);
-      }
-      if (!wanted.add(b)) {
-        throw new BadInputException("test bed '" + b + "' given twice");
-      }
-    }
+    return only == null ? this : with(subset(beds, only, b -> b, "test bed"), sweeps);
+  }
+
+  /**
+   * These settings with the sweeps of a subset of their methods, kept in their order (null: all of
+   * them), e.g. to run one bed's methods in two processes; an unknown or repeated method is refused
+   * with the methods there are.
+   */
+  public FullStudySettings withMethods(List<String> only) {
+    return only == null ? this : with(beds, subset(sweeps, only, w -> w.method().json(), "method"));
+  }
+
+  private FullStudySettings with(List<String> someBeds, List<Sweep> someSweeps) {
     return new FullStudySettings(
         out,
         model,
         detector,
         promptSets,
         quick,
-        beds.stream().filter(wanted::contains).toList(),
-        sweeps,
+        someBeds,
+        someSweeps,
         testPrompts,
         retainPrompts,
         attackPrompts,
@@ -231,6 +233,21 @@ public record FullStudySettings(
         attackIterations,
         attackAttempts,
         erasedCer);
+  }
+
+  private static <T> List<T> subset(
+      List<T> all, List<String> only, Function<T, String> name, String what) {
+    List<String> names = all.stream().map(name).toList();
+    Set<String> wanted = new HashSet<>();
+    for (String n : only) {
+      if (!names.contains(n)) {
+        throw new BadInputException("unknown " + what + " '" + n + "'; the study has " + names);
+      }
+      if (!wanted.add(n)) {
+        throw new BadInputException(what + " '" + n + "' given twice");
+      }
+    }
+    return all.stream().filter(t -> wanted.contains(name.apply(t))).toList();
   }
 
   /** The sweep of {@code m}, or null. */

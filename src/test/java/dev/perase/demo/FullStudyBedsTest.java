@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.perase.cli.CliRun;
 import dev.perase.cli.Main;
+import dev.perase.erase.EraseMethod;
 import dev.perase.io.BadInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,20 @@ class FullStudyBedsTest {
   }
 
   @Test
+  void aSubsetOfMethodsKeepsTheirSweepsInTheStudysOrder(@TempDir Path dir) {
+    FullStudySettings all = full(dir);
+    assertSame(all, all.withMethods(null));
+    FullStudySettings two = all.withMethods(List.of("p-esd", "esd"));
+    assertEquals(List.of(all.sweep(EraseMethod.ESD), all.sweep(EraseMethod.P_ESD)), two.sweeps());
+    assertEquals(all.beds(), two.beds());
+    assertEquals(all.attackAttempts(), two.attackAttempts());
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> all.withMethods(List.of("fmn")));
+    assertTrue(e.getMessage().contains("[esd, p-esd, ac, p-ac]"), e.getMessage());
+    assertThrows(BadInputException.class, () -> all.withMethods(List.of("ac", "ac")));
+  }
+
+  @Test
   void theCliRefusesBadBedsBeforeWritingAnything(@TempDir Path dir) {
     Path out = dir.resolve("study");
     CliRun r = CliRun.of("demo", "--study", "full", "--beds", "red,blue", "--out", out.toString());
@@ -49,6 +64,9 @@ class FullStudyBedsTest {
     CliRun s = CliRun.of("demo", "--beds", "red", "--out", out.toString());
     assertEquals(Main.BAD_INPUT, s.code(), s.output());
     assertTrue(s.err().contains("--beds is an option of --study full"), s.err());
+    CliRun m = CliRun.of("demo", "--study", "full", "--methods", "uce", "--out", out.toString());
+    assertEquals(Main.BAD_INPUT, m.code(), m.output());
+    assertTrue(m.err().contains("unknown method 'uce'"), m.err());
     assertFalse(Files.exists(out));
   }
 }
