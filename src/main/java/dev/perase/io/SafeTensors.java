@@ -366,6 +366,22 @@ public final class SafeTensors implements AutoCloseable {
     return load(t, scratch.slice().order(ByteOrder.LITTLE_ENDIAN), manager);
   }
 
+  /**
+   * A direct buffer as large as this file's largest tensor, for {@link #load(String, NDManager,
+   * ByteBuffer)} of every tensor in turn.
+   */
+  public ByteBuffer scratch() {
+    long largest = 0;
+    for (TensorInfo t : tensors.values()) {
+      largest = Math.max(largest, t.end() - t.begin());
+    }
+    if (largest > Integer.MAX_VALUE) {
+      throw new BadInputException(
+          path + " holds a tensor larger than 2 GiB, which perase cannot read in one piece");
+    }
+    return ByteBuffer.allocateDirect((int) largest);
+  }
+
   /** The tensor {@code t} from its bytes {@code b}, which the result never aliases. */
   private static NDArray load(TensorInfo t, ByteBuffer b, NDManager manager) {
     Shape shape = new Shape(t.shape());

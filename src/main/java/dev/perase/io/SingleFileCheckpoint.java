@@ -114,16 +114,7 @@ public final class SingleFileCheckpoint {
   /** As {@link #load(Path, LdmArchitecture, NDManager)}, from an open file. */
   public static Components load(SafeTensors st, LdmArchitecture arch, NDManager manager) {
     Map<String, Target> map = keyMap(st.keys(), arch, st.path().toString());
-    long largest = 0;
-    for (String k : map.keySet()) {
-      TensorInfo info = st.info(k);
-      largest = Math.max(largest, info.end() - info.begin());
-    }
-    if (largest > Integer.MAX_VALUE) {
-      throw new BadInputException(
-          st.path() + " holds a tensor larger than 2 GiB, which perase cannot read in one piece");
-    }
-    ByteBuffer scratch = ByteBuffer.allocateDirect((int) largest);
+    ByteBuffer scratch = st.scratch();
     Map<Component, Map<String, NDArray>> out = new HashMap<>();
     for (Component c : new Component[] {Component.UNET, Component.VAE, Component.TEXT_ENCODER}) {
       out.put(c, new LinkedHashMap<>());

@@ -15,6 +15,7 @@ import dev.perase.model.nn.LayerNorm;
 import dev.perase.model.nn.ParamSet;
 import dev.perase.model.nn.StateDict;
 import dev.perase.model.nn.Weights;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,6 +83,7 @@ public final class CLIPTextModel {
     }
     try (SafeTensors st = SafeTensors.open(file)) {
       Map<String, NDArray> tensors = new LinkedHashMap<>();
+      ByteBuffer scratch = st.scratch();
       for (String key : st.keys()) {
         // the old int64 position_ids buffer is the one tensor that need not be floating
         if (!key.equals(POSITION_IDS) && !st.info(key).dtype().isFloat()) {
@@ -93,7 +95,7 @@ public final class CLIPTextModel {
                   + st.info(key).dtype()
                   + ", but model weights must be F32, F16 or BF16");
         }
-        tensors.put(key, st.load(key, manager));
+        tensors.put(key, st.load(key, manager, scratch));
       }
       return fromStateDict(config, new StateDict(file.toString(), tensors));
     }

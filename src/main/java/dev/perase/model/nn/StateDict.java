@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.perase.io.BadInputException;
 import dev.perase.io.SafeTensors;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -48,9 +49,13 @@ public final class StateDict {
     return new StateDict(source, Map.of(), initializer);
   }
 
-  /** Loads every tensor of a safetensors file into {@code manager}, as float32. */
+  /**
+   * Loads every tensor of a safetensors file into {@code manager}, as float32, by positional reads
+   * through one buffer: no mapped page of the file stays resident beside the arrays.
+   */
   public static StateDict load(SafeTensors file, NDManager manager) {
     Map<String, NDArray> t = new LinkedHashMap<>();
+    ByteBuffer scratch = file.scratch();
     for (String k : file.keys()) {
       if (!file.info(k).dtype().isFloat()) {
         throw new BadInputException(
@@ -61,7 +66,7 @@ public final class StateDict {
                 + file.info(k).dtype()
                 + ", but model weights must be F32, F16 or BF16");
       }
-      t.put(k, file.load(k, manager));
+      t.put(k, file.load(k, manager, scratch));
     }
     return new StateDict(file.path().toString(), t);
   }
