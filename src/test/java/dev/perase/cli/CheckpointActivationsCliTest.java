@@ -67,7 +67,18 @@ class CheckpointActivationsCliTest {
       JsonNode y = json.readTree(b.get(i));
       assertEquals(x.get("t"), y.get("t"));
       double la = x.get("loss").asDouble();
-      assertEquals(la, y.get("loss").asDouble(), 1e-5 * Math.abs(la), "loss of step " + (i + 1));
+      double lb = y.get("loss").asDouble();
+      if (i == 0) {
+        // the same weights: the checkpointed forward is the plain one's ops, so the same loss
+        assertEquals(la, lb, "loss of step 1");
+      } else {
+        // Later steps see weights that already differ: the backward's rounding differs, and AdamW,
+        // which moves a weight by about lr whatever its gradient's size, turns a rounding
+        // difference in a near-zero gradient into a move of up to lr (the weights are held to 1 %
+        // of that below). The loss follows those weights: measured 2.4e-7 at step 2 and 1.2e-5
+        // at step 3 relative (session 11), so each step is held to 1e-5 per step since the first.
+        assertEquals(la, lb, 1e-5 * i * Math.abs(la), "loss of step " + (i + 1));
+      }
     }
     int tensors = 0;
     float worst = 0;
