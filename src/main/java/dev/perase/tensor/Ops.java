@@ -112,7 +112,7 @@ public final class Ops {
     return out;
   }
 
-  /** {@link #attentionProbs} with the scale as a tensor: the same operations, the same values. */
+  /** softmax((q · scale) kᵀ) with the scale as a tensor, for {@link #attentionProbs} and slices. */
   private static NDArray probs(NDArray q, NDArray k, NDArray scale) {
     return q.mul(scale).matMul(k.swapAxes(-1, -2)).softmax(-1);
   }
@@ -140,8 +140,7 @@ public final class Ops {
    * M, d) keys → (B, heads, N, M), each row summing to 1; {@link #attention} multiplies them by V.
    */
   public static NDArray attentionProbs(NDArray q, NDArray k, float scale) {
-    NDArray scores = scale(q, scale).matMul(k.swapAxes(-1, -2)); // (B, heads, N, M)
-    return scores.softmax(-1);
+    return probs(q, k, q.getManager().create(scale)); // (B, heads, N, M)
   }
 
   /**
