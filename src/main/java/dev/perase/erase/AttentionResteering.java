@@ -11,6 +11,7 @@ import dev.perase.pipeline.StableDiffusion;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * FMN's attention re-steering (Zhang et al. 2023, "Forget-Me-Not: Learning to Forget in
@@ -133,7 +134,8 @@ public final class AttentionResteering implements ErasureObjective {
   /** Σ over the cross attentions of the mean attention probability on the concept's tokens. */
   /** FMN reads the UNet's attention taps, which the block-by-block recomputation does not keep. */
   @Override
-  public float lossBackwardCheckpointed(UNet2DConditionModel unet, Step step) {
+  public float lossBackwardCheckpointed(
+      UNet2DConditionModel unet, Step step, Consumer<List<String>> gradientsDone) {
     throw new BadInputException("FMN does not support activation checkpointing");
   }
 

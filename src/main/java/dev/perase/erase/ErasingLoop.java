@@ -83,6 +83,13 @@ final class ErasingLoop {
      */
     List<String> nonFiniteGradients();
 
+    /**
+     * Hears, during a checkpointed backward, the key prefixes of the parameters whose gradients are
+     * complete: a mask forms their ∂L/∂s at once and frees their products, so that a step never
+     * holds every product and its gradient together.
+     */
+    default void gradientsComplete(List<String> keyPrefixes) {}
+
     /** Drops the gradients of a step that is computed again (the weights' accumulate). */
     void discardGradients(AdamW optimizer);
 
@@ -299,7 +306,7 @@ final class ErasingLoop {
         float loss;
         try (GradientCollector gc = Torch.engine().newGradientCollector()) {
           if (sd.unet().checkpointsActivations()) {
-            loss = objective.lossBackwardCheckpointed(sd.unet(), s);
+            loss = objective.lossBackwardCheckpointed(sd.unet(), s, t::gradientsComplete);
           } else {
             NDArray l = objective.loss(sd.unet(), s);
             loss = l.getFloat();

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.perase.model.unet.UNet2DConditionModel;
 import dev.perase.pipeline.StableDiffusion;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * An erasing objective in the form of paper Eq. 1: the model being erased, ε_θ, is trained so that
@@ -59,11 +61,17 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation, AttentionR
    * {@link #loss} and its backward with the UNet's activations recomputed block by block ({@link
    * UNet2DConditionModel#lossBackwardCheckpointed}); returns the loss. Call it inside gradient
    * recording. By default Eq. 1's {@link #mse}; an objective that reads the UNet's taps does not
-   * support it.
+   * support it. {@code gradientsDone} hears the key prefixes of the parameters whose gradients are
+   * complete, segment by segment.
    */
-  default float lossBackwardCheckpointed(UNet2DConditionModel unet, Step step) {
+  default float lossBackwardCheckpointed(
+      UNet2DConditionModel unet, Step step, Consumer<List<String>> gradientsDone) {
     return unet.lossBackwardCheckpointed(
-        step.xt(), timesteps(step), step.context(), prediction -> mse(prediction, step));
+        step.xt(),
+        timesteps(step),
+        step.context(),
+        prediction -> mse(prediction, step),
+        gradientsDone);
   }
 
   /** {@code mean((ε_θ(x_t, c, t) − target)²)} (torch's MSELoss). */

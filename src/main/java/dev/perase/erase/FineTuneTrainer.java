@@ -139,8 +139,10 @@ public final class FineTuneTrainer {
     public List<String> nonFiniteGradients() {
       List<String> bad = new java.util.ArrayList<>();
       for (Map.Entry<String, NDArray> e : state.entrySet()) {
-        if (!SoftMask.finite(e.getValue().getGradient())) {
-          bad.add(e.getKey());
+        try (NDArray g = e.getValue().getGradient()) {
+          if (!SoftMask.finite(g)) {
+            bad.add(e.getKey());
+          }
         }
       }
       return bad;

@@ -151,6 +151,11 @@ public final class MaskTrainer {
       return mask.nonFiniteGradients();
     }
 
+    @Override
+    public void gradientsComplete(List<String> keyPrefixes) {
+      mask.gradientsComplete(keyPrefixes);
+    }
+
     /** The gradients live on the installed products, which uninstalling frees. */
     @Override
     public void discardGradients(AdamW optimizer) {}

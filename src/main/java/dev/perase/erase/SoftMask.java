@@ -57,6 +57,15 @@ public final class SoftMask implements AutoCloseable {
   private final long budget;
   private NDArray[] installed;
 
+  /**
+   * ∂L/∂s of the installed products whose gradients were complete before the optimiser step ({@link
+   * #gradientsComplete}), by parameter index; null where not formed yet.
+   */
+  private NDArray[] formed;
+
+  /** Whether {@link #gradientsComplete} forms ∂L/∂s early; tests switch it off to compare. */
+  static volatile boolean formEarly = true;
+
   /** s_k of the current logits, once found (see {@link #logitsChanged}). */
   private float knownBudgetLogit;
 
@@ -174,19 +183,58 @@ public final class SoftMask implements AutoCloseable {
       p.setMaskedValue(products[i]);
     }
     installed = products;
+    formed = new NDArray[params.size()];
+  }
+
+  /**
+   * Forms ∂L/∂s ({@link #gradient}) of the parameters whose key starts with one of {@code
+   * keyPrefixes}, whose gradients a checkpointed backward says are complete, and frees their
+   * products E: 4 B per masked element that no later segment reads. With every segment so handled a
+   * step's peak holds the logits, the AdamW moments and either E or ∂L/∂s per element (16 B) beside
+   * one segment's E and ∂L/∂E, instead of every E and ∂L/∂E at once (20 B). The values are those
+   * formed at the optimiser step, bit for bit.
+   */
+  public void gradientsComplete(List<String> keyPrefixes) {
+    if (installed == null || !formEarly) {
+      return;
+    }
+    for (int i = 0; i < params.size(); i++) {
+      if (formed[i] == null && startsWithAny(params.get(i).name(), keyPrefixes)) {
+        formed[i] = form(i);
+        installed[i].close();
+      }
+    }
+  }
+
+  private static boolean startsWithAny(String key, List<String> prefixes) {
+    for (String prefix : prefixes) {
+      if (key.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
    * ∂L/∂s of parameter {@code i} after a backward pass through the installed products: autograd's
    * own chain through {@code E = m ⊙ W}, {@code m = σ(z)}, {@code z = T·s} in its float32 order,
    * {@code ((∂L/∂E · W) · (1 − m)) · m · T}, so the result equals the gradient autograd gives s
-   * when it records the whole chain (bit for bit). Formed in place in E's gradient; the caller
-   * closes it.
+   * when it records the whole chain (bit for bit). Formed in place in E's gradient (or taken as
+   * {@link #gradientsComplete} formed it); the caller closes it.
    */
   public NDArray gradient(int i) {
     if (installed == null) {
       throw new IllegalStateException("no mask installed");
     }
+    NDArray early = formed[i];
+    if (early != null) {
+      formed[i] = null;
+      return early;
+    }
+    return form(i);
+  }
+
+  private NDArray form(int i) {
     NDArray g = installed[i].getGradient();
     try (NDManager tmp = g.getManager().newSubManager()) {
       NDArray m = mask(logits.get(i), tmp);
@@ -207,19 +255,36 @@ public final class SoftMask implements AutoCloseable {
     }
     List<String> bad = new ArrayList<>();
     for (int i = 0; i < params.size(); i++) {
-      if (!finite(installed[i].getGradient())) {
+      // a non-finite ∂L/∂E gives a non-finite ∂L/∂s (NaN or ∞ times anything is not finite)
+      boolean ok;
+      if (formed[i] != null) {
+        ok = finite(formed[i]);
+      } else {
+        try (NDArray g = installed[i].getGradient()) {
+          ok = finite(g);
+        }
+      }
+      if (!ok) {
         bad.add(params.get(i).name());
       }
     }
     return bad;
   }
 
-  /** Whether every element of {@code g} is finite (its sum is; {@code g} is closed). */
+  /** Whether every element of {@code g} is finite (its sum is). */
   static boolean finite(NDArray g) {
-    try (g;
-        NDArray sum = g.sum()) {
+    try (NDArray sum = g.sum()) {
       return Float.isFinite(sum.getFloat());
     }
+  }
+
+  /** The installed products not yet freed by {@link #gradientsComplete} (for tests). */
+  int liveProducts() {
+    int n = 0;
+    for (int i = 0; installed != null && i < installed.length; i++) {
+      n += formed[i] == null && !installed[i].isReleased() ? 1 : 0;
+    }
+    return n;
   }
 
   /** Removes the installed products and frees them: the model reads the plain weights W again. */
@@ -232,8 +297,12 @@ public final class SoftMask implements AutoCloseable {
         params.get(i).setMaskedValue(null);
       }
       installed[i].close();
+      if (formed[i] != null) {
+        formed[i].close();
+      }
     }
     installed = null;
+    formed = null;
   }
 
   public boolean isInstalled() {

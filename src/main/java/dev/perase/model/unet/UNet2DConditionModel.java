@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -314,6 +315,23 @@ public final class UNet2DConditionModel {
    */
   public float lossBackwardCheckpointed(
       NDArray sample, NDArray timestep, NDArray encoderHiddenStates, UnaryOperator<NDArray> loss) {
+    return lossBackwardCheckpointed(sample, timestep, encoderHiddenStates, loss, keys -> {});
+  }
+
+  /**
+   * {@link #lossBackwardCheckpointed(NDArray, NDArray, NDArray, UnaryOperator)} that tells, after
+   * each segment's backward, which parameters' gradients are then complete: {@code gradientsDone}
+   * hears the key prefixes of that segment's parameters (e.g. {@code "up_blocks.1."}; a segment's
+   * parameters are read by it alone), and at the end those of the time embedding. A trainer can
+   * then use and free what it holds per parameter of that segment before the next segment's
+   * backward.
+   */
+  public float lossBackwardCheckpointed(
+      NDArray sample,
+      NDArray timestep,
+      NDArray encoderHiddenStates,
+      UnaryOperator<NDArray> loss,
+      Consumer<List<String>> gradientsDone) {
     checkSample(sample);
     if (config.centerInputSample()) {
       sample = sample.mul(2f).sub(1f);
@@ -330,6 +348,8 @@ public final class UNet2DConditionModel {
     Set<NDArray> lastNeed = Checkpoint.identitySet(plan.lastIn);
     lastNeed.remove(ctx);
     float value = cp.backwardFromLoss(plan.lastIn, lastNeed, x -> loss.apply(plan.last.apply(x)));
+    gradientsDone.accept(
+        List.of("up_blocks." + (upBlocks.size() - 1) + ".", "conv_norm_out.", "conv_out."));
     for (int k = plan.fs.size() - 1; k >= 0; k--) {
       Set<NDArray> need = Checkpoint.identitySet(plan.ins.get(k));
       need.remove(ctx);
@@ -337,13 +357,28 @@ public final class UNet2DConditionModel {
         need.remove(sample);
       }
       cp.backward(plan.ins.get(k), plan.outs.get(k), need, plan.fs.get(k));
+      gradientsDone.accept(segmentKeys(k));
     }
     NDArray gEmb = cp.gradient(emb);
     if (gEmb != null) {
       // a no-op when the time embedding is not trained
       Checkpoint.backward(List.of(emb), List.of(gEmb));
     }
+    gradientsDone.accept(List.of("time_embedding.", "time_proj."));
     return value;
+  }
+
+  /** The key prefixes of the parameters of {@link #segments}' segment {@code k}. */
+  private List<String> segmentKeys(int k) {
+    int down = downBlocks.size();
+    if (k == 0) {
+      return List.of("conv_in.", "down_blocks.0.");
+    } else if (k < down) {
+      return List.of("down_blocks." + k + ".");
+    } else if (k == down) {
+      return List.of("mid_block.");
+    }
+    return List.of("up_blocks." + (k - down - 1) + ".");
   }
 
   /**
