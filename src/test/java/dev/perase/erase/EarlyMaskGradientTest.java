@@ -121,20 +121,7 @@ class EarlyMaskGradientTest {
       ErasingLoop.faultInjection = (step, attempt) -> step == 1 && attempt == 0;
       try (StableDiffusion sd = StableDiffusion.load(Fixtures.tinySd())) {
         sd.unet().checkpointActivations(true);
-        EraseSettings base = MaskTrainerTest.pEsd(sd, 3);
-        EraseSettings settings =
-            EraseSettings.defaults(
-                    EraseMethod.P_ESD,
-                    MaskTrainerTest.PROMPT,
-                    null,
-                    Selection.parse("non-cross-attn"),
-                    sd.unet().params().numel(),
-                    8)
-                .withSteps(base.steps())
-                .withLearningRate(base.learningRate())
-                .withSeed(base.seed())
-                .withCheckpointEvery(3)
-                .withEsd(base.esd());
+        EraseSettings settings = MaskTrainerTest.pEsd(sd, "non-cross-attn", 3);
         runs[r] = tmp.resolve(r == 0 ? "early" : "late");
         MaskTrainer.train(sd, settings, runs[r], false, null);
       } finally {

@@ -35,20 +35,7 @@ class HalfStoredWeightsTest {
   @ValueSource(strings = {"cross-attn", "non-cross-attn"})
   void halfStorageGivesTheSameRunBitForBit(String layers) throws IOException {
     try (StableDiffusion sd = StableDiffusion.load(Fixtures.tinySd())) {
-      EraseSettings base = MaskTrainerTest.pEsd(sd, 3);
-      EraseSettings settings =
-          EraseSettings.defaults(
-                  EraseMethod.P_ESD,
-                  MaskTrainerTest.PROMPT,
-                  null,
-                  Selection.parse(layers),
-                  sd.unet().params().numel(),
-                  8)
-              .withSteps(base.steps())
-              .withLearningRate(base.learningRate())
-              .withSeed(base.seed())
-              .withCheckpointEvery(2)
-              .withEsd(base.esd());
+      EraseSettings settings = MaskTrainerTest.pEsd(sd, layers, 3);
       List<Param> selected = settings.parsedSelection().selectSome(sd.unet().params());
       // the fixture is float32: round the selected weights to float16 values, as a float16 file
       // loaded as float32 holds them

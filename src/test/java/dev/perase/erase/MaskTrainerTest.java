@@ -38,6 +38,18 @@ class MaskTrainerTest {
 
   @TempDir Path tmp;
 
+  /** {@link #pEsd(StableDiffusion, int)} over the layers of {@code layers} instead. */
+  static EraseSettings pEsd(StableDiffusion sd, String layers, int steps) {
+    EraseSettings base = pEsd(sd, steps);
+    return EraseSettings.defaults(
+            EraseMethod.P_ESD, PROMPT, null, Selection.parse(layers), sd.unet().params().numel(), 8)
+        .withSteps(base.steps())
+        .withLearningRate(base.learningRate())
+        .withSeed(base.seed())
+        .withCheckpointEvery(2)
+        .withEsd(base.esd());
+  }
+
   /** P-ESD on cross-attn with a large lr, so that a few steps prune something. */
   static EraseSettings pEsd(StableDiffusion sd, int steps) {
     return EraseSettings.defaults(
