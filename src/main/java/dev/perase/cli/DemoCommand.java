@@ -104,6 +104,15 @@ final class DemoCommand implements Callable<Integer> {
               + " a study of all methods, which then skips its finished steps (default: all).")
   List<String> methods;
 
+  @Option(
+      names = "--erase-seed",
+      paramLabel = "N",
+      description =
+          "With --study full: the seed of every erasing run (default 0). Another seed repeats the"
+              + " sweeps with other draws while evaluation and attacks keep theirs, to see how far a"
+              + " single run's point moves; use its own --out.")
+  Long eraseSeed;
+
   @Override
   public Integer call() {
     Path detectorDir = worldDetector();
@@ -113,6 +122,9 @@ final class DemoCommand implements Callable<Integer> {
     if (methods != null && study != Study.FULL) {
       throw new BadInputException("--methods is an option of --study full");
     }
+    if (eraseSeed != null && study != Study.FULL) {
+      throw new BadInputException("--erase-seed is an option of --study full");
+    }
     FullStudySettings full =
         study != Study.FULL
             ? null
@@ -120,7 +132,8 @@ final class DemoCommand implements Callable<Integer> {
                     ? FullStudySettings.quick(out, model, detectorDir, promptSets)
                     : FullStudySettings.full(out, model, detectorDir, promptSets))
                 .withBeds(beds)
-                .withMethods(methods);
+                .withMethods(methods)
+                .withEraseSeed(eraseSeed == null ? 0 : eraseSeed);
     Path report;
     try (RunLock lock = RunLock.acquire(out, "demo");
         ProgressBar bar = Progress.bar("demo", 1000, "‰")) {

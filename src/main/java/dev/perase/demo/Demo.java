@@ -63,7 +63,7 @@ public final class Demo {
     this.s = s;
     this.layout = StudyLayout.of(s);
     this.listener = listener;
-    this.steps = new StudySteps(s.model(), s.detector(), s.steps());
+    this.steps = new StudySteps(s.model(), s.detector(), s.steps(), 0);
   }
 
   /** The study's plan, in order; building it runs nothing. */

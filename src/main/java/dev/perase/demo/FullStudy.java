@@ -47,7 +47,7 @@ public final class FullStudy {
   private FullStudy(FullStudySettings s) {
     this.s = s;
     this.layout = FullStudyLayout.of(s);
-    this.steps = new StudySteps(s.model(), s.detector(), s.steps());
+    this.steps = new StudySteps(s.model(), s.detector(), s.steps(), s.eraseSeed());
   }
 
   /** The study's plan, in order; building it runs nothing. */

@@ -1,5 +1,6 @@
 package dev.perase.demo;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
@@ -35,6 +36,9 @@ import java.util.stream.IntStream;
  * @param attackIterations optimisation iterations per attack attempt (paper: 40)
  * @param attackAttempts attempts per prompt (paper: 10)
  * @param erasedCer the test CER from which a point counts as erasing (issue 17: 0.9)
+ * @param eraseSeed the seed of every erasing run (default 0); another seed repeats the sweeps with
+ *     other draws of prompts, timesteps and noise while the evaluation and attacks keep theirs, to
+ *     see how much a single run's point can move
  */
 public record FullStudySettings(
     @JsonProperty("out") @JsonSerialize(using = ToStringSerializer.class) Path out,
@@ -50,7 +54,9 @@ public record FullStudySettings(
     @JsonProperty("steps") int steps,
     @JsonProperty("attack_iterations") int attackIterations,
     @JsonProperty("attack_attempts") int attackAttempts,
-    @JsonProperty("erased_cer") double erasedCer) {
+    @JsonProperty("erased_cer") double erasedCer,
+    // left out of config.json at 0, so that studies made before the option resume
+    @JsonProperty("erase_seed") @JsonInclude(JsonInclude.Include.NON_DEFAULT) long eraseSeed) {
 
   /** The study's name in its {@code config.json}, so that no other kind of study resumes it. */
   @JsonProperty("study")
@@ -146,7 +152,8 @@ public record FullStudySettings(
         10,
         40,
         10,
-        0.9);
+        0.9,
+        0);
   }
 
   /**
@@ -173,7 +180,8 @@ public record FullStudySettings(
         3,
         1,
         1,
-        0.9);
+        0.9,
+        0);
   }
 
   /** A sweep of {@code m}'s learning rate at {@code steps} steps. */
@@ -217,6 +225,26 @@ public record FullStudySettings(
     return only == null ? this : with(beds, subset(sweeps, only, w -> w.method().json(), "method"));
   }
 
+  /** These settings with every erasing run seeded with {@code seed}. */
+  public FullStudySettings withEraseSeed(long seed) {
+    return new FullStudySettings(
+        out,
+        model,
+        detector,
+        promptSets,
+        quick,
+        beds,
+        sweeps,
+        testPrompts,
+        retainPrompts,
+        attackPrompts,
+        steps,
+        attackIterations,
+        attackAttempts,
+        erasedCer,
+        seed);
+  }
+
   private FullStudySettings with(List<String> someBeds, List<Sweep> someSweeps) {
     return new FullStudySettings(
         out,
@@ -232,7 +260,8 @@ public record FullStudySettings(
         steps,
         attackIterations,
         attackAttempts,
-        erasedCer);
+        erasedCer,
+        eraseSeed);
   }
 
   private static <T> List<T> subset(

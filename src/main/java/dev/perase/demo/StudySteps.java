@@ -39,8 +39,9 @@ import java.util.function.DoubleConsumer;
  * @param model the base model folder
  * @param detector the world's detector folder
  * @param steps DDIM steps of every generation (evaluation, attacks, x_t, anchor and FMN images)
+ * @param eraseSeed the seed of every erasing run
  */
-record StudySteps(Path model, Path detector, int steps) {
+record StudySteps(Path model, Path detector, int steps, long eraseSeed) {
 
   /**
    * The erasing settings of a study point: the trained method's defaults for the model and the
@@ -82,7 +83,7 @@ record StudySteps(Path model, Path detector, int steps) {
               p.learningRate(),
               p.pruneRatio(),
               null,
-              0,
+              eraseSeed,
               Math.max(1, n / 4),
               resume,
               null,

@@ -97,7 +97,7 @@ class ChosenPointTest {
         BadInputException.class,
         () ->
             new FullStudySettings(
-                p, p, p, p, false, full.beds(), full.sweeps(), 10, 200, 20, 10, 40, 10, 0.9),
+                p, p, p, p, false, full.beds(), full.sweeps(), 10, 200, 20, 10, 40, 10, 0.9, 0),
         "more attacked prompts than test prompts");
     assertThrows(
         BadInputException.class,
@@ -116,7 +116,8 @@ class ChosenPointTest {
                 10,
                 40,
                 10,
-                0.9),
+                0.9,
+                0),
         "two sweeps of one method");
   }
 

@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.perase.Fixtures;
 import dev.perase.cli.CliRun;
 import dev.perase.cli.Main;
 import dev.perase.erase.EraseMethod;
 import dev.perase.io.BadInputException;
+import dev.perase.io.Json;
+import dev.perase.world.Concept;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -56,6 +60,35 @@ class FullStudyBedsTest {
   }
 
   @Test
+  void anEraseSeedChangesOnlyTheSeedAndIsLeftOutOfOldConfigsAtZero(@TempDir Path dir) {
+    FullStudySettings all = full(dir);
+    assertEquals(0, all.eraseSeed());
+    FullStudySettings seeded = all.withBeds(List.of("red")).withEraseSeed(3);
+    assertEquals(3, seeded.eraseSeed());
+    assertEquals(List.of("red"), seeded.beds());
+    assertEquals(all.sweeps(), seeded.sweeps());
+    assertEquals(3, seeded.withMethods(List.of("p-esd")).eraseSeed());
+    // a study's config.json from before the option has no erase_seed: seed 0 still matches it
+    assertFalse(Json.MAPPER.valueToTree(all).has("erase_seed"));
+    assertEquals(3, Json.MAPPER.valueToTree(seeded).get("erase_seed").asLong());
+  }
+
+  /** The seed reaches the erasing run: its config.json records it. */
+  @Test
+  void theEraseSeedSeedsTheErasingRun(@TempDir Path dir) throws Exception {
+    Path world = Fixtures.world();
+    StudySteps steps = new StudySteps(world, world.resolve("detector"), 2, 5);
+    Path out = dir.resolve("esd");
+    steps.erase(
+        Concept.of("star"),
+        new StudySteps.Point(EraseMethod.ESD, 1, 1e-4, null, null),
+        out,
+        f -> {});
+    JsonNode config = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+    assertEquals(5, config.get("settings").get("seed").asLong(), config.toString());
+  }
+
+  @Test
   void theCliRefusesBadBedsBeforeWritingAnything(@TempDir Path dir) {
     Path out = dir.resolve("study");
     CliRun r = CliRun.of("demo", "--study", "full", "--beds", "red,blue", "--out", out.toString());
@@ -67,6 +100,9 @@ class FullStudyBedsTest {
     CliRun m = CliRun.of("demo", "--study", "full", "--methods", "uce", "--out", out.toString());
     assertEquals(Main.BAD_INPUT, m.code(), m.output());
     assertTrue(m.err().contains("unknown method 'uce'"), m.err());
+    CliRun e = CliRun.of("demo", "--erase-seed", "2", "--out", out.toString());
+    assertEquals(Main.BAD_INPUT, e.code(), e.output());
+    assertTrue(e.err().contains("--erase-seed is an option of --study full"), e.err());
     assertFalse(Files.exists(out));
   }
 }

@@ -54,7 +54,8 @@ class FullStudyTest {
         3,
         1,
         1,
-        0.9);
+        0.9,
+        0);
   }
 
   private static final Demo.Listener SILENT =
