@@ -213,7 +213,7 @@ public record FullStudySettings(
    * or repeated bed is refused with the beds there are.
    */
   public FullStudySettings withBeds(List<String> only) {
-    return only == null ? this : with(subset(beds, only, b -> b, "test bed"), sweeps);
+    return only == null ? this : with(subset(beds, only, b -> b, "test bed"), sweeps, eraseSeed);
   }
 
   /**
@@ -222,30 +222,17 @@ public record FullStudySettings(
    * with the methods there are.
    */
   public FullStudySettings withMethods(List<String> only) {
-    return only == null ? this : with(beds, subset(sweeps, only, w -> w.method().json(), "method"));
+    return only == null
+        ? this
+        : with(beds, subset(sweeps, only, w -> w.method().json(), "method"), eraseSeed);
   }
 
   /** These settings with every erasing run seeded with {@code seed}. */
   public FullStudySettings withEraseSeed(long seed) {
-    return new FullStudySettings(
-        out,
-        model,
-        detector,
-        promptSets,
-        quick,
-        beds,
-        sweeps,
-        testPrompts,
-        retainPrompts,
-        attackPrompts,
-        steps,
-        attackIterations,
-        attackAttempts,
-        erasedCer,
-        seed);
+    return with(beds, sweeps, seed);
   }
 
-  private FullStudySettings with(List<String> someBeds, List<Sweep> someSweeps) {
+  private FullStudySettings with(List<String> someBeds, List<Sweep> someSweeps, long seed) {
     return new FullStudySettings(
         out,
         model,
@@ -261,7 +248,7 @@ public record FullStudySettings(
         attackIterations,
         attackAttempts,
         erasedCer,
-        eraseSeed);
+        seed);
   }
 
   private static <T> List<T> subset(
