@@ -71,18 +71,19 @@ public final class CrossAttnDownBlock2D implements UNetDownBlock {
   }
 
   @Override
-  public Output forward(
-      NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
-    List<NDArray> outputStates = new ArrayList<>();
-    for (int i = 0; i < resnets.size(); i++) {
-      hiddenStates = resnets.get(i).forward(hiddenStates, temb, taps);
-      hiddenStates = attentions.get(i).forward(hiddenStates, encoderHiddenStates, taps);
-      outputStates.add(hiddenStates);
-    }
-    if (downsampler != null) {
-      hiddenStates = downsampler.forward(hiddenStates, taps);
-      outputStates.add(hiddenStates);
-    }
-    return new Output(hiddenStates, outputStates);
+  public int numLayers() {
+    return resnets.size();
+  }
+
+  @Override
+  public NDArray layer(
+      int i, NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
+    NDArray h = resnets.get(i).forward(hiddenStates, temb, taps);
+    return attentions.get(i).forward(h, encoderHiddenStates, taps);
+  }
+
+  @Override
+  public Downsample2D downsampler() {
+    return downsampler;
   }
 }

@@ -77,23 +77,20 @@ public final class CrossAttnUpBlock2D implements UNetUpBlock {
   }
 
   @Override
-  public NDArray forward(
+  public NDArray layer(
+      int i,
       NDArray hiddenStates,
-      List<NDArray> resHiddenStates,
+      NDArray resHidden,
       NDArray temb,
       NDArray encoderHiddenStates,
-      long[] upsampleSize,
       Taps taps) {
-    int next = resHiddenStates.size() - 1;
-    for (int i = 0; i < resnets.size(); i++) {
-      NDArray resHidden = resHiddenStates.get(next--);
-      hiddenStates = hiddenStates.concat(resHidden, 1); // (B, C + C_skip, H, W)
-      hiddenStates = resnets.get(i).forward(hiddenStates, temb, taps);
-      hiddenStates = attentions.get(i).forward(hiddenStates, encoderHiddenStates, taps);
-    }
-    if (upsampler != null) {
-      hiddenStates = upsampler.forward(hiddenStates, upsampleSize, taps);
-    }
-    return hiddenStates;
+    NDArray h = hiddenStates.concat(resHidden, 1); // (B, C + C_skip, H, W)
+    h = resnets.get(i).forward(h, temb, taps);
+    return attentions.get(i).forward(h, encoderHiddenStates, taps);
+  }
+
+  @Override
+  public Upsample2D upsampler() {
+    return upsampler;
   }
 }

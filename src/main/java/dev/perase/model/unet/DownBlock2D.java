@@ -49,17 +49,18 @@ public final class DownBlock2D implements UNetDownBlock {
   }
 
   @Override
-  public Output forward(
-      NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
-    List<NDArray> outputStates = new ArrayList<>();
-    for (ResnetBlock2D resnet : resnets) {
-      hiddenStates = resnet.forward(hiddenStates, temb, taps);
-      outputStates.add(hiddenStates);
-    }
-    if (downsampler != null) {
-      hiddenStates = downsampler.forward(hiddenStates, taps);
-      outputStates.add(hiddenStates);
-    }
-    return new Output(hiddenStates, outputStates);
+  public int numLayers() {
+    return resnets.size();
+  }
+
+  @Override
+  public NDArray layer(
+      int i, NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
+    return resnets.get(i).forward(hiddenStates, temb, taps);
+  }
+
+  @Override
+  public Downsample2D downsampler() {
+    return downsampler;
   }
 }

@@ -348,8 +348,7 @@ public final class UNet2DConditionModel {
     Set<NDArray> lastNeed = Checkpoint.identitySet(plan.lastIn);
     lastNeed.remove(ctx);
     float value = cp.backwardFromLoss(plan.lastIn, lastNeed, x -> loss.apply(plan.last.apply(x)));
-    gradientsDone.accept(
-        List.of("up_blocks." + (upBlocks.size() - 1) + ".", "conv_norm_out.", "conv_out."));
+    gradientsDone.accept(plan.lastKeys);
     for (int k = plan.fs.size() - 1; k >= 0; k--) {
       Set<NDArray> need = Checkpoint.identitySet(plan.ins.get(k));
       need.remove(ctx);
@@ -357,7 +356,7 @@ public final class UNet2DConditionModel {
         need.remove(sample);
       }
       cp.backward(plan.ins.get(k), plan.outs.get(k), need, plan.fs.get(k));
-      gradientsDone.accept(segmentKeys(k));
+      gradientsDone.accept(plan.keys.get(k));
     }
     NDArray gEmb = cp.gradient(emb);
     if (gEmb != null) {
@@ -368,105 +367,173 @@ public final class UNet2DConditionModel {
     return value;
   }
 
-  /** The key prefixes of the parameters of {@link #segments}' segment {@code k}. */
-  private List<String> segmentKeys(int k) {
-    int down = downBlocks.size();
-    if (k == 0) {
-      return List.of("conv_in.", "down_blocks.0.");
-    } else if (k < down) {
-      return List.of("down_blocks." + k + ".");
-    } else if (k == down) {
-      return List.of("mid_block.");
-    }
-    return List.of("up_blocks." + (k - down - 1) + ".");
-  }
-
   /**
    * The UNet cut into checkpoint segments, run forward without recording up to the last one: every
-   * segment's inputs, outputs and function, and the last segment's inputs and function (the last up
-   * block with the output layers, giving the prediction).
+   * segment's inputs, outputs, function and parameter key prefixes, and the last segment's inputs,
+   * function (the last layer of the last up block with the output layers, giving the prediction)
+   * and key prefixes.
    */
   private record Segments(
       List<List<NDArray>> ins,
       List<List<NDArray>> outs,
       List<Function<List<NDArray>, List<NDArray>>> fs,
+      List<List<String>> keys,
       List<NDArray> lastIn,
-      Function<List<NDArray>, NDArray> last) {}
+      Function<List<NDArray>, NDArray> last,
+      List<String> lastKeys) {
+
+    private Segments() {
+      this(
+          new ArrayList<>(),
+          new ArrayList<>(),
+          new ArrayList<>(),
+          new ArrayList<>(),
+          null,
+          null,
+          null);
+    }
+
+    /** Runs {@code f} as the next segment ({@link Checkpoint#forward}) and returns its outputs. */
+    List<NDArray> run(
+        Checkpoint cp, List<NDArray> in, Function<List<NDArray>, List<NDArray>> f, String... k) {
+      List<NDArray> out = cp.forward(in, f);
+      ins.add(in);
+      outs.add(out);
+      fs.add(f);
+      keys.add(List.of(k));
+      return out;
+    }
+  }
 
   /**
-   * Runs conv_in with the first down block, every further down block, the mid block and every up
-   * block but the last as {@link Checkpoint#forward} segments, each freeing its intermediates.
+   * Runs the UNet layer by layer as {@link Checkpoint#forward} segments, each freeing its
+   * intermediates: conv_in with the first layer, then every layer of the down blocks (a resnet and
+   * its transformer), every downsampler, the mid block's layers, every layer of the up blocks (the
+   * skip concatenated, a resnet and its transformer) and every upsampler, up to the last layer. One
+   * layer's activations and, in a checkpointed backward, one layer's gradients are held at a time;
+   * the operations and their order are the whole forward's.
    */
   private Segments segments(Checkpoint cp, NDArray sample, NDArray emb, NDArray ctx) {
     long[] shape = sample.getShape().getShape();
     long overallUpFactor = 1L << config.numUpsamplers();
     boolean forwardUpsampleSize =
         shape[2] % overallUpFactor != 0 || shape[3] % overallUpFactor != 0;
-    List<List<NDArray>> ins = new ArrayList<>();
-    List<List<NDArray>> outs = new ArrayList<>();
-    List<Function<List<NDArray>, List<NDArray>>> fs = new ArrayList<>();
+    Segments plan = new Segments();
     List<NDArray> stack = new ArrayList<>();
     NDArray h = sample;
     for (int d = 0; d < downBlocks.size(); d++) {
       UNetDownBlock block = downBlocks.get(d);
-      boolean first = d == 0;
-      Function<List<NDArray>, List<NDArray>> f =
-          in -> {
-            NDArray x = in.get(0);
-            List<NDArray> o = new ArrayList<>();
-            if (first) {
-              x = convIn.forward(x);
-              o.add(x);
-            }
-            UNetDownBlock.Output out = block.forward(x, in.get(1), in.get(2), Taps.NONE);
-            o.addAll(out.outputStates());
-            o.add(out.hiddenStates());
-            return o;
-          };
-      List<NDArray> in = List.of(h, emb, ctx);
-      List<NDArray> out = cp.forward(in, f);
-      ins.add(in);
-      outs.add(out);
-      fs.add(f);
-      stack.addAll(out.subList(0, out.size() - 1));
-      h = out.get(out.size() - 1);
-    }
-    List<NDArray> midIn = List.of(h, emb, ctx);
-    Function<List<NDArray>, List<NDArray>> mid =
-        in -> List.of(midBlock.forward(in.get(0), in.get(1), in.get(2), Taps.NONE));
-    List<NDArray> midOut = cp.forward(midIn, mid);
-    ins.add(midIn);
-    outs.add(midOut);
-    fs.add(mid);
-    h = midOut.get(0);
-    int last = upBlocks.size() - 1;
-    for (int i = 0; ; i++) {
-      UNetUpBlock block = upBlocks.get(i);
-      int from = stack.size() - block.numResnets();
-      List<NDArray> res = new ArrayList<>(stack.subList(from, stack.size()));
-      stack.subList(from, stack.size()).clear();
-      long[] upsampleSize = null;
-      if (i != last && forwardUpsampleSize) {
-        long[] skip = stack.get(stack.size() - 1).getShape().getShape();
-        upsampleSize = new long[] {skip[2], skip[3]};
+      String key = "down_blocks." + d + ".";
+      for (int i = 0; i < block.numLayers(); i++) {
+        int layer = i;
+        boolean first = d == 0 && i == 0;
+        List<NDArray> out =
+            plan.run(
+                cp,
+                List.of(h, emb, ctx),
+                in -> {
+                  NDArray x = in.get(0);
+                  List<NDArray> o = new ArrayList<>();
+                  if (first) {
+                    x = convIn.forward(x);
+                    o.add(x);
+                  }
+                  o.add(block.layer(layer, x, in.get(1), in.get(2), Taps.NONE));
+                  return o;
+                },
+                layerKeys(first ? "conv_in." : null, key, i));
+        stack.addAll(out);
+        h = out.get(out.size() - 1);
       }
-      long[] size = upsampleSize;
-      int n = res.size();
-      List<NDArray> in = new ArrayList<>(List.of(h, emb, ctx));
-      in.addAll(res);
-      Function<List<NDArray>, NDArray> f =
-          x -> block.forward(x.get(0), x.subList(3, 3 + n), x.get(1), x.get(2), size, Taps.NONE);
-      if (i == last) {
-        return new Segments(
-            ins, outs, fs, in, x -> convOut.forward(Ops.silu(convNormOut.forward(f.apply(x)))));
+      if (block.downsampler() != null) {
+        h =
+            plan.run(
+                    cp,
+                    List.of(h),
+                    in -> List.of(block.downsampler().forward(in.get(0), Taps.NONE)),
+                    key + "downsamplers.")
+                .get(0);
+        stack.add(h);
       }
-      Function<List<NDArray>, List<NDArray>> g = x -> List.of(f.apply(x));
-      List<NDArray> out = cp.forward(in, g);
-      ins.add(in);
-      outs.add(out);
-      fs.add(g);
-      h = out.get(0);
     }
+    for (int k = 0; k < midBlock.numLayers(); k++) {
+      int layer = k;
+      h =
+          plan.run(
+                  cp,
+                  List.of(h, emb, ctx),
+                  in -> List.of(midBlock.layer(layer, in.get(0), in.get(1), in.get(2), Taps.NONE)),
+                  k == 0
+                      ? new String[] {"mid_block.resnets.0."}
+                      : new String[] {
+                        "mid_block.attentions." + (k - 1) + ".", "mid_block.resnets." + k + "."
+                      })
+              .get(0);
+    }
+    int lastBlock = upBlocks.size() - 1;
+    for (int b = 0; ; b++) {
+      UNetUpBlock block = upBlocks.get(b);
+      String key = "up_blocks." + b + ".";
+      for (int i = 0; i < block.numResnets(); i++) {
+        int layer = i;
+        NDArray skip = stack.remove(stack.size() - 1);
+        String[] layerKeys = layerKeys(null, key, i);
+        if (b == lastBlock && i == block.numResnets() - 1) {
+          List<String> lastKeys = new ArrayList<>(List.of(layerKeys));
+          lastKeys.addAll(List.of(key + "upsamplers.", "conv_norm_out.", "conv_out."));
+          return new Segments(
+              plan.ins,
+              plan.outs,
+              plan.fs,
+              plan.keys,
+              List.of(h, emb, ctx, skip),
+              x -> {
+                NDArray y = block.layer(layer, x.get(0), x.get(3), x.get(1), x.get(2), Taps.NONE);
+                if (block.upsampler() != null) {
+                  y = block.upsampler().forward(y, null, Taps.NONE); // none in diffusers' UNets
+                }
+                return convOut.forward(Ops.silu(convNormOut.forward(y)));
+              },
+              List.copyOf(lastKeys));
+        }
+        h =
+            plan.run(
+                    cp,
+                    List.of(h, emb, ctx, skip),
+                    in ->
+                        List.of(
+                            block.layer(
+                                layer, in.get(0), in.get(3), in.get(1), in.get(2), Taps.NONE)),
+                    layerKeys)
+                .get(0);
+      }
+      if (block.upsampler() != null) {
+        long[] upsampleSize = null;
+        if (b != lastBlock && forwardUpsampleSize) {
+          long[] next = stack.get(stack.size() - 1).getShape().getShape();
+          upsampleSize = new long[] {next[2], next[3]};
+        }
+        long[] size = upsampleSize;
+        h =
+            plan.run(
+                    cp,
+                    List.of(h),
+                    in -> List.of(block.upsampler().forward(in.get(0), size, Taps.NONE)),
+                    key + "upsamplers.")
+                .get(0);
+      }
+    }
+  }
+
+  /** The key prefixes of layer {@code i} of the block at {@code block} (and {@code extra}). */
+  private static String[] layerKeys(String extra, String block, int i) {
+    List<String> k = new ArrayList<>();
+    if (extra != null) {
+      k.add(extra);
+    }
+    k.add(block + "resnets." + i + ".");
+    k.add(block + "attentions." + i + ".");
+    return k.toArray(new String[0]);
   }
 
   private void checkSample(NDArray sample) {

@@ -63,11 +63,24 @@ public final class UNetMidBlock2DCrossAttn {
 
   public NDArray forward(
       NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
-    hiddenStates = resnets.get(0).forward(hiddenStates, temb, taps);
-    for (int i = 0; i < attentions.size(); i++) {
-      hiddenStates = attentions.get(i).forward(hiddenStates, encoderHiddenStates, taps);
-      hiddenStates = resnets.get(i + 1).forward(hiddenStates, temb, taps);
+    for (int k = 0; k < numLayers(); k++) {
+      hiddenStates = layer(k, hiddenStates, temb, encoderHiddenStates, taps);
     }
     return hiddenStates;
+  }
+
+  /** The first resnet, then one layer per transformer (the transformer and the resnet after it). */
+  public int numLayers() {
+    return attentions.size() + 1;
+  }
+
+  /** Layer {@code k} of {@link #numLayers()}. */
+  public NDArray layer(
+      int k, NDArray hiddenStates, NDArray temb, NDArray encoderHiddenStates, Taps taps) {
+    if (k == 0) {
+      return resnets.get(0).forward(hiddenStates, temb, taps);
+    }
+    NDArray h = attentions.get(k - 1).forward(hiddenStates, encoderHiddenStates, taps);
+    return resnets.get(k).forward(h, temb, taps);
   }
 }

@@ -56,22 +56,19 @@ public final class UpBlock2D implements UNetUpBlock {
   }
 
   @Override
-  public NDArray forward(
+  public NDArray layer(
+      int i,
       NDArray hiddenStates,
-      List<NDArray> resHiddenStates,
+      NDArray resHidden,
       NDArray temb,
       NDArray encoderHiddenStates,
-      long[] upsampleSize,
       Taps taps) {
-    int next = resHiddenStates.size() - 1;
-    for (ResnetBlock2D resnet : resnets) {
-      NDArray resHidden = resHiddenStates.get(next--);
-      hiddenStates = hiddenStates.concat(resHidden, 1); // (B, C + C_skip, H, W)
-      hiddenStates = resnet.forward(hiddenStates, temb, taps);
-    }
-    if (upsampler != null) {
-      hiddenStates = upsampler.forward(hiddenStates, upsampleSize, taps);
-    }
-    return hiddenStates;
+    // (B, C + C_skip, H, W)
+    return resnets.get(i).forward(hiddenStates.concat(resHidden, 1), temb, taps);
+  }
+
+  @Override
+  public Upsample2D upsampler() {
+    return upsampler;
   }
 }

@@ -43,6 +43,26 @@ class UNet2DConditionModelTest {
     manager.close();
   }
 
+  /**
+   * Inference without gradients runs layer by layer (each layer's intermediates freed when it
+   * ends); with taps the UNet runs as one forward: the same operations in the same order, so the
+   * same values bit for bit, also at a side the upsamplers must resize to.
+   */
+  @Test
+  void layerByLayerInferenceIsThePlainForwardBitForBit() {
+    for (int side : new int[] {16, 15}) {
+      try (NDManager m = manager.newSubManager()) {
+        Torch.seed(3);
+        NDArray sample = m.randomNormal(new Shape(2, 4, side, side));
+        NDArray text = m.randomNormal(new Shape(2, 77, 32));
+        NDArray t = m.create(new float[] {401f, 21f});
+        float[] byLayers = unet.forward(sample, t, text).toFloatArray();
+        float[] plain = unet.forward(sample, t, text, (name, value) -> {}).toFloatArray();
+        assertArrayEquals(plain, byLayers, "side " + side);
+      }
+    }
+  }
+
   @Test
   void unetNoisePredictionMatchesDiffusers() {
     try (SafeTensors ref = SafeTensors.open(Fixtures.reference("unet.safetensors"));
