@@ -108,7 +108,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--checkpoint-activations",
       description =
-          "Time the forward+backward with the activations recomputed block by block, as erase"
+          "Time the forward+backward with the activations recomputed layer by layer, as erase"
               + " --checkpoint-activations runs it.")
   boolean checkpointActivations;
 

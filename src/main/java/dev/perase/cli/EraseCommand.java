@@ -217,7 +217,7 @@ final class EraseCommand implements Callable<Integer> {
   @Option(
       names = "--checkpoint-activations",
       description =
-          "Recompute the UNet's activations block by block in backward instead of keeping them"
+          "Recompute the UNet's activations layer by layer in backward instead of keeping them"
               + " all: a fraction of the memory for about one more forward per step (for SD v1.x"
               + " at 512x512 on a small GPU or in RAM). Not for fmn.")
   boolean checkpointActivations;

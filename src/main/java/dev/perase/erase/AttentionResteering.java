@@ -132,7 +132,7 @@ public final class AttentionResteering implements ErasureObjective {
   }
 
   /** Σ over the cross attentions of the mean attention probability on the concept's tokens. */
-  /** FMN reads the UNet's attention taps, which the block-by-block recomputation does not keep. */
+  /** FMN reads the UNet's attention taps, which the layer-by-layer recomputation does not keep. */
   @Override
   public float lossBackwardCheckpointed(
       UNet2DConditionModel unet, Step step, Consumer<List<String>> gradientsDone) {

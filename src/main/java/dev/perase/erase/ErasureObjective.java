@@ -58,7 +58,7 @@ public sealed interface ErasureObjective permits Esd, AnchorAblation, AttentionR
   }
 
   /**
-   * {@link #loss} and its backward with the UNet's activations recomputed block by block ({@link
+   * {@link #loss} and its backward with the UNet's activations recomputed layer by layer ({@link
    * UNet2DConditionModel#lossBackwardCheckpointed}); returns the loss. Call it inside gradient
    * recording. By default Eq. 1's {@link #mse}; an objective that reads the UNet's taps does not
    * support it. {@code gradientsDone} hears the key prefixes of the parameters whose gradients are

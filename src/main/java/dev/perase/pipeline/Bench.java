@@ -131,7 +131,7 @@ public final class Bench {
 
   /**
    * As {@link #run(Path, Path, int, int, int, int, int[])}; with {@code checkpoint} the forward and
-   * backward recomputes the activations block by block ({@link
+   * backward recomputes the activations layer by layer ({@link
    * UNet2DConditionModel#lossBackwardCheckpointed}), as {@code erase --checkpoint-activations}
    * does. {@code progress} hears each figure as soon as it is measured, so that a run stopped later
    * (by the memory of a bigger measurement) keeps what it had.

@@ -201,7 +201,7 @@ public final class UNet2DConditionModel {
   private volatile boolean checkpointing;
 
   /**
-   * Whether training passes (erasing) recompute the activations block by block ({@link
+   * Whether training passes (erasing) recompute the activations layer by layer ({@link
    * #lossBackwardCheckpointed}) instead of keeping them all: less memory, one more forward.
    */
   public void checkpointActivations(boolean on) {
@@ -234,7 +234,7 @@ public final class UNet2DConditionModel {
   public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates, Taps taps) {
     checkSample(sample);
     if (taps == Taps.NONE && !JniUtils.isGradMode()) {
-      return forwardByBlocks(sample, timestep, encoderHiddenStates);
+      return forwardByLayers(sample, timestep, encoderHiddenStates);
     }
     long[] shape = sample.getShape().getShape();
     long batch = shape[0];
@@ -301,15 +301,15 @@ public final class UNet2DConditionModel {
 
   /**
    * {@code loss.apply(forward(sample, timestep, encoderHiddenStates))} and its backward, with the
-   * activations recomputed block by block ({@link Checkpoint}): the forward runs without recording,
-   * keeping only what enters and leaves each segment (conv_in with the first down block, every
-   * further down block, the mid block, every up block, the last with the output layers); backward
-   * re-runs one segment at a time, the last one computing the loss. Peak memory holds one block's
-   * activations instead of all of them (at 64×64 latents the self-attention scores of a block's
-   * transformers), for one more forward. Call it inside gradient recording; the gradients of the
-   * trained leaves (weights, a mask's products) accumulate as after {@code backward(loss)}, equal
-   * within float rounding (the time embedding's gradient is summed over the segments in another
-   * order); the sample and the text states get none.
+   * activations recomputed layer by layer ({@link Checkpoint}): the forward runs without recording,
+   * keeping only what enters and leaves each segment ({@link #segments}: one per layer, the last
+   * with the output layers); backward re-runs one segment at a time, the last one computing the
+   * loss. Peak memory holds one layer's activations instead of all of them (at 64×64 latents the
+   * self-attention scores of one transformer), for one more forward. Call it inside gradient
+   * recording; the gradients of the trained leaves (weights, a mask's products) accumulate as after
+   * {@code backward(loss)}, equal within float rounding (the gradients of the time embedding and of
+   * a state that two segments read, a skip, are summed in another order); the sample and the text
+   * states get none.
    *
    * @return the loss
    */
@@ -321,10 +321,10 @@ public final class UNet2DConditionModel {
   /**
    * {@link #lossBackwardCheckpointed(NDArray, NDArray, NDArray, UnaryOperator)} that tells, after
    * each segment's backward, which parameters' gradients are then complete: {@code gradientsDone}
-   * hears the key prefixes of that segment's parameters (e.g. {@code "up_blocks.1."}; a segment's
-   * parameters are read by it alone), and at the end those of the time embedding. A trainer can
-   * then use and free what it holds per parameter of that segment before the next segment's
-   * backward.
+   * hears the key prefixes of that segment's parameters (e.g. {@code "up_blocks.1.resnets.0."}; a
+   * segment's parameters are read by it alone), and at the end those of the time embedding. A
+   * trainer can then use and free what it holds per parameter of that segment before the next
+   * segment's backward.
    */
   public float lossBackwardCheckpointed(
       NDArray sample,
@@ -441,7 +441,7 @@ public final class UNet2DConditionModel {
                   o.add(block.layer(layer, x, in.get(1), in.get(2), Taps.NONE));
                   return o;
                 },
-                layerKeys(first ? "conv_in." : null, key, i));
+                first ? withConvIn(layerKeys(key, i)) : layerKeys(key, i));
         stack.addAll(out);
         h = out.get(out.size() - 1);
       }
@@ -477,7 +477,7 @@ public final class UNet2DConditionModel {
       for (int i = 0; i < block.numResnets(); i++) {
         int layer = i;
         NDArray skip = stack.remove(stack.size() - 1);
-        String[] layerKeys = layerKeys(null, key, i);
+        String[] layerKeys = layerKeys(key, i);
         if (b == lastBlock && i == block.numResnets() - 1) {
           List<String> lastKeys = new ArrayList<>(List.of(layerKeys));
           lastKeys.addAll(List.of(key + "upsamplers.", "conv_norm_out.", "conv_out."));
@@ -525,15 +525,13 @@ public final class UNet2DConditionModel {
     }
   }
 
-  /** The key prefixes of layer {@code i} of the block at {@code block} (and {@code extra}). */
-  private static String[] layerKeys(String extra, String block, int i) {
-    List<String> k = new ArrayList<>();
-    if (extra != null) {
-      k.add(extra);
-    }
-    k.add(block + "resnets." + i + ".");
-    k.add(block + "attentions." + i + ".");
-    return k.toArray(new String[0]);
+  /** The key prefixes of layer {@code i} of the block whose keys start with {@code block}. */
+  private static String[] layerKeys(String block, int i) {
+    return new String[] {block + "resnets." + i + ".", block + "attentions." + i + "."};
+  }
+
+  private static String[] withConvIn(String[] keys) {
+    return new String[] {"conv_in.", keys[0], keys[1]};
   }
 
   private void checkSample(NDArray sample) {
@@ -545,12 +543,12 @@ public final class UNet2DConditionModel {
   }
 
   /**
-   * The forward without gradients, block by block: each block's intermediate arrays are freed when
+   * The forward without gradients, layer by layer: each layer's intermediate arrays are freed when
    * it ends instead of living as long as the caller's manager (the same operations in the same
    * order, so the same values bit for bit). At 512×512 this is the difference between holding every
-   * self-attention's scores of the pass and one block's.
+   * self-attention's scores of the pass and one transformer's.
    */
-  private NDArray forwardByBlocks(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
+  private NDArray forwardByLayers(NDArray sample, NDArray timestep, NDArray encoderHiddenStates) {
     if (config.centerInputSample()) {
       sample = sample.mul(2f).sub(1f);
     }
