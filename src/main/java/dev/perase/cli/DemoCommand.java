@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
       "  ./perase demo --out out/demo",
       "  ./perase demo --quick --out out/demo-quick",
       "  nohup ./perase demo --study full --out out/study > out/study.log 2>&1 &",
-      "  ./perase demo --study full --quick --out out/study-quick"
+      "  ./perase demo --study full --quick --out out/study-quick",
+      "  ./perase demo --study full --beds red --join out/red-a,out/red-b --out out/study"
     })
 final class DemoCommand implements Callable<Integer> {
   @Option(
@@ -113,6 +114,17 @@ final class DemoCommand implements Callable<Integer> {
               + " single run's point moves; use its own --out.")
   Long eraseSeed;
 
+  @Option(
+      names = "--join",
+      split = ",",
+      paramLabel = "DIR",
+      description =
+          "With --study full: first take in the finished steps of these study folders (made by"
+              + " other processes or machines with --beds or --methods and otherwise the same"
+              + " settings) that --out lacks, with their timings, then go on: e.g. --join A,B"
+              + " after --methods esd,p-esd --out A and --methods ac,p-ac --out B.")
+  List<Path> join;
+
   @Override
   public Integer call() {
     Path detectorDir = worldDetector();
@@ -125,6 +137,9 @@ final class DemoCommand implements Callable<Integer> {
     if (eraseSeed != null && study != Study.FULL) {
       throw new BadInputException("--erase-seed is an option of --study full");
     }
+    if (join != null && study != Study.FULL) {
+      throw new BadInputException("--join is an option of --study full");
+    }
     FullStudySettings full =
         study != Study.FULL
             ? null
@@ -134,9 +149,28 @@ final class DemoCommand implements Callable<Integer> {
                 .withBeds(beds)
                 .withMethods(methods)
                 .withEraseSeed(eraseSeed == null ? 0 : eraseSeed);
+    DemoSettings shortStudy =
+        full != null
+            ? null
+            : (quick
+                ? DemoSettings.quick(out, model, detectorDir, promptSets)
+                : DemoSettings.full(out, model, detectorDir, promptSets));
     Path report;
-    try (RunLock lock = RunLock.acquire(out, "demo");
-        ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
+    try (RunLock lock = RunLock.acquire(out, "demo")) {
+      for (Path from : join == null ? List.<Path>of() : join) {
+        int taken = FullStudy.join(full, from);
+        System.out.println("joined " + taken + " finished steps from " + from);
+      }
+      report = run(full, shortStudy);
+    }
+    System.out.println("report: " + report.toAbsolutePath());
+    return 0;
+  }
+
+  /** Runs the full study, or else the short one, and returns its report. */
+  private static Path run(FullStudySettings full, DemoSettings shortStudy) {
+    Path report;
+    try (ProgressBar bar = Progress.bar("demo", 1000, "‰")) {
       Demo.Listener listener =
           new Demo.Listener() {
             @Override
@@ -154,15 +188,10 @@ final class DemoCommand implements Callable<Integer> {
       if (full != null) {
         report = FullStudy.runAndReport(full, listener);
       } else {
-        DemoSettings s =
-            quick
-                ? DemoSettings.quick(out, model, detectorDir, promptSets)
-                : DemoSettings.full(out, model, detectorDir, promptSets);
-        report = Demo.runAndReport(s, listener);
+        report = Demo.runAndReport(shortStudy, listener);
       }
     }
-    System.out.println("report: " + report.toAbsolutePath());
-    return 0;
+    return report;
   }
 
   /** The folder of {@code --detector}: only the world's detector judges the world's test beds. */

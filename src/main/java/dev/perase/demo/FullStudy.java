@@ -1,17 +1,25 @@
 package dev.perase.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.perase.attack.AttackMethod;
 import dev.perase.demo.StudyLayout.Prompts;
 import dev.perase.erase.EraseMethod;
 import dev.perase.eval.EditFile;
 import dev.perase.io.BadInputException;
+import dev.perase.io.FileAccessException;
+import dev.perase.io.FileTrees;
 import dev.perase.io.Json;
 import dev.perase.report.Report;
 import dev.perase.world.Concept;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -68,6 +76,130 @@ public final class FullStudy {
     FullStudyResults results = FullStudyResults.gather(s, run.timings());
     Json.write(layout.study().study(), results);
     return results;
+  }
+
+  /**
+   * Takes into the study folder of {@code s} the finished steps of the study folder {@code from},
+   * e.g. one bed's methods run by another process with {@code --methods} (README, "The full
+   * study"), and returns how many steps it took. {@code from} must share a bed and a method with
+   * {@code s} and have the same settings otherwise (scale, sweeps, model, seed). Every step of
+   * {@code s}'s plan that is finished there and not here has its folder copied (replacing a partial
+   * one) and its timings adopted; the beds' prompt files and retain cache are copied where missing.
+   * A step without a folder of its own (choosing a point) runs again, from the copied evaluations.
+   * Then {@link #run} goes on from there.
+   */
+  public static int join(FullStudySettings s, Path from) {
+    if (samePlace(from, s.out())) {
+      throw new BadInputException("cannot join " + from + " into itself");
+    }
+    FullStudySettings theirs = joinable(s, from);
+    Map<String, StudyRun.Task> finished = new HashMap<>();
+    for (StudyRun.Task t : plan(theirs)) {
+      if (t.done().getAsBoolean()) {
+        finished.put(t.name(), t);
+      }
+    }
+    StudyRun run = StudyRun.open(s.out(), s);
+    StudyLayout ours = new StudyLayout(s.out());
+    StudyLayout other = new StudyLayout(from);
+    for (String bed : theirs.beds()) {
+      copyMissing(
+          other.prompts(bed, Prompts.TEST).getParent(),
+          ours.prompts(bed, Prompts.TEST).getParent());
+      copyMissing(other.retainCache(bed), ours.retainCache(bed));
+    }
+    Map<String, Double> timings = StudyRun.readTimings(from);
+    int taken = 0;
+    for (StudyRun.Task t : plan(s)) {
+      StudyRun.Task done = finished.get(t.name());
+      if (done == null || t.done().getAsBoolean() && !adoptsTimings(t, run)) {
+        continue;
+      }
+      if (!t.done().getAsBoolean()) {
+        if (t.folder() == null) {
+          continue;
+        }
+        FileTrees.replaceWithCopy(done.folder(), t.folder());
+        taken++;
+      }
+      // the task's wall time and what it recorded beside it ("red: erase esd lr 1e-4 s/step")
+      timings.forEach(
+          (name, seconds) -> {
+            if (name.equals(t.name()) || name.startsWith(t.name() + " ")) {
+              run.record(name, seconds);
+            }
+          });
+    }
+    run.writeTimings();
+    return taken;
+  }
+
+  /** Whether a task done here lacks its wall time (its folder was copied in by hand, say). */
+  private static boolean adoptsTimings(StudyRun.Task t, StudyRun run) {
+    return !run.timings().containsKey(t.name());
+  }
+
+  /**
+   * The settings of {@code from}'s study as far as it overlaps {@code s}; refused if they differ.
+   */
+  private static FullStudySettings joinable(FullStudySettings s, Path from) {
+    JsonNode config = StudyRun.readConfig(from);
+    JsonNode bedsNode = config.get("beds");
+    JsonNode sweepsNode = config.get("sweeps");
+    if (bedsNode == null || !bedsNode.isArray() || sweepsNode == null || !sweepsNode.isArray()) {
+      throw new BadInputException(from + " is not a folder of the full study (no beds or sweeps)");
+    }
+    List<String> beds = new ArrayList<>();
+    bedsNode.forEach(b -> beds.add(b.asText()));
+    List<String> methods = new ArrayList<>();
+    sweepsNode.forEach(w -> methods.add(w.path("method").asText()));
+    List<String> sharedBeds = s.beds().stream().filter(beds::contains).toList();
+    List<String> sharedMethods =
+        s.sweeps().stream().map(w -> w.method().json()).filter(methods::contains).toList();
+    if (sharedBeds.isEmpty() || sharedMethods.isEmpty()) {
+      throw new BadInputException(
+          from
+              + " shares no test bed or no method with this study (it has "
+              + beds
+              + " and "
+              + methods
+              + ")");
+    }
+    FullStudySettings theirs = s.withOut(from).withBeds(sharedBeds).withMethods(sharedMethods);
+    // their config as far as it overlaps: the shared beds and the shared methods' sweeps
+    ObjectNode overlap = config.deepCopy();
+    overlap.set("beds", Json.MAPPER.valueToTree(sharedBeds));
+    ArrayNode sweeps = overlap.putArray("sweeps");
+    sweepsNode.forEach(
+        w -> {
+          if (sharedMethods.contains(w.path("method").asText())) {
+            sweeps.add(w);
+          }
+        });
+    List<String> differ = StudyRun.differences(overlap, theirs);
+    if (!differ.isEmpty()) {
+      throw new BadInputException(
+          from
+              + " is a study made with other settings ("
+              + String.join(", ", differ)
+              + "); only studies that differ in their beds and methods can be joined");
+    }
+    return theirs;
+  }
+
+  private static void copyMissing(Path from, Path to) {
+    if (!Files.isDirectory(from)) {
+      return;
+    }
+    try {
+      FileTrees.copy(from, to, null, true);
+    } catch (IOException e) {
+      throw FileAccessException.of("copy " + from + " to", to, e);
+    }
+  }
+
+  private static boolean samePlace(Path a, Path b) {
+    return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
   }
 
   /** Runs (or resumes) the study, then writes its report and returns the report's path. */

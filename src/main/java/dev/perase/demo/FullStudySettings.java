@@ -213,7 +213,9 @@ public record FullStudySettings(
    * or repeated bed is refused with the beds there are.
    */
   public FullStudySettings withBeds(List<String> only) {
-    return only == null ? this : with(subset(beds, only, b -> b, "test bed"), sweeps, eraseSeed);
+    return only == null
+        ? this
+        : with(out, subset(beds, only, b -> b, "test bed"), sweeps, eraseSeed);
   }
 
   /**
@@ -224,17 +226,23 @@ public record FullStudySettings(
   public FullStudySettings withMethods(List<String> only) {
     return only == null
         ? this
-        : with(beds, subset(sweeps, only, w -> w.method().json(), "method"), eraseSeed);
+        : with(out, beds, subset(sweeps, only, w -> w.method().json(), "method"), eraseSeed);
   }
 
   /** These settings with every erasing run seeded with {@code seed}. */
   public FullStudySettings withEraseSeed(long seed) {
-    return with(beds, sweeps, seed);
+    return with(out, beds, sweeps, seed);
   }
 
-  private FullStudySettings with(List<String> someBeds, List<Sweep> someSweeps, long seed) {
+  /** These settings for the study folder {@code folder}. */
+  public FullStudySettings withOut(Path folder) {
+    return with(folder, beds, sweeps, eraseSeed);
+  }
+
+  private FullStudySettings with(
+      Path folder, List<String> someBeds, List<Sweep> someSweeps, long seed) {
     return new FullStudySettings(
-        out,
+        folder,
         model,
         detector,
         promptSets,

@@ -42,6 +42,8 @@ final class StudyRun {
     void run(DoubleConsumer fraction);
   }
 
+  private static final String TIMINGS = "timings.json";
+
   private final Path out;
   private final Map<String, Double> timings = new LinkedHashMap<>();
 
@@ -56,30 +58,51 @@ final class StudyRun {
   static StudyRun open(Path out, Object settings) {
     OutputPaths.createFolder(out);
     StudyRun run = new StudyRun(out);
-    Path timingsFile = run.timingsFile();
-    if (Files.exists(timingsFile)) {
-      try {
-        Map<String, Double> earlier =
-            Json.MAPPER.readValue(
-                timingsFile.toFile(),
-                Json.MAPPER
-                    .getTypeFactory()
-                    .constructMapType(LinkedHashMap.class, String.class, Double.class));
-        run.timings.putAll(earlier);
-      } catch (IOException e) {
-        throw FileAccessException.of("read", timingsFile, e);
-      }
-    }
+    run.timings.putAll(readTimings(out));
     Path config = out.resolve(StudyLayout.CONFIG);
     if (Files.exists(config)) {
-      refuseOtherStudy(config, settings, out);
+      refuseOtherStudy(readConfig(out), settings, out);
     }
     Json.write(config, settings);
     return run;
   }
 
+  /** The timings a study folder has recorded so far (none: empty). */
+  static Map<String, Double> readTimings(Path out) {
+    Path file = out.resolve(TIMINGS);
+    if (!Files.exists(file)) {
+      return new LinkedHashMap<>();
+    }
+    try {
+      return Json.MAPPER.readValue(
+          file.toFile(),
+          Json.MAPPER
+              .getTypeFactory()
+              .constructMapType(LinkedHashMap.class, String.class, Double.class));
+    } catch (IOException e) {
+      throw FileAccessException.of("read", file, e);
+    }
+  }
+
+  /** A study folder's {@code config.json}. */
+  static JsonNode readConfig(Path out) {
+    Path config = out.resolve(StudyLayout.CONFIG);
+    if (!Files.isRegularFile(config)) {
+      throw new BadInputException(out + " is not a study folder: it has no " + StudyLayout.CONFIG);
+    }
+    try {
+      JsonNode node = Json.MAPPER.readTree(config.toFile());
+      if (node == null || !node.isObject()) {
+        throw new BadInputException(config + " is not a study config: not a JSON object");
+      }
+      return node;
+    } catch (IOException e) {
+      throw new BadInputException(config + " is not a readable study config: " + e.getMessage(), e);
+    }
+  }
+
   Path timingsFile() {
-    return out.resolve("timings.json");
+    return out.resolve(TIMINGS);
   }
 
   /** Wall seconds per finished task (and whatever else a task records, e.g. seconds per step). */
@@ -92,6 +115,11 @@ final class StudyRun {
     if (Double.isFinite(seconds)) {
       timings.put(name, seconds);
     }
+  }
+
+  /** Writes the timings recorded so far (each finished task writes them too). */
+  void writeTimings() {
+    Json.write(timingsFile(), timings);
   }
 
   /** Runs every task of {@code plan} not done yet, in order, reporting to {@code listener}. */
@@ -114,7 +142,7 @@ final class StudyRun {
         long t0 = System.nanoTime();
         t.run().run(f -> listener.progress((before + t.cost() * Math.min(1, f)) / total));
         timings.put(t.name(), (System.nanoTime() - t0) / 1e9);
-        Json.write(timingsFile(), timings);
+        writeTimings();
         afterTask.run();
       }
       done += t.cost();
@@ -127,13 +155,22 @@ final class StudyRun {
    * skipped, so other settings (another scale, more prompts, other methods or model files) would
    * give a study that mixes two. The output folder itself may have moved.
    */
-  private static void refuseOtherStudy(Path config, Object settings, Path out) {
-    JsonNode before;
-    try {
-      before = Json.MAPPER.readTree(config.toFile());
-    } catch (IOException e) {
-      throw new BadInputException(config + " is not a readable study config: " + e.getMessage(), e);
+  private static void refuseOtherStudy(JsonNode before, Object settings, Path out) {
+    List<String> differ = differences(before, settings);
+    if (!differ.isEmpty()) {
+      throw new BadInputException(
+          out
+              + " holds a study made with other settings ("
+              + String.join(", ", differ)
+              + "); choose another --out, or delete the folder to start over");
     }
+  }
+
+  /**
+   * The settings (top-level keys of {@code config.json}) in which {@code before} differs from
+   * {@code settings}, the output folder aside; paths compared as absolute, normalised paths.
+   */
+  static List<String> differences(JsonNode before, Object settings) {
     JsonNode now = Json.MAPPER.valueToTree(settings);
     List<String> differ = new ArrayList<>();
     for (var it = now.fieldNames(); it.hasNext(); ) {
@@ -141,7 +178,7 @@ final class StudyRun {
       if (field.equals("out")) {
         continue;
       }
-      JsonNode a = before == null ? null : before.get(field);
+      JsonNode a = before.get(field);
       JsonNode b = now.get(field);
       boolean same =
           PATHS.contains(field)
@@ -151,22 +188,14 @@ final class StudyRun {
         differ.add(field);
       }
     }
-    if (before != null) {
-      // a field only the earlier study has (the other kind of study, e.g.) differs too
-      for (var it = before.fieldNames(); it.hasNext(); ) {
-        String field = it.next();
-        if (!field.equals("out") && !now.has(field)) {
-          differ.add(field);
-        }
+    // a field only the earlier study has (the other kind of study, e.g.) differs too
+    for (var it = before.fieldNames(); it.hasNext(); ) {
+      String field = it.next();
+      if (!field.equals("out") && !now.has(field)) {
+        differ.add(field);
       }
     }
-    if (!differ.isEmpty()) {
-      throw new BadInputException(
-          out
-              + " holds a study made with other settings ("
-              + String.join(", ", differ)
-              + "); choose another --out, or delete the folder to start over");
-    }
+    return differ;
   }
 
   private static boolean samePath(String a, String b) {

@@ -4,6 +4,7 @@ import dev.perase.io.AtomicFile;
 import dev.perase.io.BadInputException;
 import dev.perase.io.DiffusersLayout;
 import dev.perase.io.FileAccessException;
+import dev.perase.io.FileTrees;
 import dev.perase.io.ModelSource;
 import dev.perase.io.OutputPaths;
 import dev.perase.io.SafeTensors;
@@ -14,7 +15,6 @@ import dev.perase.io.TensorInfo;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -95,7 +95,7 @@ public final class MaskedModel {
                     + Long.toUnsignedString(RANDOM.nextLong(), 36)
                     + ".tmp");
     try {
-      copyTree(modelDir, tmp, unet);
+      FileTrees.copy(modelDir, tmp, unet, false);
       Path target = tmp.resolve(modelDir.relativize(unet));
       long zeroed = writeMasked(unet, target, mask, k -> k);
       if (Files.isDirectory(out)) {
@@ -104,10 +104,10 @@ public final class MaskedModel {
       Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
       return zeroed;
     } catch (IOException e) {
-      deleteTree(tmp);
+      FileTrees.delete(tmp);
       throw FileAccessException.of("write", out, e);
     } catch (RuntimeException e) {
-      deleteTree(tmp);
+      FileTrees.delete(tmp);
       throw e;
     }
   }
@@ -137,21 +137,6 @@ public final class MaskedModel {
       }
     } catch (IOException e) {
       throw new BadInputException("cannot read " + out + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void copyTree(Path from, Path to, Path skip) throws IOException {
-    List<Path> paths;
-    try (Stream<Path> s = Files.walk(from, FileVisitOption.FOLLOW_LINKS)) {
-      paths = s.toList();
-    }
-    for (Path p : paths) {
-      Path q = to.resolve(from.relativize(p).toString());
-      if (Files.isDirectory(p)) {
-        Files.createDirectories(q);
-      } else if (!p.equals(skip)) {
-        Files.copy(p, q);
-      }
     }
   }
 
@@ -284,19 +269,6 @@ public final class MaskedModel {
       int n = Math.min(chunk.length, src.remaining());
       src.get(chunk, 0, n);
       o.write(chunk, 0, n);
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException ignored) {
-      // best effort: a leftover temporary folder is harmless
     }
   }
 }

@@ -88,6 +88,30 @@ class FullStudyBedsTest {
     assertEquals(5, config.get("settings").get("seed").asLong(), config.toString());
   }
 
+  /**
+   * What cannot be joined is refused before anything is written (the join itself: FullStudyTest).
+   */
+  @Test
+  void aJoinOfAnotherKindOfStudyIsRefused(@TempDir Path dir) {
+    FullStudySettings into = full(dir.resolve("c")).withBeds(List.of("red"));
+    Path seeded = dir.resolve("seeded");
+    Json.write(seeded.resolve("config.json"), full(seeded).withEraseSeed(1));
+    BadInputException e = assertThrows(BadInputException.class, () -> FullStudy.join(into, seeded));
+    assertTrue(e.getMessage().contains("other settings (erase_seed)"), e.getMessage());
+    Path star = dir.resolve("star");
+    Json.write(star.resolve("config.json"), full(star).withBeds(List.of("star")));
+    e = assertThrows(BadInputException.class, () -> FullStudy.join(into, star));
+    assertTrue(e.getMessage().contains("shares no test bed or no method"), e.getMessage());
+    e = assertThrows(BadInputException.class, () -> FullStudy.join(into, dir.resolve("none")));
+    assertTrue(e.getMessage().contains("is not a study folder"), e.getMessage());
+    e = assertThrows(BadInputException.class, () -> FullStudy.join(into, into.out()));
+    assertTrue(e.getMessage().contains("into itself"), e.getMessage());
+    assertFalse(Files.exists(into.out()));
+    CliRun j = CliRun.of("demo", "--join", seeded.toString(), "--out", into.out().toString());
+    assertEquals(Main.BAD_INPUT, j.code(), j.output());
+    assertTrue(j.err().contains("--join is an option of --study full"), j.err());
+  }
+
   @Test
   void theCliRefusesBadBedsBeforeWritingAnything(@TempDir Path dir) {
     Path out = dir.resolve("study");

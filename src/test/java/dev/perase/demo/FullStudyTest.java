@@ -211,6 +211,77 @@ class FullStudyTest {
     return n;
   }
 
+  /**
+   * One bed's methods run in two folders and joined by {@code --join} into a third: no erasing,
+   * evaluation or attack runs again, and the joined study holds each method's sweep, the base model
+   * and the timings as its source had them, with the paper's claim for both.
+   */
+  @Test
+  void twoStudiesOfOneBedsMethodsAreJoinedWithoutRunningAStepAgain() throws IOException {
+    FullStudySettings esd = toy(tmp.resolve("a")).withMethods(List.of("esd"));
+    FullStudySettings pEsd = toy(tmp.resolve("b")).withMethods(List.of("p-esd"));
+    FullStudyResults a = FullStudy.run(esd, SILENT);
+    FullStudyResults b = FullStudy.run(pEsd, SILENT);
+
+    FullStudySettings both = toy(tmp.resolve("c"));
+    CliRun cli =
+        CliRun.of(
+            "demo",
+            "--study",
+            "full",
+            "--quick",
+            "--model",
+            WORLD.toString(),
+            "--join",
+            esd.out() + "," + pEsd.out(),
+            "--out",
+            both.out().toString());
+    assertEquals(2, cli.code(), "the CLI's --quick study has other sweeps: " + cli.output());
+    assertTrue(cli.err().contains("other settings (sweeps)"), cli.err());
+    assertTrue(!Files.exists(both.out()), "nothing written");
+
+    int fromA = FullStudy.join(both, esd.out());
+    int fromB = FullStudy.join(both, pEsd.out());
+    // a: prompts aside, the base model's evaluation and two attacks, 2 points × 3 steps, P4D
+    assertEquals(3 + 6 + 1, fromA);
+    assertEquals(6 + 1, fromB, "the base model's steps are taken from the first folder");
+    List<String> ran = new java.util.ArrayList<>();
+    FullStudyResults c =
+        FullStudy.run(
+            both,
+            new Demo.Listener() {
+              @Override
+              public void task(int index, int total, String name, boolean skipped) {
+                if (!skipped) {
+                  ran.add(name);
+                }
+              }
+
+              @Override
+              public void progress(double fraction) {}
+            });
+    assertEquals(List.of("star: choose esd", "star: choose p-esd"), ran);
+    FullStudyResults.Bed bed = c.beds().get(0);
+    assertEquals(a.beds().get(0).sweeps().get(0), bed.sweeps().get(0));
+    assertEquals(b.beds().get(0).sweeps().get(0), bed.sweeps().get(1));
+    assertEquals(a.beds().get(0).matched().get(0), bed.matched().get(0), "the base row");
+    assertEquals(b.beds().get(0).matched().get(1), bed.matched().get(2), "P-ESD's chosen row");
+    assertEquals(
+        List.of("unlearndiff", "p4d"), bed.claims().stream().map(PaperClaim::attack).toList());
+    a.timings()
+        .forEach(
+            (name, seconds) -> {
+              if (name.contains("esd") && !name.contains("choose")) {
+                assertEquals(seconds, c.timings().get(name), name);
+              }
+            });
+    assertEquals(
+        b.timings().get("star: erase p-esd ρ 1e-2 s/step"),
+        c.timings().get("star: erase p-esd ρ 1e-2 s/step"));
+    // joining again takes nothing
+    assertEquals(0, FullStudy.join(both, pEsd.out()));
+  }
+
   @Test
   void anUnknownStudyIsRefusedWithOneLine() {
     CliRun run = CliRun.of("demo", "--study", "long", "--out", tmp.resolve("x").toString());
