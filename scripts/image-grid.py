@@ -97,7 +97,7 @@ def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
     study, bed, out, points = argv[0], argv[1], argv[2], argv[3:]
-    bed_dir = os.path.join(study, bed)
+    bed_dir = os.path.join(study, bed.lower())  # a bed's folder is its name in lower case
     if not os.path.isdir(bed_dir):
         raise SystemExit(f"{bed_dir} is not a folder of the study")
     if not points:
