@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
           + " following) and attacked with UnlearnDiff at the paper's budget (10 attempts × 40"
           + " iterations) on 20 prompts; per method the cheapest point that erases (test CER ≥"
           + " 0.9) is also attacked with P4D, and the paper's claim is tested on those points. It"
-          + " takes an estimated one to three days on a 2-core CPU (README, 'The full study'):"
-          + " run it in the background.",
+          + " took 1.7-2.2 h per bed on a 2-core CPU in two processes, 11 CPU-hours for the three"
+          + " beds (README, 'The full study'): run it in the background.",
       "Steps whose outputs exist are skipped, so an interrupted demo resumes where it stopped (an"
           + " interrupted erasure continues from its last checkpoint, an attack at its next"
           + " prompt): run the same command again."
@@ -90,9 +90,8 @@ final class DemoCommand implements Callable<Integer> {
       split = ",",
       paramLabel = "BED",
       description =
-          "With --study full: only these test beds (of red, Pointel, star), e.g. one per machine;"
-              + " a bed's folder DIR/BED can later be moved into a study of all beds, which then"
-              + " skips its finished steps (default: all).")
+          "With --study full: only these test beds (of red, Pointel, star), e.g. one per machine,"
+              + " to be joined later with --join (default: all).")
   List<String> beds;
 
   @Option(
@@ -101,8 +100,7 @@ final class DemoCommand implements Callable<Integer> {
       paramLabel = "METHOD",
       description =
           "With --study full: only these methods' sweeps (of esd, p-esd, ac, p-ac), e.g. one bed's"
-              + " methods in two processes; a method's folder DIR/BED/METHOD can later be moved into"
-              + " a study of all methods, which then skips its finished steps (default: all).")
+              + " methods in two processes, to be joined later with --join (default: all).")
   List<String> methods;
 
   @Option(
