@@ -183,7 +183,7 @@ final class StudyRun {
       boolean same =
           PATHS.contains(field)
               ? a != null && a.isTextual() && samePath(a.asText(), b.asText())
-              : b.equals(a);
+              : a != null && b.equals(SAME_VALUE, a);
       if (!same) {
         differ.add(field);
       }
@@ -197,6 +197,16 @@ final class StudyRun {
     }
     return differ;
   }
+
+  /**
+   * Equal JSON values, numbers by value: a {@code long} setting is written as a long node but read
+   * back from the file as an int node, and Jackson's own equality tells the two apart.
+   */
+  private static final java.util.Comparator<JsonNode> SAME_VALUE =
+      (x, y) ->
+          x.isNumber() && y.isNumber()
+              ? x.decimalValue().compareTo(y.decimalValue())
+              : x.equals(y) ? 0 : 1;
 
   private static boolean samePath(String a, String b) {
     return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());

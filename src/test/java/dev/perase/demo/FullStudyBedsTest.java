@@ -88,6 +88,18 @@ class FullStudyBedsTest {
     assertEquals(5, config.get("settings").get("seed").asLong(), config.toString());
   }
 
+  /** A seeded study resumes: its seed, a long, is read back from config.json as an int. */
+  @Test
+  void aSeededStudysFolderIsContinued(@TempDir Path dir) {
+    FullStudySettings seeded = full(dir.resolve("s")).withBeds(List.of("red")).withEraseSeed(1);
+    StudyRun.open(seeded.out(), seeded);
+    StudyRun.open(seeded.out(), seeded);
+    BadInputException e =
+        assertThrows(
+            BadInputException.class, () -> StudyRun.open(seeded.out(), seeded.withEraseSeed(2)));
+    assertTrue(e.getMessage().contains("other settings (erase_seed)"), e.getMessage());
+  }
+
   /**
    * What cannot be joined is refused before anything is written (the join itself: FullStudyTest).
    */
