@@ -89,7 +89,7 @@ public final class FullStudy {
    * Then {@link #run} goes on from there.
    */
   public static int join(FullStudySettings s, Path from) {
-    if (samePlace(from, s.out())) {
+    if (StudyRun.samePath(from.toString(), s.out().toString())) {
       throw new BadInputException("cannot join " + from + " into itself");
     }
     FullStudySettings theirs = joinable(s, from);
@@ -112,15 +112,17 @@ public final class FullStudy {
     int taken = 0;
     for (StudyRun.Task t : plan(s)) {
       StudyRun.Task done = finished.get(t.name());
-      if (done == null || t.done().getAsBoolean() && !adoptsTimings(t, run)) {
+      if (done == null) {
         continue;
       }
       if (!t.done().getAsBoolean()) {
         if (t.folder() == null) {
-          continue;
+          continue; // choosing a point: it runs again from the copied evaluations
         }
         FileTrees.replaceWithCopy(done.folder(), t.folder());
         taken++;
+      } else if (run.timings().containsKey(t.name())) {
+        continue; // done here, with its own time
       }
       // the task's wall time and what it recorded beside it ("red: erase esd lr 1e-4 s/step")
       timings.forEach(
@@ -132,11 +134,6 @@ public final class FullStudy {
     }
     run.writeTimings();
     return taken;
-  }
-
-  /** Whether a task done here lacks its wall time (its folder was copied in by hand, say). */
-  private static boolean adoptsTimings(StudyRun.Task t, StudyRun run) {
-    return !run.timings().containsKey(t.name());
   }
 
   /**
@@ -196,10 +193,6 @@ public final class FullStudy {
     } catch (IOException e) {
       throw FileAccessException.of("copy " + from + " to", to, e);
     }
-  }
-
-  private static boolean samePlace(Path a, Path b) {
-    return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
   }
 
   /** Runs (or resumes) the study, then writes its report and returns the report's path. */

@@ -208,7 +208,8 @@ final class StudyRun {
               ? x.decimalValue().compareTo(y.decimalValue())
               : x.equals(y) ? 0 : 1;
 
-  private static boolean samePath(String a, String b) {
+  /** Whether two paths name the same place, as absolute, normalised paths. */
+  static boolean samePath(String a, String b) {
     return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
   }
 }
